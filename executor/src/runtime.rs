@@ -1,0 +1,301 @@
+//! `block_on`, `spawn`, and the loop that runs tasks and sleeps in the reactor.
+//!
+//! ## The loop
+//! ```text
+//!   loop {
+//!       poll up to POLLS_PER_TURN tasks from the ready queue (the main future among them)
+//!       if the main future finished: tear down, return its output
+//!       queue empty?  reactor::park(None)         sleep until I/O, a timer or a remote wake
+//!       otherwise     reactor::park(Some(ZERO))   just collect I/O and timers, then carry on
+//!   }
+//! ```
+//! Checking the reactor after a bounded number of polls, even when tasks are still ready, is what
+//! keeps a task that yields in a loop from starving sockets and timers.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+use slab::Slab;
+
+use crate::metrics::RuntimeMetrics;
+use crate::task::{JoinHandle, Runnable, TaskCell};
+use crate::waker::{Shared, TaskId, WakerData};
+
+/// How many tasks the loop polls before it checks the reactor without sleeping. tokio uses 61; the
+/// exact number matters little as long as it is bounded.
+const POLLS_PER_TURN: u32 = 61;
+
+/// The executor state of the thread currently inside `block_on`.
+struct Runtime {
+    /// What the wakers share: the queue's sending end, the `sleeping` flag, the unparker.
+    shared: Arc<Shared>,
+    /// The queue's receiving end: task ids waiting to be polled, in the order they were woken.
+    ready: Receiver<TaskId>,
+    /// Every task that has not finished. A task is removed as soon as it finishes; its result
+    /// lives on in the `Rc` its `JoinHandle` holds.
+    tasks: RefCell<Slab<Rc<dyn Runnable>>>,
+    /// The sequence number of the next spawned task (see `TaskId`).
+    next_seq: Cell<u64>,
+    /// Counters kept on this thread: plain cells, no atomics.
+    tasks_spawned: Cell<u64>,
+    tasks_finished: Cell<u64>,
+    polls: Cell<u64>,
+    local_wakes: Cell<u64>,
+    parks: Cell<u64>,
+    time_parked: Cell<Duration>,
+    started: Instant,
+}
+
+thread_local! {
+    /// Set for the duration of `block_on`: how `spawn` finds the runtime, and how a waker tells
+    /// whether it is being called on the executor's own thread.
+    static CURRENT: RefCell<Option<Rc<Runtime>>> = const { RefCell::new(None) };
+}
+
+fn with_current<R>(what: &str, f: impl FnOnce(&Rc<Runtime>) -> R) -> R {
+    CURRENT.with(|current| match &*current.borrow() {
+        Some(rt) => f(rt),
+        None => panic!("{what} must be called from inside executor::block_on"),
+    })
+}
+
+/// Whether `shared` belongs to the runtime running on this thread.
+pub(crate) fn is_current(shared: &Arc<Shared>) -> bool {
+    CURRENT
+        .try_with(|c| {
+            c.try_borrow()
+                .is_ok_and(|rt| rt.as_ref().is_some_and(|rt| Arc::ptr_eq(&rt.shared, shared)))
+        })
+        .unwrap_or(false)
+}
+
+pub(crate) fn count_local_wake() {
+    let _ = CURRENT.try_with(|c| {
+        if let Ok(Some(rt)) = c.try_borrow().as_deref() {
+            rt.local_wakes.set(rt.local_wakes.get() + 1);
+        }
+    });
+}
+
+/// Runs `future` to completion on this thread, together with every task it spawns, and returns its
+/// output. While no task can run, the thread sleeps in the reactor (`epoll_wait`).
+///
+/// When `future` completes, tasks that are still pending are dropped (their destructors run, and
+/// their `JoinHandle`s report them cancelled). Wakers that outlive the runtime stay valid: waking
+/// one does nothing.
+///
+/// A panic in `future` itself propagates to the caller (after the same clean-up).
+///
+/// # Panics
+/// If called from inside `block_on` on the same thread: a thread has one executor, and blocking it
+/// from one of its own tasks would stop all the others.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let (sender, ready) = crossbeam_channel::unbounded();
+    let shared = Arc::new(Shared {
+        ready: sender,
+        sleeping: AtomicBool::new(false),
+        unparker: reactor::unparker(),
+        remote_wakes: AtomicU64::new(0),
+    });
+    let rt = Rc::new(Runtime {
+        shared: shared.clone(),
+        ready,
+        tasks: RefCell::new(Slab::new()),
+        next_seq: Cell::new(1),
+        tasks_spawned: Cell::new(0),
+        tasks_finished: Cell::new(0),
+        polls: Cell::new(0),
+        local_wakes: Cell::new(0),
+        parks: Cell::new(0),
+        time_parked: Cell::new(Duration::ZERO),
+        started: Instant::now(),
+    });
+    CURRENT.with(|current| {
+        let mut current = current.borrow_mut();
+        assert!(
+            current.is_none(),
+            "executor::block_on called inside block_on: a thread runs one executor at a time, and \
+             blocking inside a task would stop every other task (use .await instead)"
+        );
+        *current = Some(rt.clone());
+    });
+    // Tears down on every way out, a panic in `future` included.
+    let _teardown = Teardown(rt.clone());
+
+    let main_data = Arc::new(WakerData {
+        id: TaskId::MAIN,
+        scheduled: AtomicBool::new(false),
+        wakes: AtomicU64::new(0),
+        shared,
+    });
+    let main_waker = WakerData::into_waker(main_data.clone());
+    let mut future = pin!(future);
+    main_waker.wake_by_ref(); // The main future is polled first.
+
+    loop {
+        for _ in 0..POLLS_PER_TURN {
+            let Ok(id) = rt.ready.try_recv() else { break };
+            if id == TaskId::MAIN {
+                main_data.scheduled.store(false, Ordering::Release);
+                rt.polls.set(rt.polls.get() + 1);
+                let mut cx = Context::from_waker(&main_waker);
+                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                    return output;
+                }
+            } else {
+                rt.run_task(id);
+            }
+        }
+        rt.park();
+    }
+}
+
+impl Runtime {
+    /// Polls the task `id` once, if it still exists; removes it once it has finished.
+    fn run_task(&self, id: TaskId) {
+        // Clone the task out of the slab: while it runs it may spawn (which borrows the slab).
+        let task = match self.tasks.borrow().get(id.index) {
+            Some(task) if task.header().data.id == id => task.clone(),
+            _ => return, // A late wake for a task that has finished.
+        };
+        let header = task.header();
+        // Cleared before polling, so a wake that arrives during the poll queues the task again.
+        // `swap` rather than `store`: acquiring here pairs with the waker's release, so the poll
+        // sees whatever the waking thread did before it woke us.
+        header.data.scheduled.swap(false, Ordering::AcqRel);
+        self.polls.set(self.polls.get() + 1);
+        let finished = if header.abort_requested.get() {
+            task.cancel();
+            true
+        } else if tracing::enabled!(target: "glass::executor", tracing::Level::TRACE) {
+            let started = Instant::now();
+            let result = task.poll();
+            tracing::trace!(target: "glass::executor", task = id.seq, ready = result.is_ready(), took = ?started.elapsed(), "poll");
+            result.is_ready()
+        } else {
+            task.poll().is_ready()
+        };
+        if finished {
+            self.tasks.borrow_mut().remove(id.index);
+            self.tasks_finished.set(self.tasks_finished.get() + 1);
+        }
+    }
+
+    fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        let mut tasks = self.tasks.borrow_mut();
+        let seq = self.next_seq.get();
+        self.next_seq.set(seq + 1);
+        let id = TaskId {
+            index: tasks.vacant_key(),
+            seq,
+        };
+        let data = Arc::new(WakerData {
+            id,
+            scheduled: AtomicBool::new(false),
+            wakes: AtomicU64::new(0),
+            shared: self.shared.clone(),
+        });
+        let waker = WakerData::into_waker(data.clone());
+        let cell = Rc::new(TaskCell::new(future, waker, data));
+        tasks.insert(cell.clone());
+        drop(tasks);
+        self.tasks_spawned.set(self.tasks_spawned.get() + 1);
+        tracing::trace!(target: "glass::executor", task = seq, "spawn");
+        // A new task is runnable at once: queue it exactly as a wake would.
+        cell.header().waker.wake_by_ref();
+        JoinHandle::new(cell)
+    }
+
+    /// Lets the reactor wait for I/O and timers: as long as it likes if no task is ready, not at
+    /// all (just collect what is due) otherwise.
+    fn park(&self) {
+        let mut max_wait = Some(Duration::ZERO);
+        if self.ready.is_empty() {
+            // Announce the sleep, then look at the queue once more. A remote waker does the
+            // mirror image (queue, then look at the flag), and the two SeqCst fences make sure at
+            // least one of us sees the other: see `WakerData::wake`.
+            self.shared.sleeping.store(true, Ordering::Relaxed);
+            fence(Ordering::SeqCst);
+            if self.ready.is_empty() {
+                max_wait = None;
+            }
+        }
+        let started = Instant::now();
+        if let Err(e) = reactor::park(max_wait) {
+            // epoll_wait fails only for programming errors (a bad fd or buffer); retrying would spin.
+            panic!("executor: the reactor failed to wait for events: {e}");
+        }
+        self.shared.sleeping.store(false, Ordering::Relaxed);
+        self.parks.set(self.parks.get() + 1);
+        self.time_parked
+            .set(self.time_parked.get() + started.elapsed());
+    }
+
+    fn metrics(&self) -> RuntimeMetrics {
+        let elapsed = self.started.elapsed();
+        RuntimeMetrics {
+            tasks_spawned: self.tasks_spawned.get(),
+            tasks_finished: self.tasks_finished.get(),
+            polls: self.polls.get(),
+            local_wakes: self.local_wakes.get(),
+            remote_wakes: self.shared.remote_wakes.load(Ordering::Relaxed),
+            parks: self.parks.get(),
+            time_parked: self.time_parked.get(),
+            time_running: elapsed.saturating_sub(self.time_parked.get()),
+        }
+    }
+}
+
+/// Drops every unfinished task, then leaves the thread with no current runtime.
+struct Teardown(Rc<Runtime>);
+
+impl Drop for Teardown {
+    fn drop(&mut self) {
+        // A destructor may spawn; keep draining until the slab stays empty. Each task is taken out
+        // of the slab before it is cancelled, so no borrow is held while destructors run.
+        loop {
+            let tasks = std::mem::take(&mut *self.0.tasks.borrow_mut());
+            if tasks.is_empty() {
+                break;
+            }
+            for (_, task) in tasks {
+                task.cancel();
+            }
+        }
+        CURRENT.with(|current| current.borrow_mut().take());
+    }
+}
+
+/// Spawns `future` as a new task on the current thread's executor and returns a handle to await
+/// its output. The task starts running the next time the executor picks a task, and keeps running
+/// even if the handle is dropped.
+///
+/// No `Send` bound: a task never leaves the thread it was spawned on, so it may hold `Rc`s and
+/// `RefCell`s across `.await`s.
+///
+/// # Panics
+/// If called outside `block_on`.
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+{
+    with_current("executor::spawn", |rt| rt.spawn(future))
+}
+
+/// The runtime's counters so far.
+///
+/// # Panics
+/// If called outside `block_on`.
+pub fn metrics() -> RuntimeMetrics {
+    with_current("executor::metrics", |rt| rt.metrics())
+}

@@ -1,0 +1,298 @@
+//! A task and its [`JoinHandle`].
+//!
+//! A spawned future lives in a `TaskCell`, in an `Rc` shared by the executor's slab and by the
+//! task's `JoinHandle`. The cell goes through three stages:
+//!
+//! ```text
+//!   Running(future) ──poll → Ready(v)───────────────► Finished(Ok(v)) ──JoinHandle::poll──► Consumed
+//!         │         ──poll panicked────────────────► Finished(Err(panic))
+//!         └─────────abort(), or block_on returned──► Finished(Err(cancelled))
+//! ```
+//!
+//! Reaching `Finished` drops the future in place and wakes whoever awaits the `JoinHandle`.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll, Waker};
+
+use crate::waker::WakerData;
+
+/// The parts of a task that do not depend on its future's type.
+pub(crate) struct TaskHeader {
+    /// The task's waker, built once at spawn; polls borrow it.
+    pub(crate) waker: Waker,
+    /// The same data the waker points to, for the `scheduled` flag, the id and the wake count.
+    pub(crate) data: Arc<WakerData>,
+    /// How many times the executor has polled this task.
+    pub(crate) polls: Cell<u64>,
+    /// Set by `JoinHandle::abort`: the executor drops the future the next time it picks the task
+    /// instead of polling it. (Dropping it inside `abort` could run the task's destructors while
+    /// the task itself is on the stack, if a task aborts itself.)
+    pub(crate) abort_requested: Cell<bool>,
+    /// The waker of the task awaiting the `JoinHandle`, woken when the task finishes.
+    join_waker: RefCell<Option<Waker>>,
+}
+
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+pub(crate) struct TaskCell<F: Future> {
+    header: TaskHeader,
+    stage: RefCell<Stage<F>>,
+}
+
+/// How the executor drives a task without knowing its future's type.
+pub(crate) trait Runnable {
+    fn header(&self) -> &TaskHeader;
+    /// Polls the future once (catching a panic); `Ready` once the task has finished.
+    fn poll(&self) -> Poll<()>;
+    /// Drops the future, if it is still running, and reports the task cancelled.
+    fn cancel(&self);
+}
+
+/// What a `JoinHandle<T>` needs from the cell, without knowing the future's type.
+trait JoinTarget<T> {
+    fn header(&self) -> &TaskHeader;
+    /// The task's result, if it has finished; `None` while it runs.
+    fn take_output(&self) -> Option<Result<T, JoinError>>;
+    fn is_finished(&self) -> bool;
+}
+
+impl<F: Future> TaskCell<F> {
+    pub(crate) fn new(future: F, waker: Waker, data: Arc<WakerData>) -> Self {
+        TaskCell {
+            header: TaskHeader {
+                waker,
+                data,
+                polls: Cell::new(0),
+                abort_requested: Cell::new(false),
+                join_waker: RefCell::new(None),
+            },
+            stage: RefCell::new(Stage::Running(future)),
+        }
+    }
+
+    /// Stores the task's result (the future has been dropped by now) and wakes the `JoinHandle`.
+    fn finish(&self, stage: &mut Stage<F>, result: Result<F::Output, JoinError>) {
+        *stage = Stage::Finished(result);
+        if let Some(waker) = self.header.join_waker.borrow_mut().take() {
+            waker.wake();
+        }
+    }
+}
+
+impl<F: Future> Runnable for TaskCell<F> {
+    fn header(&self) -> &TaskHeader {
+        &self.header
+    }
+
+    fn poll(&self) -> Poll<()> {
+        let mut stage = self.stage.borrow_mut();
+        let Stage::Running(future) = &mut *stage else {
+            return Poll::Ready(());
+        };
+        // SAFETY: the future lives inside an `Rc` allocation that never moves, and it is never moved
+        // out of `Stage::Running`: it is dropped in place when the stage is overwritten.
+        let future = unsafe { Pin::new_unchecked(future) };
+        let mut cx = Context::from_waker(&self.header.waker);
+        self.header.polls.set(self.header.polls.get() + 1);
+        let result = match panic::catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx))) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(output)) => Ok(output),
+            Err(panic) => Err(JoinError::Panic(panic)),
+        };
+        // Overwriting `Running` drops the future; a panic in its destructor is reported instead.
+        if let Err(panic) = panic::catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed)) {
+            self.finish(&mut stage, Err(JoinError::Panic(panic)));
+        } else {
+            self.finish(&mut stage, result);
+        }
+        Poll::Ready(())
+    }
+
+    fn cancel(&self) {
+        let mut stage = self.stage.borrow_mut();
+        if matches!(*stage, Stage::Running(_)) {
+            // Overwriting the stage drops the future in place, running its destructors now. A
+            // destructor that panics must not take down the executor, so the panic is caught and
+            // reported through the handle (the assignment completes even if the drop unwinds).
+            let dropped = panic::catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
+            let result = match dropped {
+                Ok(()) => Err(JoinError::Cancelled),
+                Err(panic) => Err(JoinError::Panic(panic)),
+            };
+            self.finish(&mut stage, result);
+        }
+    }
+}
+
+impl<F: Future> JoinTarget<F::Output> for TaskCell<F> {
+    fn header(&self) -> &TaskHeader {
+        &self.header
+    }
+
+    fn take_output(&self) -> Option<Result<F::Output, JoinError>> {
+        // A task awaiting its own handle finds the stage borrowed by its own poll. It can never
+        // finish, so it simply waits forever (as it would on tokio).
+        let mut stage = self.stage.try_borrow_mut().ok()?;
+        match &*stage {
+            Stage::Running(_) => None,
+            Stage::Consumed => panic!("JoinHandle polled after it returned its result"),
+            Stage::Finished(_) => match std::mem::replace(&mut *stage, Stage::Consumed) {
+                Stage::Finished(result) => Some(result),
+                _ => unreachable!("the stage was just seen to be Finished"),
+            },
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        matches!(
+            self.stage.try_borrow().as_deref(),
+            Ok(Stage::Finished(_) | Stage::Consumed)
+        )
+    }
+}
+
+/// An owned permission to await a spawned task's result. Awaiting it gives
+/// `Ok(output)`, or `Err(JoinError)` if the task panicked or was aborted.
+///
+/// Dropping a `JoinHandle` detaches the task: it keeps running, and its result is discarded.
+pub struct JoinHandle<T> {
+    cell: Rc<dyn JoinTarget<T>>,
+}
+
+impl<T> JoinHandle<T> {
+    pub(crate) fn new<F: Future<Output = T> + 'static>(cell: Rc<TaskCell<F>>) -> Self {
+        JoinHandle { cell }
+    }
+
+    /// Asks for the task to be cancelled: the next time the executor would poll it, it drops the
+    /// future instead, and the handle then reports [`JoinError::is_cancelled`]. A task that has
+    /// already finished keeps its result.
+    pub fn abort(&self) {
+        let header = self.cell.header();
+        if !self.cell.is_finished() {
+            header.abort_requested.set(true);
+            header.waker.wake_by_ref();
+        }
+    }
+
+    /// Whether the task has finished (completed, panicked or been cancelled).
+    pub fn is_finished(&self) -> bool {
+        self.cell.is_finished()
+    }
+
+    /// How often the task has been polled and woken so far.
+    pub fn metrics(&self) -> TaskMetrics {
+        let header = self.cell.header();
+        TaskMetrics {
+            polls: header.polls.get(),
+            wakes: header.data.wakes.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(result) = self.cell.take_output() {
+            return Poll::Ready(result);
+        }
+        let mut slot = self.cell.header().join_waker.borrow_mut();
+        if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            *slot = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("task", &self.cell.header().data.id.seq)
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Per-task counters, from [`JoinHandle::metrics`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaskMetrics {
+    /// Times the executor polled the task.
+    pub polls: u64,
+    /// Times the task's waker was called (wakes that found it already queued included).
+    pub wakes: u64,
+}
+
+/// Why a task did not produce its result.
+pub enum JoinError {
+    /// The task panicked; the payload is what `panic!` was given.
+    Panic(Box<dyn Any + Send + 'static>),
+    /// The task was aborted, or the runtime shut down before it finished.
+    Cancelled,
+}
+
+impl JoinError {
+    /// Whether the task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self, JoinError::Panic(_))
+    }
+
+    /// Whether the task was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, JoinError::Cancelled)
+    }
+
+    /// The panic's payload, to rethrow with `std::panic::resume_unwind`.
+    ///
+    /// # Panics
+    /// If the task was cancelled rather than panicked.
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        match self {
+            JoinError::Panic(payload) => payload,
+            JoinError::Cancelled => panic!("JoinError::into_panic on a cancelled task"),
+        }
+    }
+
+    fn panic_message(&self) -> Option<&str> {
+        match self {
+            JoinError::Panic(payload) => payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str)),
+            JoinError::Cancelled => None,
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self, self.panic_message()) {
+            (JoinError::Cancelled, _) => f.write_str("task was cancelled"),
+            (JoinError::Panic(_), Some(message)) => write!(f, "task panicked: {message}"),
+            (JoinError::Panic(_), None) => f.write_str("task panicked"),
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JoinError::Cancelled => f.write_str("JoinError::Cancelled"),
+            JoinError::Panic(_) => write!(f, "JoinError::Panic({:?})", self.panic_message()),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}

@@ -1,0 +1,135 @@
+//! The hand-written `Waker`.
+//!
+//! A `std::task::Waker` is a data pointer plus a table of four functions (a `RawWakerVTable`):
+//! `clone`, `wake`, `wake_by_ref` and `drop`. Here the data pointer is an `Arc<WakerData>` turned
+//! into a raw pointer, and the four functions are the four things one does with an `Arc`: bump the
+//! count, use it and drop it, use it, drop it. Waking means "put my task's id on the ready queue".
+//!
+//! ## Why it is safe to wake from anywhere, at any time
+//! - **Other threads.** `WakerData` is `Send + Sync`: a task id, atomics, and an `Arc<Shared>` whose
+//!   `crossbeam_channel::Sender` and `reactor::Unparker` are themselves thread-safe. It never points
+//!   at the task's future, which is not `Send` and stays on the executor's thread.
+//! - **After the task finished.** The id carries a sequence number that is never reused; the
+//!   executor ignores ids whose task is gone (or whose slab slot now holds a newer task).
+//! - **After `block_on` returned.** The receiving end of the channel is gone, so `send` fails and
+//!   the wake does nothing.
+//! - **Clones and drops** only move the `Arc`'s count; the last drop frees the `WakerData`.
+
+use std::mem::ManuallyDrop;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use std::task::{RawWaker, RawWakerVTable, Waker};
+
+use crossbeam_channel::Sender;
+
+use crate::runtime;
+
+/// Identifies a task: its slot in the executor's slab, and a sequence number that is unique for
+/// the life of the runtime (so a stale id can never name the slot's next occupant).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TaskId {
+    pub(crate) index: usize,
+    pub(crate) seq: u64,
+}
+
+impl TaskId {
+    /// The future passed to `block_on` is not in the slab; it gets this id.
+    pub(crate) const MAIN: TaskId = TaskId {
+        index: usize::MAX,
+        seq: 0,
+    };
+}
+
+/// What every waker of one runtime shares.
+pub(crate) struct Shared {
+    /// The ready queue. Any thread may push a task id into it; only the executor's thread pops.
+    pub(crate) ready: Sender<TaskId>,
+    /// True while the executor is (about to be) asleep in `epoll_wait`. A wake from another thread
+    /// that finds it set must unpark the reactor, or the task would sit in the queue unseen.
+    pub(crate) sleeping: AtomicBool,
+    /// Ends the executor's `epoll_wait` from another thread.
+    pub(crate) unparker: reactor::Unparker,
+    /// Wakes that came from threads other than the executor's.
+    pub(crate) remote_wakes: AtomicU64,
+}
+
+/// The data behind one task's waker.
+pub(crate) struct WakerData {
+    pub(crate) id: TaskId,
+    /// True from the moment the task is put on the ready queue until the executor is about to poll
+    /// it. A wake that finds it already set does nothing: however often a task is woken between two
+    /// polls, it is queued, and so polled, once.
+    pub(crate) scheduled: AtomicBool,
+    /// How many times this task's waker was called (`TaskMetrics::wakes`).
+    pub(crate) wakes: AtomicU64,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl WakerData {
+    /// Puts the task on the ready queue unless it is already there.
+    pub(crate) fn wake(&self) {
+        self.wakes.fetch_add(1, Ordering::Relaxed);
+        if self.scheduled.swap(true, Ordering::AcqRel) {
+            return; // Already queued: one poll will see every wake-up since the last.
+        }
+        if self.shared.ready.send(self.id).is_err() {
+            return; // The runtime is gone; there is nobody left to run the task.
+        }
+        if runtime::is_current(&self.shared) {
+            // On the executor's own thread the executor is busy right now (it is running whoever
+            // called us) and will look at the queue before it sleeps.
+            runtime::count_local_wake();
+            tracing::trace!(target: "glass::executor", task = self.id.seq, "wake");
+            return;
+        }
+        self.shared.remote_wakes.fetch_add(1, Ordering::Relaxed);
+        tracing::trace!(target: "glass::executor", task = self.id.seq, from_thread = ?std::thread::current().id(), "wake from another thread");
+        // Pairs with the fence in `Runtime::park`: either the executor sees our id in the queue
+        // before it sleeps, or we see its `sleeping` flag here and unpark it. Never neither.
+        fence(Ordering::SeqCst);
+        if self.shared.sleeping.swap(false, Ordering::Relaxed) {
+            self.shared.unparker.unpark();
+        }
+    }
+
+    /// Makes a `Waker` that owns one strong count of `data`.
+    pub(crate) fn into_waker(data: Arc<WakerData>) -> Waker {
+        let ptr = Arc::into_raw(data).cast::<()>();
+        // SAFETY: `ptr` came from `Arc::into_raw` of an `Arc<WakerData>` and carries one strong
+        // count, which the waker now owns; every function in `VTABLE` treats the pointer exactly so.
+        unsafe { Waker::from_raw(RawWaker::new(ptr, &VTABLE)) }
+    }
+}
+
+/// The four functions every `Waker` built here points to.
+static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
+
+/// Makes a second waker for the same task: one more strong count on the same `WakerData`.
+unsafe fn clone(ptr: *const ()) -> RawWaker {
+    // SAFETY: `ptr` is from `Arc::into_raw` (see `into_waker`) and the waker being cloned still owns
+    // its count, so the allocation is alive; we add a count for the new waker.
+    unsafe { Arc::increment_strong_count(ptr.cast::<WakerData>()) };
+    RawWaker::new(ptr, &VTABLE)
+}
+
+/// Wakes, consuming the waker: its count is released when `data` goes out of scope.
+unsafe fn wake(ptr: *const ()) {
+    // SAFETY: `ptr` is from `Arc::into_raw` and this waker owns one count, which `wake` consumes:
+    // rebuilding the `Arc` takes that count over, and dropping it releases it.
+    let data = unsafe { Arc::from_raw(ptr.cast::<WakerData>()) };
+    data.wake();
+}
+
+/// Wakes, keeping the waker: the count is borrowed, not taken.
+unsafe fn wake_by_ref(ptr: *const ()) {
+    // SAFETY: as in `wake`, but the waker keeps its count, so the rebuilt `Arc` must not release
+    // it: `ManuallyDrop` skips its destructor.
+    let data = ManuallyDrop::new(unsafe { Arc::from_raw(ptr.cast::<WakerData>()) });
+    data.wake();
+}
+
+/// Drops the waker: releases its count; the last one frees the `WakerData`.
+unsafe fn drop_waker(ptr: *const ()) {
+    // SAFETY: `ptr` is from `Arc::into_raw` and this waker owns one count, which it gives up here.
+    unsafe { drop(Arc::from_raw(ptr.cast::<WakerData>())) };
+}

@@ -1,0 +1,150 @@
+//! A small pool of helper threads for work that would block the event loop: name resolution here,
+//! and `executor::spawn_blocking` for CPU-bound closures.
+//!
+//! The pool starts no thread until one is needed, reuses idle threads, never runs more than
+//! [`MAX_THREADS`] at once (further jobs wait in the queue), and lets a thread exit after it has been
+//! idle for [`KEEP_ALIVE`]. The result travels back through a slot shared with [`Unblock`], the
+//! future that awaits it, and the job wakes that future's waker: the pool knows nothing of tasks.
+
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll, Waker};
+use std::thread;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+
+/// The most helper threads alive at once.
+pub const MAX_THREADS: usize = 16;
+/// How long an idle helper thread waits for work before it exits.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+type Job = Box<dyn FnOnce() + Send>;
+
+struct Pool {
+    jobs: Sender<Job>,
+    queue: Receiver<Job>,
+    /// Thread counts; jobs are sent while this lock is held, which keeps the counts exact.
+    state: Mutex<PoolState>,
+}
+
+struct PoolState {
+    /// Threads alive.
+    threads: usize,
+    /// Threads waiting for a job that no `execute` has yet claimed.
+    idle: usize,
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let (jobs, queue) = crossbeam_channel::unbounded();
+        Pool {
+            jobs,
+            queue,
+            state: Mutex::new(PoolState {
+                threads: 0,
+                idle: 0,
+            }),
+        }
+    })
+}
+
+fn execute(job: Job) {
+    let pool = pool();
+    let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
+    if state.idle > 0 {
+        state.idle -= 1; // Claimed: that thread will take this job.
+    } else if state.threads < MAX_THREADS {
+        state.threads += 1;
+        let spawned = thread::Builder::new()
+            .name("glass-blocking".into())
+            .spawn(move || worker(pool));
+        if spawned.is_err() {
+            // Out of threads: the job waits for one of the existing threads, if any.
+            state.threads -= 1;
+        }
+    }
+    // The receiver lives in the pool forever, so sending cannot fail.
+    let _ = pool.jobs.send(job);
+}
+
+fn worker(pool: &'static Pool) {
+    loop {
+        match pool.queue.recv_timeout(KEEP_ALIVE) {
+            Ok(job) => {
+                job();
+                pool.state.lock().unwrap_or_else(|e| e.into_inner()).idle += 1;
+            }
+            Err(_) => {
+                let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
+                // A job sent just as we timed out was claimed for an idle thread: stay for it.
+                if pool.queue.is_empty() && state.idle > 0 {
+                    state.idle -= 1;
+                    state.threads -= 1;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// What a job leaves for the future that awaits it.
+struct Slot<T> {
+    result: Option<thread::Result<T>>,
+    waker: Option<Waker>,
+}
+
+/// Runs `f` on the blocking pool; the returned future completes with its result. A panic in `f` is
+/// caught on the helper thread and resumed in whoever polls the future.
+pub fn unblock<T, F>(f: F) -> Unblock<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let slot = Arc::new(Mutex::new(Slot {
+        result: None,
+        waker: None,
+    }));
+    let job_slot = slot.clone();
+    execute(Box::new(move || {
+        let result = panic::catch_unwind(AssertUnwindSafe(f));
+        let waker = {
+            let mut slot = job_slot.lock().unwrap_or_else(|e| e.into_inner());
+            slot.result = Some(result);
+            slot.waker.take()
+        };
+        // Woken outside the lock: the waker may run code that polls us on another thread.
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }));
+    Unblock { slot }
+}
+
+/// The future returned by [`unblock`]. Dropping it does not stop the closure; its result is discarded.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Unblock<T> {
+    slot: Arc<Mutex<Slot<T>>>,
+}
+
+impl<T> Future for Unblock<T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.result.take() {
+            Some(Ok(value)) => Poll::Ready(value),
+            Some(Err(panic)) => {
+                drop(slot);
+                panic::resume_unwind(panic)
+            }
+            None => {
+                slot.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}

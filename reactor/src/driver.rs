@@ -1,0 +1,316 @@
+//! The reactor itself: one `mio::Poll` per thread, the table of registered sources, and the turn
+//! that sleeps in `epoll_wait` and turns what the kernel says into `Waker::wake` calls.
+//!
+//! Everything here is thread-local: the reactor belongs to the thread that runs `block_on`, and the
+//! sockets created on that thread register with it. Only the [`Unparker`] crosses threads.
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::rc::Rc;
+use std::sync::{Arc, Once};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use mio::{Events, Interest, Token};
+use slab::Slab;
+
+use crate::time::Timers;
+
+/// The token of the `mio::Waker` that other threads use to interrupt `epoll_wait`. Source tokens
+/// are built from a slab index and a generation (see [`source_token`]) and never reach this value.
+const UNPARK_TOKEN: Token = Token(usize::MAX);
+
+/// How many readiness events one `epoll_wait` may return. More simply wait for the next turn.
+const EVENTS_CAPACITY: usize = 1024;
+
+thread_local! {
+    /// This thread's reactor, created the first time anything on the thread needs it.
+    static REACTOR: Reactor = Reactor::new().expect("glass: could not create the reactor (epoll)");
+}
+
+/// Runs `f` with this thread's reactor.
+pub(crate) fn with_reactor<R>(f: impl FnOnce(&Reactor) -> R) -> R {
+    REACTOR.with(f)
+}
+
+/// Like [`with_reactor`], but `None` instead of a panic once the thread is tearing down its locals.
+pub(crate) fn try_with_reactor<R>(f: impl FnOnce(&Reactor) -> R) -> Option<R> {
+    REACTOR.try_with(f).ok()
+}
+
+/// The per-thread reactor. Fields are `RefCell`s because the reactor is shared by every socket on
+/// its thread; no borrow is ever held across a call to `Waker::wake` or into user code.
+pub(crate) struct Reactor {
+    /// The epoll instance.
+    poll: RefCell<mio::Poll>,
+    /// Reused buffer for the events one `epoll_wait` returns.
+    events: RefCell<Events>,
+    /// Every registered source, indexed by the low half of its token.
+    sources: RefCell<Slab<Rc<ScheduledIo>>>,
+    /// Bumped on every registration, so a reused slab slot gets a token its previous owner never had.
+    next_generation: Cell<u32>,
+    /// Pending sleeps, by deadline.
+    pub(crate) timers: RefCell<Timers>,
+    /// Writes to an eventfd that this poll watches: the one way another thread can end a sleep.
+    unparker: Unparker,
+    /// Counters: see [`ReactorMetrics`].
+    metrics: Cell<ReactorMetrics>,
+}
+
+/// What the reactor has done on this thread so far. Cheap to keep: plain integers on one thread.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReactorMetrics {
+    /// Calls to `epoll_wait`, including the non-blocking ones made between batches of polls.
+    pub epoll_waits: u64,
+    /// Readiness events returned by those calls (the cross-thread unpark event included).
+    pub events: u64,
+    /// Sleeps and timeouts that reached their deadline and woke their task.
+    pub timers_fired: u64,
+    /// Sources (sockets, file descriptors) currently registered.
+    pub registrations: u64,
+    /// Wall time spent inside `epoll_wait`.
+    pub time_asleep: Duration,
+}
+
+/// Readiness bookkeeping for one registered source: the tasks waiting to read and to write it.
+///
+/// The reactor and the socket each hold an `Rc` to it, so a socket reaches its own wakers without
+/// going through the reactor's table.
+pub(crate) struct ScheduledIo {
+    /// The waker of the task that last got `WouldBlock` reading (or accepting).
+    reader: RefCell<Option<Waker>>,
+    /// The waker of the task that last got `WouldBlock` writing (or connecting).
+    writer: RefCell<Option<Waker>>,
+    /// The token this source was registered with; events carrying any other token are stale.
+    token: Token,
+}
+
+/// Which half of a source an operation waits on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+/// A token packs the slab index (low 32 bits) and the registration's generation (high 32 bits).
+fn source_token(index: usize, generation: u32) -> Token {
+    Token(((generation as usize) << 32) | index)
+}
+
+fn token_index(token: Token) -> usize {
+    token.0 & 0xffff_ffff
+}
+
+impl Reactor {
+    fn new() -> io::Result<Reactor> {
+        raise_open_file_limit();
+        let poll = mio::Poll::new()?;
+        let waker = mio::Waker::new(poll.registry(), UNPARK_TOKEN)?;
+        Ok(Reactor {
+            poll: RefCell::new(poll),
+            events: RefCell::new(Events::with_capacity(EVENTS_CAPACITY)),
+            sources: RefCell::new(Slab::new()),
+            next_generation: Cell::new(0),
+            timers: RefCell::new(Timers::default()),
+            unparker: Unparker {
+                waker: Arc::new(waker),
+            },
+            metrics: Cell::new(ReactorMetrics::default()),
+        })
+    }
+
+    /// Registers `source` for both directions, edge-triggered (mio's only mode).
+    pub(crate) fn register(
+        &self,
+        source: &mut impl mio::event::Source,
+        interest: Interest,
+    ) -> io::Result<Rc<ScheduledIo>> {
+        let mut sources = self.sources.borrow_mut();
+        let entry = sources.vacant_entry();
+        let generation = self.next_generation.get().wrapping_add(1);
+        self.next_generation.set(generation);
+        let token = source_token(entry.key(), generation);
+        self.poll
+            .borrow()
+            .registry()
+            .register(source, token, interest)?;
+        let io = Rc::new(ScheduledIo {
+            reader: RefCell::new(None),
+            writer: RefCell::new(None),
+            token,
+        });
+        entry.insert(io.clone());
+        self.update_metrics(|m| m.registrations += 1);
+        tracing::trace!(target: "glass::reactor", token = token.0, ?interest, "register");
+        Ok(io)
+    }
+
+    /// Removes `source` from epoll and forgets its wakers. Called from the socket's `Drop`, before
+    /// the file descriptor is closed.
+    pub(crate) fn deregister(&self, source: &mut impl mio::event::Source, io: &ScheduledIo) {
+        // Deregistering can only fail if the fd is already gone from epoll; there is nothing to undo.
+        let _ = self.poll.borrow().registry().deregister(source);
+        let mut sources = self.sources.borrow_mut();
+        let index = token_index(io.token);
+        if sources.get(index).is_some_and(|s| s.token == io.token) {
+            sources.remove(index);
+        }
+        self.update_metrics(|m| m.registrations -= 1);
+        tracing::trace!(target: "glass::reactor", token = io.token.0, "deregister");
+    }
+
+    /// One turn of the reactor: sleep in `epoll_wait` until a source is ready, a timer is due,
+    /// another thread unparks us, or `max_wait` passes (`None`: no limit but the timers). Then wake
+    /// every task the events and expired timers concern.
+    pub(crate) fn park(&self, max_wait: Option<Duration>) -> io::Result<()> {
+        let timeout = match (max_wait, self.timers.borrow().time_until_next(Instant::now())) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let mut events = self.events.borrow_mut();
+        let started = Instant::now();
+        let result = self.poll.borrow_mut().poll(&mut events, timeout);
+        let asleep = started.elapsed();
+        match result {
+            Ok(()) => {}
+            // A signal arrived; the caller will simply turn again.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        let count = events.iter().count() as u64;
+        self.update_metrics(|m| {
+            m.epoll_waits += 1;
+            m.events += count;
+            m.time_asleep += asleep;
+        });
+        tracing::trace!(target: "glass::reactor", ?timeout, events = count, ?asleep, "epoll_wait");
+
+        for event in events.iter() {
+            let token = event.token();
+            if token == UNPARK_TOKEN {
+                continue; // Its only job was to end the sleep.
+            }
+            // Clone the Rc out so no borrow of the table is held while wakers run.
+            let io = match self.sources.borrow().get(token_index(token)) {
+                Some(io) if io.token == token => io.clone(),
+                _ => continue, // A stale event for a slot that has since been reused.
+            };
+            if event.is_readable() || event.is_read_closed() || event.is_error() {
+                io.wake(Direction::Read);
+            }
+            if event.is_writable() || event.is_write_closed() || event.is_error() {
+                io.wake(Direction::Write);
+            }
+        }
+        drop(events);
+
+        let fired = self.timers.borrow_mut().take_expired(Instant::now());
+        if !fired.is_empty() {
+            self.update_metrics(|m| m.timers_fired += fired.len() as u64);
+            tracing::trace!(target: "glass::reactor", count = fired.len(), "timers fired");
+        }
+        for waker in fired {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    pub(crate) fn unparker(&self) -> Unparker {
+        self.unparker.clone()
+    }
+
+    pub(crate) fn metrics(&self) -> ReactorMetrics {
+        self.metrics.get()
+    }
+
+    fn update_metrics(&self, f: impl FnOnce(&mut ReactorMetrics)) {
+        let mut m = self.metrics.get();
+        f(&mut m);
+        self.metrics.set(m);
+    }
+}
+
+impl ScheduledIo {
+    /// Runs a non-blocking syscall, and if it would block, stores the waker to be woken by the next
+    /// readiness event for `direction`.
+    ///
+    /// Why no wake-up can be lost even though epoll is edge-triggered: the syscall is always tried
+    /// first, so readiness reported earlier is never needed; and the reactor's turn runs on this same
+    /// thread, never between the syscall and the storing of the waker. Data that arrives after the
+    /// syscall raises a fresh edge, which the next `epoll_wait` returns, and by then the waker is here.
+    pub(crate) fn poll_io<R>(
+        &self,
+        direction: Direction,
+        cx: &mut Context<'_>,
+        mut syscall: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            match syscall() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let mut slot = self.slot(direction).borrow_mut();
+                    // Skip the clone (an atomic increment) when the same task waits again.
+                    if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                        *slot = Some(cx.waker().clone());
+                    }
+                    return Poll::Pending;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    fn wake(&self, direction: Direction) {
+        // Take the waker first so the borrow ends before `wake` runs.
+        let waker = self.slot(direction).borrow_mut().take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    fn slot(&self, direction: Direction) -> &RefCell<Option<Waker>> {
+        match direction {
+            Direction::Read => &self.reader,
+            Direction::Write => &self.writer,
+        }
+    }
+}
+
+/// A handle that any thread may use to interrupt this thread's `epoll_wait`.
+///
+/// The executor's wakers carry one: a wake from another thread queues the task and then, if the
+/// executor is asleep, calls [`Unparker::unpark`], which writes to an eventfd the reactor watches.
+#[derive(Clone, Debug)]
+pub struct Unparker {
+    waker: Arc<mio::Waker>,
+}
+
+impl Unparker {
+    /// Ends the reactor's current (or next) `epoll_wait` at once.
+    pub fn unpark(&self) {
+        // This fails only if the eventfd's counter is saturated, in which case a wake-up is
+        // already pending and the sleep will end anyway.
+        let _ = self.waker.wake();
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit, once per process, so that thousands of
+/// connections work out of the box (the soft limit is often 1024). Failure leaves the limit as it is.
+fn raise_open_file_limit() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `limit` is a valid, writable `rlimit` for the duration of the call.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+            return;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            // SAFETY: `limit` is a valid, initialised `rlimit`; the call only reads it.
+            unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+        }
+    });
+}

@@ -1,0 +1,118 @@
+//! Registered I/O: [`PollEvented`], the glue between a non-blocking mio source and the reactor,
+//! and [`AsyncFd`], the same for any other file descriptor (stdin, a pipe).
+
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+pub use mio::Interest;
+use mio::unix::SourceFd;
+
+use crate::driver::{Direction, ScheduledIo, try_with_reactor, with_reactor};
+
+/// A mio source registered with this thread's reactor. Dropping it deregisters the source before
+/// the source (and so its file descriptor) is dropped.
+pub(crate) struct PollEvented<T: mio::event::Source> {
+    /// Always `Some` until `drop`, which takes it out to deregister it.
+    source: Option<T>,
+    /// The wakers waiting on this source; shared with the reactor's table.
+    io: Rc<ScheduledIo>,
+}
+
+impl<T: mio::event::Source> PollEvented<T> {
+    pub(crate) fn new(mut source: T, interest: Interest) -> io::Result<Self> {
+        let io = with_reactor(|r| r.register(&mut source, interest))?;
+        Ok(PollEvented {
+            source: Some(source),
+            io,
+        })
+    }
+
+    pub(crate) fn get_ref(&self) -> &T {
+        self.source
+            .as_ref()
+            .expect("PollEvented: source taken before drop")
+    }
+
+    /// Runs `syscall` on the source; on `WouldBlock`, arranges for this task to be woken when the
+    /// source becomes ready in `direction`. See [`ScheduledIo::poll_io`] for why nothing is lost.
+    pub(crate) fn poll_io<R>(
+        &self,
+        direction: Direction,
+        cx: &mut Context<'_>,
+        mut syscall: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let source = self.get_ref();
+        self.io.poll_io(direction, cx, || syscall(source))
+    }
+}
+
+impl<T: mio::event::Source> Drop for PollEvented<T> {
+    fn drop(&mut self) {
+        if let Some(mut source) = self.source.take() {
+            // If the thread is tearing down, the reactor (and its epoll fd) is already gone.
+            let _ = try_with_reactor(|r| r.deregister(&mut source, &self.io));
+        }
+    }
+}
+
+/// Any file descriptor, registered with the reactor: how a program waits for stdin or a pipe
+/// without blocking the thread (tokio's `AsyncFd`).
+///
+/// The descriptor must already be in non-blocking mode, and must be something epoll accepts (a
+/// regular file is not: `new` then fails with `PermissionDenied`). The `AsyncFd` owns `inner`;
+/// dropping it deregisters the descriptor, then drops `inner`.
+pub struct AsyncFd<T: AsRawFd> {
+    inner: Option<T>,
+    /// The raw fd, registered through mio's `SourceFd`.
+    fd: RawFd,
+    io: Rc<ScheduledIo>,
+}
+
+impl<T: AsRawFd> AsyncFd<T> {
+    /// Registers `inner` for reading and writing.
+    pub fn new(inner: T) -> io::Result<Self> {
+        Self::with_interest(inner, Interest::READABLE | Interest::WRITABLE)
+    }
+
+    /// Registers `inner` for the given interest only (stdin: `Interest::READABLE`).
+    pub fn with_interest(inner: T, interest: Interest) -> io::Result<Self> {
+        let fd = inner.as_raw_fd();
+        let io = with_reactor(|r| r.register(&mut SourceFd(&fd), interest))?;
+        Ok(AsyncFd {
+            inner: Some(inner),
+            fd,
+            io,
+        })
+    }
+
+    /// The wrapped value.
+    pub fn get_ref(&self) -> &T {
+        self.inner.as_ref().expect("AsyncFd: inner taken before drop")
+    }
+
+    /// Runs `f`, a non-blocking operation on the descriptor, until it does not return
+    /// `WouldBlock`, sleeping in between until the reactor reports the descriptor ready for
+    /// `interest` (`READABLE` or `WRITABLE`).
+    pub async fn async_io<R>(
+        &self,
+        interest: Interest,
+        mut f: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let direction = if interest.is_readable() {
+            Direction::Read
+        } else {
+            Direction::Write
+        };
+        let inner = self.get_ref();
+        std::future::poll_fn(|cx| self.io.poll_io(direction, cx, || f(inner))).await
+    }
+}
+
+impl<T: AsRawFd> Drop for AsyncFd<T> {
+    fn drop(&mut self) {
+        let _ = try_with_reactor(|r| r.deregister(&mut SourceFd(&self.fd), &self.io));
+        drop(self.inner.take());
+    }
+}
