@@ -244,9 +244,17 @@ impl ScheduledIo {
         cx: &mut Context<'_>,
         mut syscall: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
+        if !coop_budget_left() {
+            // This thread has completed many I/O operations in a row without a single one
+            // blocking: some task is draining a fast socket. Step aside so the other tasks (and
+            // the reactor's timers) get their turn; we are first in line again after them.
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         loop {
             match syscall() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    COOP_BUDGET.set(COOP_BUDGET_MAX);
                     let mut slot = self.slot(direction).borrow_mut();
                     // Skip the clone (an atomic increment) when the same task waits again.
                     if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
@@ -274,6 +282,27 @@ impl ScheduledIo {
             Direction::Write => &self.writer,
         }
     }
+}
+
+/// How many I/O operations in a row may complete at once before the next one yields (tokio's
+/// cooperative budget is 128 too). Without it, a task reading a socket that always has data would
+/// never return `Pending`, and every other task on the thread would starve.
+const COOP_BUDGET_MAX: u32 = 128;
+
+thread_local! {
+    /// Operations left before a forced yield; reset whenever an operation would block.
+    static COOP_BUDGET: Cell<u32> = const { Cell::new(COOP_BUDGET_MAX) };
+}
+
+/// Spends one unit of the budget; `false` (and a fresh budget) once it has run out.
+fn coop_budget_left() -> bool {
+    let left = COOP_BUDGET.get();
+    if left == 0 {
+        COOP_BUDGET.set(COOP_BUDGET_MAX);
+        return false;
+    }
+    COOP_BUDGET.set(left - 1);
+    true
 }
 
 /// A handle that any thread may use to interrupt this thread's `epoll_wait`.
