@@ -24,7 +24,8 @@
 //! `runtime.rs` (the loop).
 //!
 //! ## Implementation
-//! - **The ready queue** is a `crossbeam_channel` of task ids. A `Waker` owns an `Arc` of a small
+//! - **The ready queue** is a `VecDeque` of task ids for wakes on the executor's thread, fed by a
+//!   `crossbeam_channel` for wakes from other threads. A `Waker` owns an `Arc` of a small
 //!   `WakerData` (task id, a `scheduled` flag, the channel's `Sender`), so any thread can wake any
 //!   task; the future itself never leaves the executor's thread, which is why [`spawn`] needs no
 //!   `Send` bound. The waker is written by hand against a `RawWakerVTable` (no `std::task::Wake`)

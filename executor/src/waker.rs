@@ -11,8 +11,8 @@
 //!   at the task's future, which is not `Send` and stays on the executor's thread.
 //! - **After the task finished.** The id carries a sequence number that is never reused; the
 //!   executor ignores ids whose task is gone (or whose slab slot now holds a newer task).
-//! - **After `block_on` returned.** The receiving end of the channel is gone, so `send` fails and
-//!   the wake does nothing.
+//! - **After `block_on` returned.** The runtime is no longer current on any thread and the
+//!   receiving end of the channel is gone, so `send` fails and the wake does nothing.
 //! - **Clones and drops** only move the `Arc`'s count; the last drop frees the `WakerData`.
 
 use std::mem::ManuallyDrop;
@@ -42,8 +42,9 @@ impl TaskId {
 
 /// What every waker of one runtime shares.
 pub(crate) struct Shared {
-    /// The ready queue. Any thread may push a task id into it; only the executor's thread pops.
-    pub(crate) ready: Sender<TaskId>,
+    /// The queue for wakes from other threads. Any thread may push a task id into it; only the
+    /// executor's thread receives. (Wakes on the executor's thread use its local queue instead.)
+    pub(crate) remote: Sender<TaskId>,
     /// True while the executor is (about to be) asleep in `epoll_wait`. A wake from another thread
     /// that finds it set must unpark the reactor, or the task would sit in the queue unseen.
     pub(crate) sleeping: AtomicBool,
@@ -66,21 +67,21 @@ pub(crate) struct WakerData {
 }
 
 impl WakerData {
-    /// Puts the task on the ready queue unless it is already there.
+    /// Puts the task on a ready queue unless it is already queued: the executor's local queue when
+    /// called on its thread, the channel otherwise.
     pub(crate) fn wake(&self) {
         self.wakes.fetch_add(1, Ordering::Relaxed);
         if self.scheduled.swap(true, Ordering::AcqRel) {
             return; // Already queued: one poll will see every wake-up since the last.
         }
-        if self.shared.ready.send(self.id).is_err() {
-            return; // The runtime is gone; there is nobody left to run the task.
-        }
-        if runtime::is_current(&self.shared) {
+        if runtime::push_local(&self.shared, self.id) {
             // On the executor's own thread the executor is busy right now (it is running whoever
-            // called us) and will look at the queue before it sleeps.
-            runtime::count_local_wake();
+            // called us) and will look at its queue before it sleeps: no unpark needed.
             tracing::trace!(target: "glass::executor", task = self.id.seq, "wake");
             return;
+        }
+        if self.shared.remote.send(self.id).is_err() {
+            return; // The runtime is gone; there is nobody left to run the task.
         }
         self.shared.remote_wakes.fetch_add(1, Ordering::Relaxed);
         tracing::trace!(target: "glass::executor", task = self.id.seq, from_thread = ?std::thread::current().id(), "wake from another thread");

@@ -33,16 +33,20 @@ pub(crate) struct Timers {
 impl Timers {
     /// How long `epoll_wait` may sleep before the earliest timer is due, rounded up to whole
     /// milliseconds; `None` when no timer is pending.
-    pub(crate) fn time_until_next(&self, now: Instant) -> Option<Duration> {
+    pub(crate) fn time_until_next(&self) -> Option<Duration> {
         let (&(deadline, _), _) = self.pending.first_key_value()?;
-        let left = deadline.saturating_duration_since(now);
+        let left = deadline.saturating_duration_since(Instant::now());
         let millis = left.as_nanos().div_ceil(1_000_000);
         Some(Duration::from_millis(millis.try_into().unwrap_or(u64::MAX)))
     }
 
-    /// Removes and returns the wakers of every timer whose deadline is at or before `now`.
-    pub(crate) fn take_expired(&mut self, now: Instant) -> Vec<Waker> {
+    /// Removes and returns the wakers of every timer whose deadline has passed.
+    pub(crate) fn take_expired(&mut self) -> Vec<Waker> {
         let mut expired = Vec::new();
+        if self.pending.is_empty() {
+            return expired; // No need to read the clock.
+        }
+        let now = Instant::now();
         while let Some(entry) = self.pending.first_entry() {
             if entry.key().0 > now {
                 break;
