@@ -1,4 +1,4 @@
-//! Registered I/O: [`PollEvented`], the glue between a non-blocking mio source and the reactor,
+//! Registered I/O: `PollEvented`, the glue between a non-blocking mio source and the reactor,
 //! and [`AsyncFd`], the same for any other file descriptor (stdin, a pipe).
 
 use std::io;
