@@ -1,0 +1,172 @@
+//! [`Connection`]: one TCP connection to a server and the bytes read from it but not yet used.
+//!
+//! Everything that reads a response (the head parser, the body decoders) works on
+//! [`Connection::buf`]: [`Connection::fill`] appends what the socket has, and the readers consume
+//! from the front. Bytes past the end of one step (the start of the body after the head) simply
+//! stay in the buffer for the next.
+
+use std::future::{Future, poll_fn};
+use std::io;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use bytes::BytesMut;
+use reactor::net::TcpStream;
+
+use crate::Error;
+use crate::timeouts::{Timeouts, Wait};
+use crate::url::Url;
+
+/// The first read asks for this much: enough for most heads and small bodies.
+const MIN_READ: usize = 8 * 1024;
+/// Reads grow (doubling while they come back full) up to this much: big enough that a bulk
+/// download costs few system calls, small enough to stay in cache.
+const MAX_READ: usize = 64 * 1024;
+
+/// An open connection to one server.
+pub(crate) struct Connection {
+    /// The socket.
+    stream: TcpStream,
+    /// Bytes received and not yet consumed by the head parser or a body decoder. Body data leaves
+    /// it by `split_to(..).freeze()`, which hands the caller the bytes without copying them.
+    pub(crate) buf: BytesMut,
+    /// How many bytes the next read asks for. The buffer is zeroed before each read (safe Rust
+    /// cannot read into uninitialised memory), so a small response should not pay to clear 64 KiB;
+    /// the size doubles while reads fill it and halves when they come back less than half full.
+    read_size: usize,
+}
+
+impl Connection {
+    /// Resolves the URL's host and connects to the first of its addresses that accepts.
+    ///
+    /// Names are resolved here (on the reactor's blocking pool, as `TcpStream::connect` would do)
+    /// rather than by `TcpStream::connect` itself, so that a name that does not resolve is reported
+    /// as [`Error::Resolve`] and not confused with a refused connection.
+    pub(crate) async fn connect(url: &Url, timeouts: &Timeouts) -> Result<Connection, Error> {
+        let stream = timeouts
+            .guard(Wait::Connect, &url.uri, async {
+                let mut last_error = None;
+                for addr in resolve(url).await? {
+                    match TcpStream::connect(addr).await {
+                        Ok(stream) => return Ok(stream),
+                        Err(e) => last_error = Some(e),
+                    }
+                }
+                Err(Error::Connect {
+                    url: url.uri.clone(),
+                    source: last_error.unwrap_or_else(|| io::ErrorKind::NotFound.into()),
+                })
+            })
+            .await??;
+        // A request goes out in one write, so Nagle's algorithm can only delay it.
+        let _ = stream.set_nodelay(true);
+        tracing::debug!(target: "glass::http", host = %url.host, port = url.port, "connected");
+        Ok(Connection {
+            stream,
+            buf: BytesMut::new(),
+            read_size: MIN_READ,
+        })
+    }
+
+    /// Reads whatever the socket has (waiting for at least one byte) onto the end of `buf`.
+    /// Returns how many bytes arrived; 0 means the server closed the connection.
+    pub(crate) async fn fill(
+        &mut self,
+        timeouts: &Timeouts,
+        url: &http::Uri,
+    ) -> Result<usize, Error> {
+        let read = timeouts.guard(Wait::Read, url, self.read_once()).await?;
+        let n = read.map_err(|source| Error::Io {
+            url: url.clone(),
+            source,
+        })?;
+        if n == self.read_size {
+            self.read_size = (self.read_size * 2).min(MAX_READ);
+        } else if n < self.read_size / 2 {
+            self.read_size = (self.read_size / 2).max(MIN_READ);
+        }
+        Ok(n)
+    }
+
+    /// One read into `buf`'s spare capacity. The buffer is extended, read into and cut back within
+    /// a single `poll`, so a read cancelled between polls never leaves zeroes in it.
+    fn read_once(&mut self) -> impl Future<Output = io::Result<usize>> + '_ {
+        poll_fn(|cx| {
+            let start = self.buf.len();
+            self.buf.resize(start + self.read_size, 0);
+            let poll = pin!(self.stream.read(&mut self.buf[start..])).poll(cx);
+            let n = match poll {
+                Poll::Ready(Ok(n)) => n,
+                _ => 0,
+            };
+            self.buf.truncate(start + n);
+            poll
+        })
+    }
+
+    /// Writes all of `bytes` (a request head).
+    pub(crate) async fn write_all(
+        &self,
+        bytes: &[u8],
+        timeouts: &Timeouts,
+        url: &http::Uri,
+    ) -> Result<(), Error> {
+        timeouts
+            .guard(Wait::Write, url, self.stream.write_all(bytes))
+            .await?
+            .map_err(|source| Error::Io {
+                url: url.clone(),
+                source,
+            })
+    }
+
+    /// Whether the server has closed the connection, reset it, or sent something unasked while it
+    /// sat idle in the pool. Never waits: it tries one read, and a read that would block means the
+    /// connection is quiet, which is what a usable idle connection is.
+    pub(crate) fn is_stale(&mut self) -> bool {
+        if !self.buf.is_empty() {
+            return true;
+        }
+        // A waker that does nothing: if the read would block, the reactor keeps this waker until
+        // the next real read replaces it, and nobody needs waking in between.
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut probe = [0u8; 1];
+        pin!(self.stream.read(&mut probe)).poll(&mut cx).is_ready()
+    }
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The buffer's length, not its bytes: a response's `Debug` should not print a body.
+        f.debug_struct("Connection")
+            .field("stream", &self.stream)
+            .field("buffered", &self.buf.len())
+            .finish()
+    }
+}
+
+/// The addresses to try for `url`: an IP address as is, a name through the system resolver, which
+/// blocks, on a helper thread.
+async fn resolve(url: &Url) -> Result<Vec<SocketAddr>, Error> {
+    if let Ok(ip) = url.host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, url.port)]);
+    }
+    let name = (url.host.clone(), url.port);
+    let addrs = reactor::blocking::unblock(move || {
+        name.to_socket_addrs()
+            .map(|addrs| addrs.collect::<Vec<_>>())
+    })
+    .await;
+    match addrs {
+        Ok(addrs) if !addrs.is_empty() => Ok(addrs),
+        Ok(_) => Err(Error::Resolve {
+            url: url.uri.clone(),
+            source: io::Error::new(io::ErrorKind::NotFound, "the name has no addresses"),
+        }),
+        Err(source) => Err(Error::Resolve {
+            url: url.uri.clone(),
+            source,
+        }),
+    }
+}

@@ -1,0 +1,70 @@
+//! [`Pool`]: idle keep-alive connections, by the host and port they go to.
+//!
+//! A connection enters the pool only when the body of its last response has been read to its end
+//! and nothing follows it (see `Response`), so the next response on it starts at a clean
+//! boundary. Taking one out checks, without waiting, that the server has not closed it meanwhile;
+//! a close that comes later still (the race between our request and the server's idle timeout) is
+//! handled by the client, which retries an idempotent request once on a fresh connection.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::connection::Connection;
+
+/// The most idle connections kept per host and port; the oldest goes first when one more comes.
+/// Enough for a downloader's parallel fetches, few enough not to hoard file descriptors.
+const MAX_IDLE_PER_HOST: usize = 32;
+/// An idle connection older than this is closed rather than reused: servers close idle
+/// connections after a while (nginx: 75 s), often without the close reaching us in time.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Which server a connection goes to: host and port, as in the URL.
+pub(crate) type Key = (String, u16);
+
+/// The idle connections of one [`Client`](crate::Client).
+#[derive(Debug, Default)]
+pub(crate) struct Pool {
+    /// Idle connections per server, most recently used last. The last is taken first: it is the
+    /// one least likely to have been closed by the server.
+    idle: RefCell<HashMap<Key, Vec<Idle>>>,
+}
+
+/// A connection waiting in the pool.
+#[derive(Debug)]
+struct Idle {
+    /// The connection, its buffer empty.
+    conn: Connection,
+    /// When it went idle, for [`IDLE_TIMEOUT`].
+    since: Instant,
+}
+
+impl Pool {
+    /// An idle connection to `key` that still looks usable, if there is one. Stale ones found on
+    /// the way are closed.
+    pub(crate) fn checkout(&self, key: &Key) -> Option<Connection> {
+        let mut idle = self.idle.borrow_mut();
+        let waiting = idle.get_mut(key)?;
+        while let Some(Idle { mut conn, since }) = waiting.pop() {
+            if since.elapsed() < IDLE_TIMEOUT && !conn.is_stale() {
+                return Some(conn);
+            }
+            tracing::debug!(target: "glass::http", host = %key.0, port = key.1, "closing a stale idle connection");
+        }
+        None
+    }
+
+    /// Puts a connection whose last response has been read to the end back, for the next request
+    /// to `key`.
+    pub(crate) fn checkin(&self, key: Key, conn: Connection) {
+        let mut idle = self.idle.borrow_mut();
+        let waiting = idle.entry(key).or_default();
+        if waiting.len() == MAX_IDLE_PER_HOST {
+            waiting.remove(0);
+        }
+        waiting.push(Idle {
+            conn,
+            since: Instant::now(),
+        });
+    }
+}
