@@ -9,7 +9,7 @@ use std::future::{Future, poll_fn};
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+use std::task::Poll;
 
 use bytes::BytesMut;
 use reactor::net::TcpStream;
@@ -128,11 +128,8 @@ impl Connection {
         if !self.buf.is_empty() {
             return true;
         }
-        // A waker that does nothing: if the read would block, the reactor keeps this waker until
-        // the next real read replaces it, and nobody needs waking in between.
-        let mut cx = Context::from_waker(Waker::noop());
         let mut probe = [0u8; 1];
-        pin!(self.stream.read(&mut probe)).poll(&mut cx).is_ready()
+        !matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
     }
 }
 

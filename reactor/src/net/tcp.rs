@@ -4,6 +4,7 @@
 use std::future::poll_fn;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
+use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -21,12 +22,12 @@ pub struct TcpListener {
 
 impl TcpListener {
     /// Binds to `addr` (`"127.0.0.1:0"` picks a free port). The socket has `SO_REUSEADDR` set and a
-    /// backlog of 1024, as mio (and so tokio) sets them. If `addr` names several addresses, each is
-    /// tried in turn and the last error is returned.
+    /// backlog of 1024, as tokio sets them. If `addr` names several addresses,
+    /// each is tried in turn and the last error is returned.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         let mut last_error = None;
         for addr in resolve(addr).await? {
-            match mio::net::TcpListener::bind(addr) {
+            match mio::net::TcpListener::bind(addr).and_then(raise_backlog) {
                 Ok(listener) => {
                     let inner = PollEvented::new(listener, Interest::READABLE)?;
                     return Ok(TcpListener { inner });
@@ -50,6 +51,27 @@ impl TcpListener {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.get_ref().local_addr()
     }
+}
+
+/// How many established connections may wait for `accept` (the kernel caps it at
+/// `net.core.somaxconn`). tokio uses the same value.
+const LISTEN_BACKLOG: libc::c_int = 1024;
+
+/// Raises the backlog of a listening socket to [`LISTEN_BACKLOG`].
+///
+/// Why: mio 1.x listens with std's backlog of 128, not 1024. A burst of more connections than
+/// the backlog overflows the accept queue even while a task is accepting: on Linux the extra
+/// clients stall until their SYN is retransmitted (a second or more), and on gVisor's network
+/// stack clients whose handshake completed with a SYN cookie are dropped for good while they
+/// believe they are connected (found by the 2,000-connection test). Calling `listen` again on a
+/// listening socket only changes its backlog.
+fn raise_backlog(listener: mio::net::TcpListener) -> io::Result<mio::net::TcpListener> {
+    // SAFETY: the descriptor is a socket owned by `listener`, open for the whole call; `listen`
+    // takes no pointers.
+    if unsafe { libc::listen(listener.as_raw_fd(), LISTEN_BACKLOG) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(listener)
 }
 
 /// A TCP connection.
@@ -107,6 +129,13 @@ impl TcpStream {
     /// peer closed its side (or `buf` is empty).
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         poll_fn(|cx| self.poll_read_priv(cx, buf)).await
+    }
+
+    /// Reads what is available right now without waiting: `WouldBlock` if nothing is. No waker is
+    /// stored, so nobody is woken later (tokio's `try_read`). Useful to check whether an idle
+    /// connection was closed by the peer.
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        io::Read::read(&mut self.inner.get_ref(), buf)
     }
 
     /// Writes some of `buf`, waiting until the socket can take at least one byte.
