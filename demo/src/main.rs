@@ -1,1 +1,345 @@
-fn main() {}
+//! # demo: the Rust book's download manager, made real on glass
+//!
+//! The async chapter of the Rust book motivates `async` with a program that downloads files: it
+//! should start many downloads at once, and starting one must not lock up the display. This binary
+//! is that program, and the first thing to run in glass. Everything happens on **one thread**:
+//!
+//! ```text
+//!   one thread, one executor::block_on ───────────────────────────────────────────────┐
+//!   │ download tasks (http_client)   server tasks (embedded files, paced by timers)   │
+//!   │ display task (interval, 10/s)  keyboard task (stdin)  signal task (Ctrl-C)      │
+//!   │ the manager: the main future, awaiting its mailbox                              │
+//!   └─ when none can run: reactor::park ── epoll_wait until a socket, a timer, a key ─┘
+//! ```
+//!
+//! With no arguments it starts its own HTTP server on `127.0.0.1` (same thread), downloads eight
+//! generated files of 1 to 64 MiB from it, checks every byte, and prints a summary showing how
+//! little of the time the thread was busy. With URLs it is a small downloader that resumes
+//! `.part` files and never overwrites without `--force`. `--threads` runs the same downloads with
+//! an OS thread each, for comparison; `--trace` and `--trace-file` show the machinery.
+//!
+//! ## Reading order
+//! `manager.rs` (the loop), `download.rs` (one download), then `server.rs`, `progress.rs`,
+//! `keyboard.rs` and `signal.rs` (the other things the thread does while it waits), and
+//! `threads.rs` (the design this replaces). `part.rs` and `names.rs` are the careful parts: what
+//! touches the disk, and what comes from strangers.
+//!
+//! ## Implementation
+//! - **Redraws** come from a glass `interval` task, not from `indicatif`'s own ticker thread: a
+//!   display that keeps moving is only evidence if the downloads' thread is the one drawing it.
+//! - **Output**: bars on stderr when both stdout and stderr are terminals; otherwise (and with
+//!   `--trace`, whose lines would fight the bars) plain lines on stdout. The summary goes to
+//!   stdout, failures to stderr.
+//! - **Exit status**: 0 when every download completed, 1 when any failed, 130 when stopped by `q`,
+//!   Ctrl-C or `SIGTERM`, 2 for bad usage.
+//! - **Ctrl-C** reaches the loop through a self-pipe (`signal.rs` says why not `signalfd` or a
+//!   polled flag); **stdin** is the terminal opened a second time, non-blocking, so `O_NONBLOCK`
+//!   never leaks into stdout or the shell (`keyboard.rs`).
+//! - **Checked, not trusted**: every embedded file is compared byte for byte with what the server
+//!   generated (`catalog.rs`), and every file name passes two independent checks before it
+//!   becomes a path (`names.rs`, then `part::inside`).
+//! - Honest limits: file writes block the event loop (microseconds into the page cache; see
+//!   `part.rs`); no `https`; `--threads` follows no redirects; a `.part` is found by the URL's
+//!   name only, and resumed without `If-Range`, so a file changed on the server since is not
+//!   noticed (except for the embedded files, whose prefix is re-checked).
+
+mod catalog;
+mod download;
+mod keyboard;
+mod manager;
+mod names;
+mod part;
+mod progress;
+mod server;
+mod signal;
+mod summary;
+mod threads;
+mod trace;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+
+use crate::catalog::{Catalog, Scale};
+use crate::download::{Claims, Job, Settings};
+use crate::manager::{Design, Event, Mailbox};
+use crate::progress::Board;
+
+/// Download files concurrently on one thread, or, with no URL, watch it happen with generated
+/// files from an embedded server.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    /// http:// URLs to download. None: the embedded demo (a local server and eight files).
+    urls: Vec<String>,
+    /// Where to save files [default: the current folder; the embedded demo: a temporary folder,
+    /// removed afterwards].
+    #[arg(short, long, value_name = "DIR")]
+    output: Option<PathBuf>,
+    /// At most this many downloads at once.
+    #[arg(short, long, value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: u16,
+    /// Replace files that already exist.
+    #[arg(long)]
+    force: bool,
+    /// Print what the executor and reactor do (spawn, poll, wake, epoll_wait...) on stderr.
+    #[arg(long)]
+    trace: bool,
+    /// Write the same events as Chrome trace-event JSON (open it in ui.perfetto.dev).
+    #[arg(long, value_name = "FILE")]
+    trace_file: Option<PathBuf>,
+    /// Use one OS thread and blocking sockets per download instead, to compare.
+    #[arg(long)]
+    threads: bool,
+    /// The embedded demo's size (`small` keeps the tests quick).
+    #[arg(long, hide = true, value_enum, default_value_t = Scale::Full)]
+    demo_scale: Scale,
+    /// The client's read timeout in milliseconds (tests use a short one).
+    #[arg(long, hide = true, value_name = "MS", default_value_t = 30_000)]
+    read_timeout_ms: u64,
+    /// Only run the embedded server, printing its address, until interrupted.
+    #[arg(long, hide = true)]
+    serve: bool,
+}
+
+/// How long a connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the display is redrawn.
+const REDRAW_EVERY: Duration = Duration::from_millis(100);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let _trace = match trace::init(cli.trace, cli.trace_file.as_deref()) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("error: cannot write the trace file: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if cli.serve {
+        return executor::block_on(serve_forever(cli.demo_scale));
+    }
+    let (dir, temporary) = match output_dir(&cli) {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let bars = !cli.trace && std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+    let code = executor::block_on(run(&cli, &dir, bars));
+    if temporary && let Err(e) = std::fs::remove_dir_all(&dir) {
+        eprintln!("warning: could not remove {}: {e}", dir.display());
+    }
+    code
+}
+
+/// The output folder, and whether it is a temporary one to remove at the end.
+fn output_dir(cli: &Cli) -> Result<(PathBuf, bool), String> {
+    if let Some(dir) = &cli.output {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        return Ok((dir.clone(), false));
+    }
+    if !cli.urls.is_empty() {
+        return Ok((PathBuf::from("."), false));
+    }
+    use std::os::unix::fs::DirBuilderExt;
+    for attempt in 0..100 {
+        let dir = std::env::temp_dir().join(format!("glass-demo-{}-{attempt}", std::process::id()));
+        // `create`, not `create_all`: a folder that already exists is someone else's.
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok((dir, true)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(format!("creating {}: {e}", dir.display())),
+        }
+    }
+    Err("could not create a temporary folder".into())
+}
+
+/// The whole run, as the future `block_on` drives.
+async fn run(cli: &Cli, dir: &Path, bars: bool) -> ExitCode {
+    let started = Instant::now();
+    let embedded = cli.urls.is_empty();
+    let jobs = if embedded {
+        let catalog = Rc::new(Catalog::new(cli.demo_scale));
+        let addr = match server::start(catalog.clone()).await {
+            Ok(addr) => addr,
+            Err(e) => {
+                eprintln!("error: could not start the embedded server: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        catalog
+            .files
+            .iter()
+            .map(|f| Job {
+                url: format!("http://{addr}/files/{}", f.name),
+                expected: Some(Arc::new(f.clone())),
+            })
+            .collect()
+    } else {
+        let urls = cli.urls.iter();
+        urls.map(|url| Job {
+            url: url.clone(),
+            expected: None,
+        })
+        .collect()
+    };
+
+    let board = Rc::new(Board::new(bars));
+    let mailbox = Arc::new(Mailbox::default());
+    let helpers = spawn_helpers(&board, &mailbox, bars);
+
+    let read_timeout = Duration::from_millis(cli.read_timeout_ms);
+    let design = if cli.threads {
+        Design::Threads(threads::Timeouts {
+            connect: CONNECT_TIMEOUT,
+            read: read_timeout,
+        })
+    } else {
+        let client = http_client::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(read_timeout)
+            .build();
+        Design::Glass(Rc::new(client))
+    };
+    let settings = Arc::new(Settings {
+        dir: dir.to_owned(),
+        force: cli.force,
+        claims: Arc::new(Claims::default()),
+    });
+    let limit = usize::from(cli.jobs);
+    let outcome = manager::run(design, jobs, settings, limit, &board, mailbox).await;
+
+    // Stop the helpers first: the keyboard's drop puts the terminal back before we print.
+    for helper in &helpers {
+        helper.abort();
+    }
+    executor::yield_now().await;
+    board.close();
+    let wall = started.elapsed();
+    let design = if cli.threads {
+        summary::Design::Threads {
+            started: outcome.threads_started,
+        }
+    } else {
+        let (runtime, reactor) = (executor::metrics(), reactor::metrics());
+        summary::Design::Glass {
+            polls: runtime.polls,
+            epoll_waits: reactor.epoll_waits,
+            asleep: reactor.time_asleep,
+            running: runtime.time_running,
+        }
+    };
+    let summary = summary::Summary {
+        records: &outcome.records,
+        design,
+        wall,
+        peak_memory: summary::peak_memory(),
+        embedded_server: embedded,
+    };
+    print!("{}", summary.render());
+    if embedded {
+        let verified = outcome
+            .records
+            .iter()
+            .filter(|r| matches!(&r.result, Some(Ok(done)) if done.verified))
+            .count();
+        println!(
+            "verified byte for byte: {verified} of {} files",
+            outcome.records.len()
+        );
+        if cli.output.is_some() {
+            println!("files are in {}", dir.display());
+        }
+    }
+    let mut failed = false;
+    for record in &outcome.records {
+        if let Some(Err(e)) = &record.result {
+            failed = true;
+            let url = names::for_display(&record.progress.url);
+            eprintln!("FAILED {url}\n  {}", names::for_display(&e.to_string()));
+        }
+    }
+    if outcome.stopped {
+        eprintln!("stopped: partial downloads are kept as .part files, ready to resume");
+        ExitCode::from(130)
+    } else if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Starts the tasks that run beside the downloads: redraws, Ctrl-C, and the keyboard.
+fn spawn_helpers(
+    board: &Rc<Board>,
+    mailbox: &Arc<Mailbox<Event>>,
+    bars: bool,
+) -> Vec<executor::JoinHandle<()>> {
+    let mut helpers = Vec::new();
+    let redraw = board.clone();
+    helpers.push(executor::spawn(async move {
+        let mut ticks = reactor::time::interval(REDRAW_EVERY);
+        loop {
+            ticks.tick().await;
+            redraw.refresh();
+        }
+    }));
+    trace::name_task("display: redraw every 100 ms");
+    match signal::Signals::install() {
+        Ok(signals) => {
+            let mailbox = mailbox.clone();
+            helpers.push(executor::spawn(async move {
+                while signals.recv().await.is_ok() {
+                    mailbox.push(Event::Stop);
+                }
+            }));
+            trace::name_task("signals: Ctrl-C and SIGTERM");
+        }
+        Err(e) => board.note(&format!("warning: Ctrl-C will not stop cleanly: {e}")),
+    }
+    match keyboard::Keyboard::open(bars) {
+        Ok(Some(mut keyboard)) => {
+            let (board, mailbox) = (board.clone(), mailbox.clone());
+            board.set_prompt("");
+            helpers.push(executor::spawn(async move {
+                while let Ok(Some(key)) = keyboard.next().await {
+                    match key {
+                        keyboard::Key::Typing(line) => board.set_prompt(&line),
+                        keyboard::Key::Line(url) => mailbox.push(Event::Add(url)),
+                        keyboard::Key::Quit => mailbox.push(Event::Stop),
+                    }
+                }
+            }));
+            trace::name_task("keyboard");
+        }
+        Ok(None) => {}
+        Err(e) => board.note(&format!("warning: typing URLs is off: {e}")),
+    }
+    helpers
+}
+
+/// `--serve`: the embedded server alone, for trying the downloader against it by hand.
+async fn serve_forever(scale: Scale) -> ExitCode {
+    let catalog = Rc::new(Catalog::new(scale));
+    match server::start(catalog.clone()).await {
+        Ok(addr) => {
+            println!("serving on http://{addr}/ (Ctrl-C stops)");
+            for f in &catalog.files {
+                println!("http://{addr}/files/{}", f.name);
+            }
+            std::future::pending::<ExitCode>().await
+        }
+        Err(e) => {
+            eprintln!("error: could not start the server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,481 @@
+//! One download, from URL to verified file: the steps both designs share ([`begin`], [`on_head`],
+//! [`Sink`]), and [`run`], the glass task that drives them with `http_client`.
+//!
+//! ```text
+//!  begin ── claim the URL's name, measure NAME.part, check its bytes (embedded files)
+//!    │
+//!  request (Range: bytes=N- when N > 0) ──► on_head ── decide (part.rs) ──► Again: ask without Range
+//!    │                                              └─ AlreadyComplete: rename, done
+//!  Sink ── each chunk: check it, append it, count it ──► finish: length check, rename to NAME
+//! ```
+
+use std::collections::HashSet;
+use std::fmt;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::catalog::GeneratedFile;
+use crate::names;
+use crate::part::{self, Decision, PartFile};
+use crate::progress::Progress;
+
+/// A download to do.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// As the user gave it.
+    pub url: String,
+    /// For the embedded files: what every byte must be.
+    pub expected: Option<Arc<GeneratedFile>>,
+}
+
+/// What every download of a run shares.
+#[derive(Debug)]
+pub struct Settings {
+    /// Where files go; nothing is written anywhere else.
+    pub dir: PathBuf,
+    /// Replace an existing `NAME`.
+    pub force: bool,
+    /// The names being written by this run's downloads, so two of them never share a `.part`.
+    pub claims: Arc<Claims>,
+}
+
+/// A finished download.
+#[derive(Clone, Debug)]
+pub struct Done {
+    /// Its length.
+    pub size: u64,
+    /// Bytes that were already on disk from an earlier run.
+    pub resumed_from: u64,
+    /// Whether every byte was checked against the embedded server's generator.
+    pub verified: bool,
+}
+
+/// Why a download failed. Each message names the URL (the client's errors name it themselves).
+#[derive(Debug)]
+pub enum DownloadError {
+    /// The HTTP client failed: connection, timeout, malformed or cut-short response...
+    Client(http_client::Error),
+    /// The `--threads` blocking client failed.
+    Blocking { url: String, what: String },
+    /// The server answered with something other than the file (404, 500...).
+    Status { url: String, status: u16 },
+    /// Asked again without `Range`, the server still did not send the whole file.
+    ResumeRefused { url: String, status: u16 },
+    /// `NAME` exists and `--force` was not given.
+    Exists { url: String, path: PathBuf },
+    /// Another download of this run is writing the same name.
+    NameTaken { url: String, name: String },
+    /// The `.part` or the final file could not be read, written or renamed (a full disk...).
+    File {
+        url: String,
+        path: PathBuf,
+        source: io::Error,
+    },
+    /// The body's length is not the file's length; the `.part` is kept for a resume.
+    Length {
+        url: String,
+        expected: u64,
+        received: u64,
+    },
+    /// A byte differs from what the embedded server generated; the `.part` is removed.
+    Corrupt { url: String, offset: u64 },
+}
+
+impl fmt::Display for DownloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use DownloadError::*;
+        match self {
+            Client(e) => write!(f, "{e}"),
+            Blocking { url, what } => write!(f, "{url}: {what}"),
+            Status { url, status } => {
+                // The canonical phrase, never the server's own text.
+                let reason = http::StatusCode::from_u16(*status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("");
+                write!(f, "{url}: the server answered {status} {reason}")
+            }
+            ResumeRefused { url, status } => write!(
+                f,
+                "{url}: asked for the whole file after a failed resume, the server answered {status}"
+            ),
+            Exists { url, path } => write!(
+                f,
+                "{url}: {} already exists (use --force to replace it)",
+                path.display()
+            ),
+            NameTaken { url, name } => write!(
+                f,
+                "{url}: another download in this run is already saving {name}"
+            ),
+            File { url, path, source } => write!(f, "{url}: {}: {source}", path.display()),
+            Length {
+                url,
+                expected,
+                received,
+            } => write!(
+                f,
+                "{url}: the file should be {expected} bytes, {received} arrived (the .part is kept)"
+            ),
+            Corrupt { url, offset } => write!(
+                f,
+                "{url}: byte {offset} differs from what the server generated (the .part is removed)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for DownloadError {}
+
+/// The names this run's downloads are writing.
+#[derive(Debug, Default)]
+pub struct Claims(Mutex<HashSet<String>>);
+
+/// A name held by one download; released when dropped.
+#[derive(Debug)]
+pub struct Claim {
+    /// Where to give the name back.
+    claims: Arc<Claims>,
+    /// The name held.
+    name: String,
+}
+
+impl Claims {
+    /// Takes `name` for one download, or `None` if another one holds it.
+    fn claim(self: &Arc<Self>, name: &str) -> Option<Claim> {
+        let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        held.insert(name.to_owned()).then(|| Claim {
+            claims: self.clone(),
+            name: name.to_owned(),
+        })
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let mut held = self.claims.0.lock().unwrap_or_else(|e| e.into_inner());
+        held.remove(&self.name);
+    }
+}
+
+/// A download that has claimed its name and measured its `.part`, between requests.
+#[derive(Debug)]
+pub struct Start<'a> {
+    /// What is being downloaded.
+    job: &'a Job,
+    /// Where to, and whether to overwrite.
+    settings: &'a Settings,
+    /// Told the file's name and size once a response gives them.
+    progress: &'a Progress,
+    /// The name from the URL: the `.part`'s name, and the file's unless the server names it.
+    url_name: String,
+    /// The names held for this download: the URL's, and the server's if it differs.
+    claims: Vec<Claim>,
+    /// `dir/url_name.part`.
+    part: PathBuf,
+    /// Bytes already in the `.part`: the next request asks for `Range: bytes={have}-` if > 0.
+    pub have: u64,
+    /// Whether the `.part` has already been given up once (a second failure is an error).
+    restarted: bool,
+}
+
+/// What one response head is, for [`on_head`]: the few headers the rules need.
+#[derive(Debug, Default)]
+pub struct Head {
+    /// 200, 206, 416, or anything else (which fails the download).
+    pub status: u16,
+    /// The body's length, if announced (not for chunked bodies).
+    pub content_length: Option<u64>,
+    /// Where a 206's body belongs in the file, or a 416's file size.
+    pub content_range: Option<String>,
+    /// The name the server gives the file, if any (used only for a fresh download).
+    pub content_disposition: Option<String>,
+}
+
+/// What to do after a response head.
+#[derive(Debug)]
+pub enum Next<'a> {
+    /// Stream the body into this sink.
+    Body(Sink<'a>),
+    /// Nothing more to receive: the `.part` was already complete and has been renamed.
+    Complete(Done),
+    /// Ask again, without `Range` (`Start::have` is now 0).
+    Again,
+}
+
+/// Starts `job`: claims its name and looks at any `.part` left by an earlier run.
+pub fn begin<'a>(
+    job: &'a Job,
+    settings: &'a Settings,
+    progress: &'a Progress,
+) -> Result<Start<'a>, DownloadError> {
+    progress.start();
+    let url_name = names::from_url(&job.url);
+    let claim = settings
+        .claims
+        .claim(&url_name)
+        .ok_or_else(|| DownloadError::NameTaken {
+            url: job.url.clone(),
+            name: url_name.clone(),
+        })?;
+    let file_error = |path: &Path, source| DownloadError::File {
+        url: job.url.clone(),
+        path: path.to_owned(),
+        source,
+    };
+    let part =
+        part::part_path(&settings.dir, &url_name).map_err(|e| file_error(&settings.dir, e))?;
+    let mut have = part::existing_len(&part).map_err(|e| file_error(&part, e))?;
+    if let Some(expected) = &job.expected
+        && have > 0
+        && !prefix_matches(&part, have, expected).map_err(|e| file_error(&part, e))?
+    {
+        have = 0; // A .part that is not a prefix of the file is worth nothing: start over.
+    }
+    Ok(Start {
+        job,
+        settings,
+        progress,
+        url_name,
+        claims: vec![claim],
+        part,
+        have,
+        restarted: false,
+    })
+}
+
+/// Whether the first `have` bytes at `path` are the generated file's.
+fn prefix_matches(path: &Path, have: u64, expected: &GeneratedFile) -> io::Result<bool> {
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = vec![0; 1 << 16];
+    let mut offset = 0;
+    while offset < have {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok(false);
+        }
+        if expected.first_mismatch(offset, &buf[..n]).is_some() {
+            return Ok(false);
+        }
+        offset += n as u64;
+    }
+    Ok(true)
+}
+
+/// Applies the resume rules to a response head and prepares the file it goes to.
+pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, DownloadError> {
+    let url = &start.job.url;
+    let decision = part::decide(
+        head.status,
+        head.content_range.as_deref(),
+        head.content_length,
+        start.have,
+    );
+    let (size, have) = match decision {
+        Decision::StartOver if start.restarted => {
+            return Err(DownloadError::ResumeRefused {
+                url: url.clone(),
+                status: head.status,
+            });
+        }
+        Decision::StartOver => {
+            start.restarted = true;
+            start.have = 0;
+            return Ok(Next::Again);
+        }
+        Decision::Refused => {
+            return Err(DownloadError::Status {
+                url: url.clone(),
+                status: head.status,
+            });
+        }
+        Decision::AlreadyComplete => (Some(start.have), start.have),
+        Decision::Fresh { size } => (size, 0),
+        Decision::Append { size } => (size, start.have),
+    };
+    // A resumed download keeps the name its .part has; otherwise the server may name the file.
+    let name = match head.content_disposition.as_deref() {
+        Some(cd) if have == 0 => names::from_content_disposition(cd),
+        _ => None,
+    }
+    .unwrap_or_else(|| start.url_name.clone());
+    if name != start.url_name {
+        let claim = start
+            .settings
+            .claims
+            .claim(&name)
+            .ok_or_else(|| DownloadError::NameTaken {
+                url: url.clone(),
+                name: name.clone(),
+            })?;
+        start.claims.push(claim);
+    }
+    let final_path =
+        part::inside(&start.settings.dir, &name).map_err(|source| DownloadError::File {
+            url: url.clone(),
+            path: start.settings.dir.clone(),
+            source,
+        })?;
+    if !start.settings.force && final_path.symlink_metadata().is_ok() {
+        return Err(DownloadError::Exists {
+            url: url.clone(),
+            path: final_path,
+        });
+    }
+    // A chunked body announces no length; the embedded files' is known anyway.
+    let shown_size = size.or(start.job.expected.as_ref().map(|e| e.size));
+    start.progress.receiving(&name, shown_size, have);
+    let file_error = |path: &Path, source| DownloadError::File {
+        url: url.clone(),
+        path: path.to_owned(),
+        source,
+    };
+    if decision == Decision::AlreadyComplete {
+        part::finish(&start.part, &final_path, start.settings.force)
+            .map_err(|e| rename_error(url, &final_path, e))?;
+        return Ok(Next::Complete(Done {
+            size: have,
+            resumed_from: have,
+            verified: start.job.expected.is_some(),
+        }));
+    }
+    let file = PartFile::open(&start.part, have).map_err(|e| file_error(&start.part, e))?;
+    Ok(Next::Body(Sink {
+        url: url.clone(),
+        file,
+        size,
+        expected: start.job.expected.clone(),
+        progress: start.progress,
+        final_path,
+        force: start.settings.force,
+        resumed_from: have,
+        _claims: std::mem::take(&mut start.claims),
+    }))
+}
+
+fn rename_error(url: &str, path: &Path, e: io::Error) -> DownloadError {
+    if e.kind() == io::ErrorKind::AlreadyExists {
+        DownloadError::Exists {
+            url: url.to_owned(),
+            path: path.to_owned(),
+        }
+    } else {
+        DownloadError::File {
+            url: url.to_owned(),
+            path: path.to_owned(),
+            source: e,
+        }
+    }
+}
+
+/// Where a body's bytes go: checked, appended to the `.part`, counted.
+#[derive(Debug)]
+pub struct Sink<'a> {
+    /// For error messages.
+    url: String,
+    /// The `.part`, positioned at its end.
+    file: PartFile,
+    /// The file's full length, when the response said.
+    size: Option<u64>,
+    /// The generated file every byte is checked against (embedded demo only).
+    expected: Option<Arc<GeneratedFile>>,
+    /// Counts the bytes written, for the display.
+    progress: &'a Progress,
+    /// `dir/NAME`, where the `.part` goes once complete.
+    final_path: PathBuf,
+    /// Whether an existing `NAME` may be replaced.
+    force: bool,
+    /// Bytes that were on disk before this run, for the report.
+    resumed_from: u64,
+    /// Held until the file has its final name.
+    _claims: Vec<Claim>,
+}
+
+impl Sink<'_> {
+    /// Checks and appends one chunk of the body.
+    pub fn write(&mut self, data: &[u8]) -> Result<(), DownloadError> {
+        if let Some(expected) = &self.expected
+            && let Some(offset) = expected.first_mismatch(self.file.len(), data)
+        {
+            let _ = std::fs::remove_file(self.file.path());
+            return Err(DownloadError::Corrupt {
+                url: self.url.clone(),
+                offset,
+            });
+        }
+        self.file
+            .write(data)
+            .map_err(|source| DownloadError::File {
+                url: self.url.clone(),
+                path: self.file.path().to_owned(),
+                source,
+            })?;
+        self.progress.add(data.len() as u64);
+        Ok(())
+    }
+
+    /// The body has ended: checks the length and gives the file its name.
+    pub fn finish(self) -> Result<Done, DownloadError> {
+        let received = self.file.len();
+        let expected = self.expected.as_ref().map(|e| e.size).or(self.size);
+        if let Some(expected) = expected
+            && received != expected
+        {
+            return Err(DownloadError::Length {
+                url: self.url,
+                expected,
+                received,
+            });
+        }
+        let part = self.file.path().to_owned();
+        drop(self.file);
+        part::finish(&part, &self.final_path, self.force)
+            .map_err(|e| rename_error(&self.url, &self.final_path, e))?;
+        Ok(Done {
+            size: received,
+            resumed_from: self.resumed_from,
+            verified: self.expected.is_some(),
+        })
+    }
+}
+
+/// One download as a glass task: the client's requests, `.await`ed, fed through the shared steps.
+pub async fn run(
+    client: &http_client::Client,
+    job: &Job,
+    settings: &Settings,
+    progress: &Progress,
+) -> Result<Done, DownloadError> {
+    let mut start = begin(job, settings, progress)?;
+    loop {
+        let mut request = client.get(&job.url);
+        if start.have > 0 {
+            request = request.header("range", format!("bytes={}-", start.have));
+        }
+        let mut response = request.send().await.map_err(DownloadError::Client)?;
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let head = Head {
+            status: response.status().as_u16(),
+            content_length: response.content_length(),
+            content_range: header(http::header::CONTENT_RANGE),
+            content_disposition: header(http::header::CONTENT_DISPOSITION),
+        };
+        match on_head(&mut start, &head)? {
+            Next::Again => continue,
+            Next::Complete(done) => return Ok(done),
+            Next::Body(mut sink) => {
+                while let Some(chunk) = response.chunk().await.map_err(DownloadError::Client)? {
+                    sink.write(&chunk)?;
+                }
+                return sink.finish();
+            }
+        }
+    }
+}

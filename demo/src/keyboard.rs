@@ -1,0 +1,227 @@
+//! The keyboard, read through the reactor while downloads run: the proof that the program is not
+//! locked up. A URL and Enter starts another download; `q` stops.
+//!
+//! ## How stdin is read without blocking the thread
+//! The terminal behind stdin is opened again (`/proc/self/fd/0`) with `O_NONBLOCK`, and that
+//! descriptor is registered with the reactor as an [`AsyncFd`]. Opening it again matters: stdin,
+//! stdout and stderr are usually one open file description shared by the three descriptors (and by
+//! the shell), so setting `O_NONBLOCK` on fd 0 itself would also make writes to stdout fail with
+//! `EAGAIN` when the terminal is slow, and would leak into the shell if the program died. The new
+//! description is ours alone and vanishes with the process.
+//!
+//! With bars on screen, the terminal is put in non-canonical mode without echo, so each key
+//! arrives at once and the line being typed is drawn by the board, below the bars, instead of
+//! being scribbled over them. `ISIG` stays on: Ctrl-C still raises `SIGINT` (see `signal.rs`).
+//! The terminal's settings are put back when the [`Keyboard`] is dropped, on every way out of
+//! `main` including a panic.
+
+use std::collections::VecDeque;
+use std::fs::{File, OpenOptions};
+use std::io::{self, IsTerminal};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+
+use reactor::io::{AsyncFd, Interest};
+
+/// What the user did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Key {
+    /// Typed a line and pressed Enter.
+    Line(String),
+    /// The line being typed changed (to show it).
+    Typing(String),
+    /// Pressed `q` on an empty line.
+    Quit,
+}
+
+/// Stdin, when it is a terminal, as a source of [`Key`]s.
+pub struct Keyboard {
+    /// The terminal, opened again in non-blocking mode and registered with the reactor.
+    tty: AsyncFd<File>,
+    /// The terminal's settings before we changed them; `None` if we did not.
+    saved: Option<libc::termios>,
+    /// Turns bytes into keys and keeps the line being typed.
+    editor: LineEditor,
+    /// Keys decoded but not yet handed out.
+    pending: VecDeque<Key>,
+}
+
+impl Keyboard {
+    /// `None` when stdin is not a terminal. With `raw`, keys arrive one by one and are not echoed
+    /// (the caller shows [`Key::Typing`]); otherwise the terminal edits and echoes lines itself.
+    pub fn open(raw: bool) -> io::Result<Option<Keyboard>> {
+        if !io::stdin().is_terminal() {
+            return Ok(None);
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open("/proc/self/fd/0")?;
+        let saved = if raw {
+            Some(enter_raw_mode(&file)?)
+        } else {
+            None
+        };
+        let keyboard = Keyboard {
+            tty: AsyncFd::with_interest(file, Interest::READABLE)?,
+            saved,
+            editor: LineEditor::default(),
+            pending: VecDeque::new(),
+        };
+        Ok(Some(keyboard))
+    }
+
+    /// The next key; `None` once stdin is closed.
+    pub async fn next(&mut self) -> io::Result<Option<Key>> {
+        loop {
+            if let Some(key) = self.pending.pop_front() {
+                return Ok(Some(key));
+            }
+            let mut buf = [0u8; 256];
+            let n = self
+                .tty
+                .async_io(Interest::READABLE, |file| {
+                    io::Read::read(&mut &*file, &mut buf)
+                })
+                .await?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.pending.extend(self.editor.feed(&buf[..n]));
+        }
+    }
+}
+
+/// Switches the terminal to non-canonical mode without echo; returns the settings to restore.
+fn enter_raw_mode(tty: &File) -> io::Result<libc::termios> {
+    // SAFETY: an all-zero `termios` is a valid value for `tcgetattr` to overwrite.
+    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: `tty` is an open descriptor and `saved` a valid, writable `termios`.
+    if unsafe { libc::tcgetattr(tty.as_raw_fd(), &mut saved) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut raw = saved;
+    raw.c_lflag &= !(libc::ICANON | libc::ECHO);
+    raw.c_cc[libc::VMIN] = 1;
+    raw.c_cc[libc::VTIME] = 0;
+    // SAFETY: `raw` is a valid `termios` derived from the terminal's own.
+    if unsafe { libc::tcsetattr(tty.as_raw_fd(), libc::TCSANOW, &raw) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(saved)
+}
+
+impl Drop for Keyboard {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.saved {
+            // SAFETY: the descriptor is still open (the `AsyncFd` drops after this), and `saved`
+            // is what `tcgetattr` returned for this terminal.
+            unsafe { libc::tcsetattr(self.tty.get_ref().as_raw_fd(), libc::TCSANOW, saved) };
+        }
+    }
+}
+
+/// Turns bytes from the terminal into [`Key`]s: a small line editor (Backspace, Ctrl-U) that skips
+/// escape sequences (arrow keys and the like) rather than typing them.
+#[derive(Debug, Default)]
+struct LineEditor {
+    /// The line so far, as bytes (a multi-byte character may arrive in two reads).
+    line: Vec<u8>,
+    /// Keys inside an escape sequence are skipped, not typed.
+    escape: Escape,
+}
+
+/// Where the editor is inside an escape sequence.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Escape {
+    #[default]
+    None,
+    /// Just saw ESC.
+    Started,
+    /// Inside `ESC [ ...`, until a final byte in `@..=~`.
+    Csi,
+}
+
+impl LineEditor {
+    fn feed(&mut self, bytes: &[u8]) -> Vec<Key> {
+        let mut keys = Vec::new();
+        let mut changed = false;
+        for &b in bytes {
+            match (self.escape, b) {
+                (Escape::Started, b'[' | b'O') => self.escape = Escape::Csi,
+                (Escape::Started, _) => self.escape = Escape::None,
+                (Escape::Csi, 0x40..=0x7e) => self.escape = Escape::None,
+                (Escape::Csi, _) => {}
+                (Escape::None, 0x1b) => self.escape = Escape::Started,
+                (Escape::None, b'\n' | b'\r') => {
+                    let line = String::from_utf8_lossy(&self.line).trim().to_owned();
+                    self.line.clear();
+                    changed = true;
+                    if !line.is_empty() {
+                        keys.push(Key::Line(line));
+                    }
+                }
+                (Escape::None, b'q' | b'Q') if self.line.is_empty() => keys.push(Key::Quit),
+                (Escape::None, 0x7f | 0x08) => {
+                    // Remove one character: its continuation bytes, then its first byte.
+                    while self.line.pop().is_some_and(|b| b & 0xc0 == 0x80) {}
+                    changed = true;
+                }
+                (Escape::None, 0x15) => {
+                    self.line.clear();
+                    changed = true;
+                }
+                (Escape::None, b) if b < 0x20 => {}
+                (Escape::None, b) => {
+                    self.line.push(b);
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            keys.push(Key::Typing(
+                String::from_utf8_lossy(&self.line).into_owned(),
+            ));
+        }
+        keys
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn typing(s: &str) -> Key {
+        Key::Typing(s.to_owned())
+    }
+
+    #[test]
+    fn a_line_and_enter_is_a_url() {
+        let mut e = LineEditor::default();
+        assert_eq!(e.feed(b"http://h/x"), vec![typing("http://h/x")]);
+        assert_eq!(
+            e.feed(b"y\n"),
+            vec![Key::Line("http://h/xy".into()), typing("")]
+        );
+    }
+
+    #[test]
+    fn q_quits_only_on_an_empty_line() {
+        let mut e = LineEditor::default();
+        assert_eq!(e.feed(b"q"), vec![Key::Quit]);
+        assert_eq!(e.feed(b"aq"), vec![typing("aq")]);
+        // Canonical mode delivers "q\n" at once: Enter on the empty line does nothing.
+        let mut e = LineEditor::default();
+        assert_eq!(e.feed(b"q\n"), vec![Key::Quit, typing("")]);
+    }
+
+    #[test]
+    fn editing_keys_and_escape_sequences() {
+        let mut e = LineEditor::default();
+        e.feed("ab\u{e9}".as_bytes());
+        assert_eq!(e.feed(b"\x7f"), vec![typing("ab")]);
+        assert_eq!(e.feed(b"\x1b[D\x1b[1;5Cc"), vec![typing("abc")]);
+        assert_eq!(e.feed(b"\x15"), vec![typing("")]);
+        assert_eq!(e.feed(b"\x01\x02"), vec![]);
+    }
+}

@@ -1,0 +1,393 @@
+//! What the user watches: one [`Progress`] per download, shown by a [`Board`] as `indicatif` bars on
+//! a terminal, or as plain lines when the output is a pipe or a log.
+//!
+//! ## Who draws, and when
+//! Downloads only bump counters in their [`Progress`] (atomics, so OS threads in `--threads` mode
+//! can share them too). The board reads them in [`Board::refresh`], which `main` calls from a glass
+//! [`interval`](reactor::time::interval) task ten times a second. So the picture moves because a
+//! *task on the same thread as the downloads* keeps getting its turn while they wait on the network,
+//! which is the point of the demo. (`indicatif` could redraw from a steady-tick thread of its own,
+//! but that would show that a second thread is free, not that this one is.)
+
+use std::cell::{Cell, RefCell};
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+
+use indicatif::{BinaryBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::names::for_display;
+
+/// Where one download stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Waiting for one of the `-j` slots.
+    Queued,
+    /// Asking or receiving.
+    Running,
+    /// Complete, renamed to its final name (and, for the embedded files, verified).
+    Done,
+    /// Failed; the message says why.
+    Failed,
+    /// Stopped by `q` or Ctrl-C; its `.part` stays.
+    Stopped,
+}
+
+/// One download's state, shared by the download (writer) and the board (reader).
+#[derive(Debug)]
+pub struct Progress {
+    /// The URL as the user gave it (print it through `for_display`).
+    pub url: String,
+    /// Bytes in the `.part` so far, resumed ones included.
+    received: AtomicU64,
+    /// The file's full size, or [`UNKNOWN`] until a response tells (or for good, for a chunked or
+    /// close-delimited body).
+    size: AtomicU64,
+    /// Everything read or written rarely (once per phase change), behind one lock.
+    info: Mutex<Info>,
+}
+
+/// [`Progress::size`] when no size is known.
+const UNKNOWN: u64 = u64::MAX;
+
+/// The rarely changing part of a [`Progress`].
+#[derive(Clone, Debug)]
+pub struct Info {
+    /// The name shown: the URL's until the response names the file.
+    pub name: String,
+    /// Where the download stands.
+    pub phase: Phase,
+    /// When the download left the queue.
+    pub started: Option<Instant>,
+    /// When it reached `Done`, `Failed` or `Stopped`.
+    pub finished: Option<Instant>,
+    /// Bytes that were already in the `.part` when it started.
+    pub resumed_from: u64,
+    /// The thread that ran the download: the summary counts the distinct ones.
+    pub thread: Option<ThreadId>,
+    /// How it ended: "verified", "done", or the error.
+    pub note: String,
+}
+
+impl Progress {
+    /// A queued download of `url`, shown as `name` for now.
+    pub fn new(url: &str, name: &str) -> Arc<Progress> {
+        Arc::new(Progress {
+            url: url.to_owned(),
+            received: AtomicU64::new(0),
+            size: AtomicU64::new(UNKNOWN),
+            info: Mutex::new(Info {
+                name: name.to_owned(),
+                phase: Phase::Queued,
+                started: None,
+                finished: None,
+                resumed_from: 0,
+                thread: None,
+                note: String::new(),
+            }),
+        })
+    }
+
+    fn info(&self) -> MutexGuard<'_, Info> {
+        // A panic while holding this lock leaves plain data behind; it is still worth showing.
+        self.info.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A copy of the rarely changing part.
+    pub fn snapshot(&self) -> Info {
+        self.info().clone()
+    }
+
+    /// The download leaves the queue, on the current thread.
+    pub fn start(&self) {
+        let mut info = self.info();
+        info.phase = Phase::Running;
+        info.started = Some(Instant::now());
+        info.thread = Some(std::thread::current().id());
+    }
+
+    /// The response is in: the file's name, its size if known, and what is already on disk.
+    pub fn receiving(&self, name: &str, size: Option<u64>, have: u64) {
+        self.size.store(size.unwrap_or(UNKNOWN), Ordering::Relaxed);
+        self.received.store(have, Ordering::Relaxed);
+        let mut info = self.info();
+        info.name = name.to_owned();
+        info.resumed_from = have;
+    }
+
+    /// `n` more bytes are on disk. The hot path: one relaxed atomic add per chunk.
+    pub fn add(&self, n: u64) {
+        self.received.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Bytes on disk so far.
+    pub fn received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+
+    /// The full size, if known.
+    pub fn size(&self) -> Option<u64> {
+        Some(self.size.load(Ordering::Relaxed)).filter(|&s| s != UNKNOWN)
+    }
+
+    /// The download is over: `phase` is `Done`, `Failed` or `Stopped`.
+    pub fn end(&self, phase: Phase, note: String) {
+        let mut info = self.info();
+        info.phase = phase;
+        info.note = note;
+        info.finished = Some(Instant::now());
+        info.started.get_or_insert(Instant::now());
+    }
+}
+
+/// The display of every download.
+pub struct Board {
+    /// Bars or plain lines.
+    kind: Kind,
+    /// One row per download, in the order they were added.
+    rows: RefCell<Vec<Row>>,
+    /// When the board was made: the plain lines' clock.
+    started: Instant,
+}
+
+enum Kind {
+    /// `indicatif` bars, redrawn in place.
+    Bars {
+        /// Holds the bars and draws them together.
+        multi: MultiProgress,
+        /// The sum of all downloads, kept below them.
+        total: ProgressBar,
+        /// The line the user types a URL into, below the total; `None` without a keyboard.
+        prompt: RefCell<Option<ProgressBar>>,
+    },
+    /// One line per event, and a status line now and then: for pipes and logs.
+    Plain {
+        /// When the last status line was printed: one a second is plenty for a log.
+        last_status: Cell<Instant>,
+    },
+}
+
+struct Row {
+    /// What the row shows.
+    progress: Arc<Progress>,
+    /// `None` in plain mode.
+    bar: Option<ProgressBar>,
+    /// The phase the display last showed, to notice changes.
+    shown: Phase,
+}
+
+/// How often plain mode prints a status line.
+const PLAIN_STATUS_EVERY: Duration = Duration::from_secs(1);
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .expect("the bar templates are valid")
+        .progress_chars("=> ")
+}
+
+const SIZED: &str = "{prefix:<24!} [{bar:30}] {binary_bytes:>10}/{binary_total_bytes:<10} \
+                     {binary_bytes_per_sec:>12} ETA {eta:>3} {wide_msg}";
+/// For a body of unknown length: no bar, no ETA.
+const UNSIZED: &str = "{prefix:<24!} {spinner:^32} {binary_bytes:>10}{binary_bytes_per_sec:>25}    \
+                       {wide_msg}";
+
+impl Board {
+    /// Bars (drawn on stderr) when `bars`, plain lines on stdout otherwise.
+    pub fn new(bars: bool) -> Board {
+        let kind = if bars {
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+            let total = multi.add(ProgressBar::new(0));
+            total.set_style(style(SIZED));
+            total.set_prefix("total");
+            Kind::Bars {
+                multi,
+                total,
+                prompt: RefCell::new(None),
+            }
+        } else {
+            Kind::Plain {
+                last_status: Cell::new(Instant::now()),
+            }
+        };
+        Board {
+            kind,
+            rows: RefCell::new(Vec::new()),
+            started: Instant::now(),
+        }
+    }
+
+    /// Shows a new download.
+    pub fn add(&self, progress: Arc<Progress>) {
+        let bar = match &self.kind {
+            Kind::Bars { multi, total, .. } => {
+                let bar = multi.insert_before(total, ProgressBar::new(0));
+                bar.set_style(style(UNSIZED));
+                bar.set_prefix(short(&progress.snapshot().name));
+                bar.set_message("queued");
+                Some(bar)
+            }
+            Kind::Plain { .. } => None,
+        };
+        self.rows.borrow_mut().push(Row {
+            progress,
+            bar,
+            shown: Phase::Queued,
+        });
+    }
+
+    /// Brings the display up to date with every download's counters.
+    pub fn refresh(&self) {
+        let mut rows = self.rows.borrow_mut();
+        let (mut received, mut size) = (0, 0);
+        for row in rows.iter_mut() {
+            received += row.progress.received();
+            size += row.progress.size().unwrap_or(row.progress.received());
+            let info = row.progress.snapshot();
+            match &row.bar {
+                Some(bar) => show_bar(bar, &row.progress, &info, row.shown),
+                None => print_change(&row.progress, &info, row.shown),
+            }
+            row.shown = info.phase;
+        }
+        let running = rows.iter().filter(|r| r.shown == Phase::Running).count();
+        let done = rows.iter().filter(|r| r.shown == Phase::Done).count();
+        let failed = rows.iter().filter(|r| r.shown == Phase::Failed).count();
+        match &self.kind {
+            Kind::Bars { total, .. } => {
+                total.set_length(size);
+                total.set_position(received);
+                total.set_message(format!("{done} done, {failed} failed"));
+            }
+            Kind::Plain { last_status } if last_status.get().elapsed() >= PLAIN_STATUS_EVERY => {
+                last_status.set(Instant::now());
+                let elapsed = self.started.elapsed().as_secs_f64();
+                println!(
+                    "[{elapsed:5.1} s] {} of {}, {running} running, {done} done, {failed} failed",
+                    BinaryBytes(received),
+                    BinaryBytes(size)
+                );
+            }
+            Kind::Plain { .. } => {}
+        }
+    }
+
+    /// Prints a line: above the bars, or as one more plain line.
+    pub fn note(&self, line: &str) {
+        match &self.kind {
+            Kind::Bars { multi, .. } => {
+                let _ = multi.println(line);
+            }
+            Kind::Plain { .. } => {
+                // A closed pipe must not panic the demo: printing is best effort.
+                let _ = writeln!(std::io::stdout(), "{line}");
+            }
+        }
+    }
+
+    /// Shows what the user is typing (bars only; in plain mode the terminal echoes it).
+    pub fn set_prompt(&self, typed: &str) {
+        if let Kind::Bars { multi, prompt, .. } = &self.kind {
+            let mut prompt = prompt.borrow_mut();
+            let bar = prompt.get_or_insert_with(|| {
+                let bar = multi.add(ProgressBar::new(0));
+                bar.set_style(ProgressStyle::with_template("{msg}").expect("valid template"));
+                bar
+            });
+            bar.set_message(format!(
+                "add a URL (Enter starts it, q quits): {}\u{2588}",
+                for_display(typed)
+            ));
+        }
+    }
+
+    /// Leaves the bars on screen as they last were, and stops all drawing, before the summary is
+    /// printed below them. (A bar still running when dropped would otherwise be cleared and the
+    /// others redrawn, over whatever was printed since.)
+    pub fn close(&self) {
+        self.refresh();
+        if let Kind::Bars {
+            multi,
+            total,
+            prompt,
+        } = &self.kind
+        {
+            if let Some(prompt) = prompt.borrow_mut().take() {
+                prompt.finish_and_clear();
+                multi.remove(&prompt);
+            }
+            for bar in self.rows.borrow().iter().filter_map(|row| row.bar.as_ref()) {
+                if !bar.is_finished() {
+                    bar.abandon();
+                }
+            }
+            total.abandon();
+            multi.set_draw_target(ProgressDrawTarget::hidden());
+        }
+    }
+}
+
+/// A name cut to fit the bars' name column.
+fn short(name: &str) -> String {
+    let name = for_display(name);
+    if name.chars().count() <= 24 {
+        return name;
+    }
+    let head: String = name.chars().take(23).collect();
+    format!("{head}\u{2026}")
+}
+
+fn show_bar(bar: &ProgressBar, progress: &Progress, info: &Info, shown: Phase) {
+    if info.phase == Phase::Queued || bar.is_finished() {
+        return;
+    }
+    if shown == Phase::Queued {
+        bar.set_prefix(short(&info.name));
+        bar.set_message("");
+    }
+    match (progress.size(), bar.length()) {
+        (Some(size), Some(len)) if size != len || len == 0 => {
+            bar.set_style(style(SIZED));
+            bar.set_length(size);
+        }
+        _ => {}
+    }
+    bar.set_prefix(short(&info.name));
+    bar.set_position(progress.received());
+    if progress.size().is_none() {
+        bar.tick(); // Turns the spinner: bytes may arrive without a length to fill.
+    }
+    match info.phase {
+        Phase::Done => bar.finish_with_message(for_display(&info.note)),
+        Phase::Failed | Phase::Stopped => {
+            bar.abandon_with_message(format!("\u{2717} {}", for_display(&info.note)))
+        }
+        Phase::Queued | Phase::Running => {}
+    }
+}
+
+fn print_change(progress: &Progress, info: &Info, shown: Phase) {
+    if info.phase == shown {
+        return;
+    }
+    let name = for_display(&info.name);
+    let line = match info.phase {
+        Phase::Queued => return,
+        Phase::Running => format!("start  {name}  <- {}", for_display(&progress.url)),
+        Phase::Done => {
+            let secs = info
+                .finished
+                .zip(info.started)
+                .map_or(0.0, |(f, s)| (f - s).as_secs_f64());
+            format!(
+                "done   {name}  {} in {secs:.2} s ({})",
+                BinaryBytes(progress.received()),
+                for_display(&info.note)
+            )
+        }
+        Phase::Failed => format!("failed {name}: {}", for_display(&info.note)),
+        Phase::Stopped => format!("stop   {name}: {}", for_display(&info.note)),
+    };
+    let _ = writeln!(std::io::stdout(), "{line}");
+}

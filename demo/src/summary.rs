@@ -1,0 +1,211 @@
+//! The table printed at the end: what each download took, and what the runtime did meanwhile.
+//!
+//! The numbers that matter for the lesson are at the bottom. "asleep in epoll_wait" near 100% of
+//! wall time means the one thread mostly *waited*: the work was IO-bound, so one thread was enough
+//! for every download at once. "one after another" is the sum of the per-download times: what the
+//! same downloads would have cost done in sequence, each blocking the program until it was done.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use indicatif::BinaryBytes;
+
+use crate::manager::Record;
+use crate::names::for_display;
+
+/// How the downloads ran, and what the runtime counted.
+#[derive(Debug)]
+pub enum Design {
+    /// Tasks on one glass thread.
+    Glass {
+        /// Polls of every task (the embedded server's included), from `executor::metrics()`.
+        polls: u64,
+        /// From `reactor::metrics()`.
+        epoll_waits: u64,
+        /// Time inside `epoll_wait`, from `reactor::metrics()`.
+        asleep: Duration,
+        /// Time spent polling tasks, from `executor::metrics()`.
+        running: Duration,
+    },
+    /// An OS thread per download.
+    Threads {
+        /// Threads started for downloads.
+        started: usize,
+    },
+}
+
+/// Everything the table shows.
+pub struct Summary<'a> {
+    /// One row each.
+    pub records: &'a [Record],
+    /// Which runtime section to print.
+    pub design: Design,
+    /// From the start of the downloads to the end.
+    pub wall: Duration,
+    /// The process's peak resident memory, if `/proc` tells.
+    pub peak_memory: Option<u64>,
+    /// Whether the files were served by the embedded server on the same thread.
+    pub embedded_server: bool,
+}
+
+/// `VmHWM` from `/proc/self/status`: the most resident memory the process has had.
+pub fn peak_memory() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+fn percent(part: Duration, whole: Duration) -> String {
+    format!(
+        "{:.0}%",
+        100.0 * part.as_secs_f64() / whole.as_secs_f64().max(1e-9)
+    )
+}
+
+impl Summary<'_> {
+    /// The table, as text.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "\n{:<28} {:>11} {:>9} {:>13} {:>7} {:>7}  result",
+            "download", "size", "time", "rate", "polls", "wakes"
+        );
+        let mut sum = Duration::ZERO;
+        let (mut ok, mut failed, mut stopped, mut bytes) = (0, 0, 0, 0);
+        let mut threads = Vec::new();
+        for record in self.records {
+            let info = record.progress.snapshot();
+            if let Some(thread) = info.thread
+                && !threads.contains(&thread)
+            {
+                threads.push(thread);
+            }
+            let time = info
+                .finished
+                .zip(info.started)
+                .map_or(Duration::ZERO, |(f, s)| f - s);
+            sum += time;
+            let received = match &record.result {
+                Some(Ok(done)) => done.size,
+                _ => record.progress.received(),
+            };
+            let fresh = received - info.resumed_from.min(received);
+            bytes += fresh;
+            let rate = fresh as f64 / time.as_secs_f64().max(1e-9);
+            let (polls, wakes) = record.metrics.map_or(("-".into(), "-".into()), |m| {
+                (m.polls.to_string(), m.wakes.to_string())
+            });
+            let result = match &record.result {
+                Some(Ok(_)) => {
+                    ok += 1;
+                    for_display(&info.note)
+                }
+                Some(Err(_)) => {
+                    failed += 1;
+                    "FAILED".to_owned()
+                }
+                None => {
+                    stopped += 1;
+                    "stopped".to_owned()
+                }
+            };
+            let _ = writeln!(
+                out,
+                "{:<28} {:>11} {:>9} {:>11}/s {polls:>7} {wakes:>7}  {result}",
+                short(&info.name),
+                BinaryBytes(received).to_string(),
+                seconds(time),
+                BinaryBytes(rate as u64).to_string(),
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\n{} downloads: {ok} complete, {failed} failed, {stopped} stopped; {} received in {} \
+             of wall time",
+            self.records.len(),
+            BinaryBytes(bytes),
+            seconds(self.wall)
+        );
+        let _ = writeln!(
+            out,
+            "one after another (the sum of the times above) they would have taken {}",
+            seconds(sum)
+        );
+        match self.design {
+            Design::Glass {
+                polls,
+                epoll_waits,
+                asleep,
+                running,
+            } => {
+                let _ = writeln!(out, "\nruntime: glass, every download a task on one thread");
+                let _ = writeln!(out, "  threads that ran tasks {:>13}", threads.len());
+                let server = if self.embedded_server {
+                    " (the embedded server's tasks included)"
+                } else {
+                    ""
+                };
+                let _ = writeln!(out, "  polls {polls:>30}{server}");
+                let _ = writeln!(out, "  epoll_wait calls {epoll_waits:>19}");
+                let _ = writeln!(
+                    out,
+                    "  asleep in epoll_wait {:>15}  {:>4} of wall time",
+                    seconds(asleep),
+                    percent(asleep, self.wall)
+                );
+                let _ = writeln!(
+                    out,
+                    "  running tasks {:>22}  {:>4} of wall time",
+                    seconds(running),
+                    percent(running, self.wall)
+                );
+            }
+            Design::Threads { started } => {
+                let _ = writeln!(
+                    out,
+                    "\nruntime: --threads, every download an OS thread with blocking sockets"
+                );
+                let _ = writeln!(
+                    out,
+                    "  threads that ran downloads {:>9} (started: {started}; plus the main \
+                     thread, drawing{})",
+                    threads.len(),
+                    if self.embedded_server {
+                        " and serving"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+        if let Some(peak) = self.peak_memory {
+            let peak = BinaryBytes(peak).to_string();
+            let _ = writeln!(out, "  peak memory (VmHWM) {peak:>16}");
+        }
+        if let Design::Glass { asleep, .. } = self.design {
+            let _ = writeln!(
+                out,
+                "\nThe thread was asleep {} of the time, waiting on the network: the downloads are \
+                 IO-bound,\nwhich is why one thread can serve them all at once.",
+                percent(asleep, self.wall)
+            );
+        }
+        out
+    }
+}
+
+/// A name cut to the table's column.
+fn short(name: &str) -> String {
+    let name = for_display(name);
+    if name.chars().count() <= 28 {
+        return name;
+    }
+    let head: String = name.chars().take(27).collect();
+    format!("{head}\u{2026}")
+}

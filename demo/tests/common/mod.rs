@@ -1,0 +1,278 @@
+//! What the demo's tests share: a small HTTP server on `std::net` threads whose every answer the
+//! test chooses (including wrong ones), which records the requests it gets, and a way to run the
+//! built `demo` binary.
+//!
+//! The server is deliberately not the demo's own: a test of the downloader should not trust the
+//! code it is testing to play the other side.
+
+#![allow(dead_code)] // Each test file uses a different part of this.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How the server answers one path.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    /// The file, with `Content-Length` (or chunked), honouring `Range: bytes=N-` when `ranges`.
+    File {
+        body: Vec<u8>,
+        chunked: bool,
+        ranges: bool,
+        content_disposition: Option<String>,
+    },
+    /// A bare status with an empty body.
+    Status(u16),
+    /// Announces `body`'s full length, sends the first `sent` bytes, then says nothing more until
+    /// the client hangs up.
+    Stall { body: Vec<u8>, sent: usize },
+    /// `302 Found` to this location.
+    Redirect(String),
+    /// Answers a `Range` request with `206` and a `Content-Range` starting at 0 (the wrong place).
+    WrongRange { body: Vec<u8> },
+}
+
+impl Reply {
+    /// A plain file served with `Content-Length` and ranges.
+    pub fn file(body: &[u8]) -> Reply {
+        Reply::File {
+            body: body.to_vec(),
+            chunked: false,
+            ranges: true,
+            content_disposition: None,
+        }
+    }
+}
+
+/// One request the server got.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub path: String,
+    /// The `Range` header, if any.
+    pub range: Option<String>,
+}
+
+/// The test server; it lives until the test process ends.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl TestServer {
+    /// Serves `routes` (path → reply); any other path gets 404.
+    pub fn start(routes: Vec<(&str, Reply)>) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let routes: Arc<HashMap<String, Reply>> =
+            Arc::new(routes.into_iter().map(|(p, r)| (p.to_owned(), r)).collect());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (routes, log) = (routes.clone(), log.clone());
+                thread::spawn(move || handle(stream, &routes, &log));
+            }
+        });
+        TestServer { addr, seen }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Every request so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn handle(mut stream: TcpStream, routes: &HashMap<String, Reply>, log: &Mutex<Vec<Seen>>) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let path = head.split(' ').nth(1).unwrap_or("").to_owned();
+    let range = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Range: ")
+                .or_else(|| l.strip_prefix("range: "))
+        })
+        .map(str::to_owned);
+    log.lock().unwrap().push(Seen {
+        path: path.clone(),
+        range: range.clone(),
+    });
+    let from = range
+        .as_deref()
+        .and_then(|r| r.strip_prefix("bytes="))
+        .and_then(|r| r.strip_suffix('-'))
+        .and_then(|n| n.parse::<usize>().ok());
+    let _ = match routes.get(&path) {
+        None => write_status(&mut stream, 404),
+        Some(Reply::Status(code)) => write_status(&mut stream, *code),
+        Some(Reply::File {
+            body,
+            chunked,
+            ranges,
+            content_disposition,
+        }) => {
+            let mut extra = String::new();
+            if let Some(cd) = content_disposition {
+                extra.push_str(&format!("Content-Disposition: {cd}\r\n"));
+            }
+            match from.filter(|_| *ranges) {
+                Some(from) if from >= body.len() => {
+                    let extra = format!("Content-Range: bytes */{}\r\n", body.len());
+                    write_all(&mut stream, "416 Range Not Satisfiable", &extra, b"")
+                }
+                Some(from) => {
+                    let cr = format!(
+                        "Content-Range: bytes {from}-{}/{}\r\n",
+                        body.len() - 1,
+                        body.len()
+                    );
+                    write_all(
+                        &mut stream,
+                        "206 Partial Content",
+                        &(extra + &cr),
+                        &body[from..],
+                    )
+                }
+                None if *chunked => write_chunked(&mut stream, &extra, body),
+                None => write_all(&mut stream, "200 OK", &extra, body),
+            }
+        }
+        Some(Reply::Stall { body, sent }) => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body[..*sent]);
+            // Silence until the client gives up and closes (read returns 0 or fails).
+            let _ = stream.read(&mut byte);
+            Ok(())
+        }
+        Some(Reply::Redirect(location)) => {
+            let extra = format!("Location: {location}\r\n");
+            write_all(&mut stream, "302 Found", &extra, b"")
+        }
+        Some(Reply::WrongRange { body }) => match from {
+            Some(_) => {
+                let cr = format!(
+                    "Content-Range: bytes 0-{}/{}\r\n",
+                    body.len() - 1,
+                    body.len()
+                );
+                write_all(&mut stream, "206 Partial Content", &cr, body)
+            }
+            None => write_all(&mut stream, "200 OK", "", body),
+        },
+    };
+}
+
+fn write_status(stream: &mut TcpStream, code: u16) -> std::io::Result<()> {
+    write_all(stream, &format!("{code} Whatever"), "", b"")
+}
+
+fn write_all(
+    stream: &mut TcpStream,
+    status: &str,
+    extra: &str,
+    body: &[u8],
+) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)
+}
+
+fn write_chunked(stream: &mut TcpStream, extra: &str, body: &[u8]) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n{extra}Connection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes())?;
+    for piece in body.chunks(7_000) {
+        stream.write_all(format!("{:x}\r\n", piece.len()).as_bytes())?;
+        stream.write_all(piece)?;
+        stream.write_all(b"\r\n")?;
+    }
+    stream.write_all(b"0\r\n\r\n")
+}
+
+/// Bytes that differ at every offset, so a misplaced or repeated piece shows.
+pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[1] ^ seed)
+        .collect()
+}
+
+/// A port on 127.0.0.1 where nothing listens (bound, then released).
+pub fn refused_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}/nobody-home.bin")
+}
+
+/// Runs the demo with `args` in `cwd`, stdin closed (not a terminal), output captured. A demo
+/// that hangs is killed after two minutes, failing the test rather than hanging the whole run.
+pub fn demo(args: &[&str], cwd: &Path) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the demo binary runs");
+    // Drain both pipes on their own threads, so a chatty demo never blocks on a full pipe.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut out = Vec::new();
+            let _ = pipe.read_to_end(&mut out);
+            out
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            // Still our unreaped child, so this pid cannot have been reused.
+            let _ = child.kill();
+            break child.wait().unwrap();
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+/// stdout and stderr, for assertions and for the failure message.
+pub fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

@@ -1,0 +1,110 @@
+//! Resuming `NAME.part` files: what is appended, what starts over, what is never touched.
+
+mod common;
+
+use common::{Reply, TestServer, demo, pattern, text};
+
+fn run(server: &TestServer, path: &str, dir: &std::path::Path, extra: &[&str]) -> (i32, String) {
+    let url = server.url(path);
+    let mut args = vec![url.as_str(), "-o", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let output = demo(&args, dir);
+    let (stdout, stderr) = text(&output);
+    (
+        output.status.code().unwrap_or(-1),
+        format!("{stdout}\n{stderr}"),
+    )
+}
+
+#[test]
+fn a_half_part_is_completed_with_one_range_request() {
+    let body = pattern(1_000_000, 7);
+    let server = TestServer::start(vec![("/big.iso", Reply::file(&body))]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("big.iso.part"), &body[..500_000]).unwrap();
+    let (code, out) = run(&server, "/big.iso", dir.path(), &[]);
+    assert_eq!(code, 0, "{out}");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].range.as_deref(), Some("bytes=500000-"));
+    assert!(std::fs::read(dir.path().join("big.iso")).unwrap() == body);
+    assert!(!dir.path().join("big.iso.part").exists());
+    assert!(out.contains("resumed at byte 500000"), "{out}");
+}
+
+#[test]
+fn a_200_answer_to_a_range_request_starts_over() {
+    let body = pattern(200_000, 8);
+    let server = TestServer::start(vec![(
+        "/f.bin",
+        Reply::File {
+            body: body.clone(),
+            chunked: false,
+            ranges: false,
+            content_disposition: None,
+        },
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("f.bin.part"), &body[..50_000]).unwrap();
+    let (code, out) = run(&server, "/f.bin", dir.path(), &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(server.seen().len(), 1);
+    assert!(std::fs::read(dir.path().join("f.bin")).unwrap() == body);
+}
+
+#[test]
+fn a_206_from_the_wrong_offset_is_never_appended() {
+    let body = pattern(200_000, 9);
+    let server = TestServer::start(vec![("/w.bin", Reply::WrongRange { body: body.clone() })]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("w.bin.part"), &body[..50_000]).unwrap();
+    let (code, out) = run(&server, "/w.bin", dir.path(), &[]);
+    assert_eq!(code, 0, "{out}");
+    // Asked again without Range, and got the whole file.
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[1].range, None);
+    assert!(std::fs::read(dir.path().join("w.bin")).unwrap() == body);
+}
+
+#[test]
+fn a_416_for_a_complete_part_just_finishes() {
+    let body = pattern(100_000, 10);
+    let server = TestServer::start(vec![("/done.bin", Reply::file(&body))]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("done.bin.part"), &body).unwrap();
+    let (code, out) = run(&server, "/done.bin", dir.path(), &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(server.seen().len(), 1);
+    assert!(std::fs::read(dir.path().join("done.bin")).unwrap() == body);
+    assert!(!dir.path().join("done.bin.part").exists());
+}
+
+#[test]
+fn an_existing_file_is_kept_unless_forced() {
+    let body = pattern(10_000, 11);
+    let server = TestServer::start(vec![("/keep.txt", Reply::file(&body))]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("keep.txt"), b"mine").unwrap();
+    let (code, out) = run(&server, "/keep.txt", dir.path(), &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("already exists (use --force"), "{out}");
+    assert_eq!(std::fs::read(dir.path().join("keep.txt")).unwrap(), b"mine");
+    let (code, out) = run(&server, "/keep.txt", dir.path(), &["--force"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(std::fs::read(dir.path().join("keep.txt")).unwrap() == body);
+}
+
+#[test]
+fn threads_mode_resumes_by_the_same_rules() {
+    let body = pattern(400_000, 12);
+    let server = TestServer::start(vec![("/t.bin", Reply::file(&body))]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t.bin.part"), &body[..100_000]).unwrap();
+    let (code, out) = run(&server, "/t.bin", dir.path(), &["--threads"]);
+    assert_eq!(code, 0, "{out}");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].range.as_deref(), Some("bytes=100000-"));
+    assert!(std::fs::read(dir.path().join("t.bin")).unwrap() == body);
+}
