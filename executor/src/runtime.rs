@@ -84,7 +84,16 @@ pub(crate) fn push_local(shared: &Arc<Shared>, id: TaskId) -> bool {
     CURRENT
         .try_with(|c| match c.try_borrow().as_deref() {
             Ok(Some(rt)) if Arc::ptr_eq(&rt.shared, shared) => {
-                rt.local.borrow_mut().push_back(id);
+                let mut local = rt.local.borrow_mut();
+                // Tasks other threads woke earlier go first. The loop moves the channel's ids
+                // over only once per turn, so without this a task woken from another thread
+                // waited behind up to a whole batch of local wakes, and `yield_now` resumed its
+                // caller before tasks that were already ready (tests/yield_now.rs). An empty
+                // channel costs two atomic loads here.
+                if !rt.remote.is_empty() {
+                    local.extend(rt.remote.try_iter());
+                }
+                local.push_back(id);
                 rt.local_wakes.set(rt.local_wakes.get() + 1);
                 true
             }
@@ -157,7 +166,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
                 break;
             };
             if id == TaskId::MAIN {
-                main_data.scheduled.store(false, Ordering::Release);
+                main_data.scheduled.swap(false, Ordering::AcqRel); // As in `run_task`.
                 rt.polls.set(rt.polls.get() + 1);
                 let mut cx = Context::from_waker(&main_waker);
                 if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {

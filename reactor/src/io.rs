@@ -89,7 +89,9 @@ impl<T: AsRawFd> AsyncFd<T> {
 
     /// The wrapped value.
     pub fn get_ref(&self) -> &T {
-        self.inner.as_ref().expect("AsyncFd: inner taken before drop")
+        self.inner
+            .as_ref()
+            .expect("AsyncFd: inner taken before drop")
     }
 
     /// Runs `f`, a non-blocking operation on the descriptor, until it does not return
