@@ -22,7 +22,7 @@ pub struct TcpListener {
 
 impl TcpListener {
     /// Binds to `addr` (`"127.0.0.1:0"` picks a free port). The socket has `SO_REUSEADDR` set and a
-    /// backlog of 1024, as tokio sets them. If `addr` names several addresses,
+    /// backlog of 1024 (tokio's `TcpSocket::listen` default; its `bind` keeps mio's 128). If `addr` names several addresses,
     /// each is tried in turn and the last error is returned.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         let mut last_error = None;
@@ -54,7 +54,7 @@ impl TcpListener {
 }
 
 /// How many established connections may wait for `accept` (the kernel caps it at
-/// `net.core.somaxconn`). tokio uses the same value.
+/// `net.core.somaxconn`). tokio's `TcpSocket::listen` suggests the same value.
 const LISTEN_BACKLOG: libc::c_int = 1024;
 
 /// Raises the backlog of a listening socket to [`LISTEN_BACKLOG`].
