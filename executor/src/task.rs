@@ -19,7 +19,6 @@ use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 
 use crate::waker::WakerData;
@@ -28,7 +27,7 @@ use crate::waker::WakerData;
 pub(crate) struct TaskHeader {
     /// The task's waker, built once at spawn; polls borrow it.
     pub(crate) waker: Waker,
-    /// The same data the waker points to, for the `scheduled` flag, the id and the wake count.
+    /// The same data the waker points to, for the scheduled flag, the id and the wake count.
     pub(crate) data: Arc<WakerData>,
     /// How many times the executor has polled this task.
     pub(crate) polls: Cell<u64>,
@@ -197,7 +196,7 @@ impl<T> JoinHandle<T> {
         let header = self.cell.header();
         TaskMetrics {
             polls: header.polls.get(),
-            wakes: header.data.wakes.load(Ordering::Relaxed),
+            wakes: header.data.wakes(),
         }
     }
 }
