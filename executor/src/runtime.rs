@@ -70,37 +70,47 @@ struct Runtime {
 }
 
 thread_local! {
-    /// Set for the duration of `block_on`: how `spawn` finds the runtime, and how a waker tells
-    /// whether it is being called on the executor's own thread.
-    static CURRENT: RefCell<Option<Rc<Runtime>>> = const { RefCell::new(None) };
+    /// The runtime of the `block_on` running on this thread, or null: how `spawn` finds the
+    /// runtime, and how a waker tells whether it is being called on the executor's own thread.
+    ///
+    /// A raw pointer rather than an `Option<Rc<Runtime>>` because every wake on this thread reads
+    /// it: a `Cell` of a pointer needs no destructor, so reading it is one load, with no check of
+    /// whether the thread-local has been torn down and no `RefCell` borrow (~3 ns per wake).
+    static CURRENT: Cell<*const Runtime> = const { Cell::new(std::ptr::null()) };
 }
 
-fn with_current<R>(what: &str, f: impl FnOnce(&Rc<Runtime>) -> R) -> R {
-    CURRENT.with(|current| match &*current.borrow() {
-        Some(rt) => f(rt),
-        None => panic!("{what} must be called from inside executor::block_on"),
-    })
+/// Runs `f` with the current runtime, if this thread is inside `block_on`.
+fn try_with_current<R>(f: impl FnOnce(&Runtime) -> R) -> Option<R> {
+    let current = CURRENT.try_with(Cell::get).ok()?;
+    // SAFETY: `block_on` stores a pointer to a runtime it keeps alive (in an `Rc`) until its
+    // `Teardown` has reset CURRENT to null, and only this thread ever reads this thread-local. The
+    // reference lives only during `f`, which cannot make `block_on` return.
+    unsafe { current.as_ref() }.map(f)
+}
+
+fn with_current<R>(what: &str, f: impl FnOnce(&Runtime) -> R) -> R {
+    try_with_current(f)
+        .unwrap_or_else(|| panic!("{what} must be called from inside executor::block_on"))
 }
 
 /// Queues `id` on the local run queue if `shared` belongs to the runtime running on this thread;
 /// `false` if the caller is on another thread (or the runtime is gone) and must use the channel.
 pub(crate) fn push_local(shared: &Arc<Shared>, id: TaskId) -> bool {
-    CURRENT
-        .try_with(|c| match c.try_borrow().as_deref() {
-            Ok(Some(rt)) if Arc::ptr_eq(&rt.shared, shared) => {
-                let mut local = rt.local.borrow_mut();
-                // Tasks other threads woke earlier go first. The loop moves the channel's ids
-                // over only once per turn, so without this a task woken from another thread
-                // waited behind up to a whole batch of local wakes, and `yield_now` resumed its
-                // caller before tasks that were already ready (tests/yield_now.rs).
-                rt.take_remote_wakes(&mut local);
-                local.push_back(id);
-                rt.local_wakes.set(rt.local_wakes.get() + 1);
-                true
-            }
-            _ => false,
-        })
-        .unwrap_or(false)
+    try_with_current(|rt| {
+        if !Arc::ptr_eq(&rt.shared, shared) {
+            return false; // A waker of another (earlier) runtime on this thread.
+        }
+        let mut local = rt.local.borrow_mut();
+        // Tasks other threads woke earlier go first. The loop moves the channel's ids over only
+        // once per turn, so without this a task woken from another thread waited behind up to a
+        // whole batch of local wakes, and `yield_now` resumed its caller before tasks that were
+        // already ready (tests/yield_now.rs).
+        rt.take_remote_wakes(&mut local);
+        local.push_back(id);
+        rt.local_wakes.set(rt.local_wakes.get() + 1);
+        true
+    })
+    .unwrap_or(false)
 }
 
 /// Runs `future` to completion on this thread, together with every task it spawns, and returns its
@@ -138,15 +148,12 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         time_parked: Cell::new(Duration::ZERO),
         started: Instant::now(),
     });
-    CURRENT.with(|current| {
-        let mut current = current.borrow_mut();
-        assert!(
-            current.is_none(),
-            "executor::block_on called inside block_on: a thread runs one executor at a time, and \
-             blocking inside a task would stop every other task (use .await instead)"
-        );
-        *current = Some(rt.clone());
-    });
+    assert!(
+        CURRENT.get().is_null(),
+        "executor::block_on called inside block_on: a thread runs one executor at a time, and \
+         blocking inside a task would stop every other task (use .await instead)"
+    );
+    CURRENT.set(Rc::as_ptr(&rt));
     // Tears down on every way out, a panic in `future` included.
     let _teardown = Teardown(rt.clone());
 
@@ -305,7 +312,7 @@ impl Drop for Teardown {
                 task.cancel();
             }
         }
-        CURRENT.with(|current| current.borrow_mut().take());
+        CURRENT.set(std::ptr::null());
     }
 }
 
