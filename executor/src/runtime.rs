@@ -24,6 +24,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -221,8 +222,15 @@ impl Runtime {
             task.poll().is_ready()
         };
         if finished {
-            self.tasks.borrow_mut().remove(id.index);
+            let removed = self.tasks.borrow_mut().remove(id.index);
             self.tasks_finished.set(self.tasks_finished.get() + 1);
+            // If the `JoinHandle` is gone, this drops the task's output, whose destructor may
+            // panic; with nobody left to report it to, it is dropped here rather than allowed to
+            // unwind through `block_on` (tokio does the same).
+            drop(removed);
+            if panic::catch_unwind(AssertUnwindSafe(|| drop(task))).is_err() {
+                tracing::warn!(target: "glass::executor", task = id.seq, "a detached task's output panicked when dropped");
+            }
         }
     }
 

@@ -425,3 +425,24 @@ fn join_handle_metrics_count_polls_and_wakes() {
     assert_eq!((first.polls, first.wakes), (1, 1));
     assert_eq!((second.polls, second.wakes), (2, 2));
 }
+
+/// An output whose destructor panics.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("output dropped");
+    }
+}
+
+#[test]
+fn a_detached_task_whose_output_panics_on_drop_does_not_take_down_block_on() {
+    let finished_after = run(|| async {
+        drop(spawn(async { PanicsOnDrop }));
+        // Let the detached task finish and be cleaned up, then show the runtime goes on.
+        yield_now().await;
+        yield_now().await;
+        spawn(async { 7 }).await.unwrap()
+    });
+    assert_eq!(finished_after, 7);
+}
