@@ -26,7 +26,8 @@
 //! ## Implementation
 //! - **The ready queue** is a `VecDeque` of task ids for wakes on the executor's thread, fed by a
 //!   `crossbeam_channel` for wakes from other threads. A `Waker` owns an `Arc` of a small
-//!   `WakerData` (task id, a `scheduled` flag, the channel's `Sender`), so any thread can wake any
+//!   `WakerData` (task id, a state word holding the `scheduled` flag and the wake count, and an
+//!   `Arc` of what all wakers share: the channel's `Sender`, the unparker), so any thread can wake any
 //!   task; the future itself never leaves the executor's thread, which is why [`spawn`] needs no
 //!   `Send` bound. The waker is written by hand against a `RawWakerVTable` (no `std::task::Wake`)
 //!   to show what every runtime does underneath.
@@ -72,5 +73,10 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+    // Check first: `unblock` hands `f` to the pool at once, and it must not start if we panic.
+    assert!(
+        runtime::in_block_on(),
+        "executor::spawn_blocking must be called from inside executor::block_on"
+    );
     spawn(reactor::blocking::unblock(f))
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// A snapshot of the executor's counters, from [`crate::metrics`]. Counting costs a cell update per
-/// event on the executor's thread, and one relaxed atomic add per wake from another thread.
+/// event on the executor's thread, and one atomic add (and a fence) per wake from another thread.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RuntimeMetrics {
     /// Tasks spawned (the future given to `block_on` not included).

@@ -89,6 +89,11 @@ fn try_with_current<R>(f: impl FnOnce(&Runtime) -> R) -> Option<R> {
     unsafe { current.as_ref() }.map(f)
 }
 
+/// Whether this thread is inside `block_on`.
+pub(crate) fn in_block_on() -> bool {
+    try_with_current(|_| ()).is_some()
+}
+
 fn with_current<R>(what: &str, f: impl FnOnce(&Runtime) -> R) -> R {
     try_with_current(f)
         .unwrap_or_else(|| panic!("{what} must be called from inside executor::block_on"))
@@ -224,10 +229,10 @@ impl Runtime {
         if finished {
             let removed = self.tasks.borrow_mut().remove(id.index);
             self.tasks_finished.set(self.tasks_finished.get() + 1);
-            // If the `JoinHandle` is gone, this drops the task's output, whose destructor may
-            // panic; with nobody left to report it to, it is dropped here rather than allowed to
-            // unwind through `block_on` (tokio does the same).
             drop(removed);
+            // If the `JoinHandle` is gone, this last `Rc` drops the task's output, whose
+            // destructor may panic; with nobody left to report it to, the panic is caught here
+            // rather than allowed to unwind through `block_on` (tokio does the same).
             if panic::catch_unwind(AssertUnwindSafe(|| drop(task))).is_err() {
                 tracing::warn!(target: "glass::executor", task = id.seq, "a detached task's output panicked when dropped");
             }
@@ -309,18 +314,33 @@ struct Teardown(Rc<Runtime>);
 
 impl Drop for Teardown {
     fn drop(&mut self) {
+        // CURRENT must be reset on every way out of here, unwinding included: the runtime it points
+        // to is freed once `block_on` has gone, and a dangling CURRENT would be read by the next
+        // `spawn` or wake on this thread.
+        struct ResetCurrent;
+        impl Drop for ResetCurrent {
+            fn drop(&mut self) {
+                CURRENT.set(std::ptr::null());
+            }
+        }
+        let _reset = ResetCurrent;
+
         // A destructor may spawn; keep draining until the slab stays empty. Each task is taken out
-        // of the slab before it is cancelled, so no borrow is held while destructors run.
+        // of the slab before it is cancelled, so no borrow is held while destructors run. Anything
+        // that panics here (a destructor's panic payload that panics when dropped, a foreign waker)
+        // has nobody to report to: it is caught so that the other tasks are still dropped.
         loop {
             let tasks = std::mem::take(&mut *self.0.tasks.borrow_mut());
             if tasks.is_empty() {
                 break;
             }
             for (_, (_, task)) in tasks {
-                task.cancel();
+                let _ = panic::catch_unwind(AssertUnwindSafe(move || {
+                    task.cancel();
+                    drop(task);
+                }));
             }
         }
-        CURRENT.set(std::ptr::null());
     }
 }
 

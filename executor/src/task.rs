@@ -12,7 +12,7 @@
 //! Reaching `Finished` drops the future in place and wakes whoever awaits the `JoinHandle`.
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, RefMut};
 use std::fmt;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
@@ -82,9 +82,14 @@ impl<F: Future> TaskCell<F> {
     }
 
     /// Stores the task's result (the future has been dropped by now) and wakes the `JoinHandle`.
-    fn finish(&self, stage: &mut Stage<F>, result: Result<F::Output, JoinError>) {
+    ///
+    /// It takes the stage's borrow by value to end it before waking: a waker may poll the handle
+    /// right away (a foreign executor's might), and that must find the result, not a borrowed cell.
+    fn finish(&self, mut stage: RefMut<'_, Stage<F>>, result: Result<F::Output, JoinError>) {
         *stage = Stage::Finished(result);
-        if let Some(waker) = self.header.join_waker.borrow_mut().take() {
+        drop(stage);
+        let waker = self.header.join_waker.borrow_mut().take();
+        if let Some(waker) = waker {
             waker.wake();
         }
     }
@@ -112,9 +117,9 @@ impl<F: Future> Runnable for TaskCell<F> {
         };
         // Overwriting `Running` drops the future; a panic in its destructor is reported instead.
         if let Err(panic) = panic::catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed)) {
-            self.finish(&mut stage, Err(JoinError::Panic(panic)));
+            self.finish(stage, Err(JoinError::Panic(panic)));
         } else {
-            self.finish(&mut stage, result);
+            self.finish(stage, result);
         }
         Poll::Ready(())
     }
@@ -130,7 +135,7 @@ impl<F: Future> Runnable for TaskCell<F> {
                 Ok(()) => Err(JoinError::Cancelled),
                 Err(panic) => Err(JoinError::Panic(panic)),
             };
-            self.finish(&mut stage, result);
+            self.finish(stage, result);
         }
     }
 }

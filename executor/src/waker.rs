@@ -72,7 +72,8 @@ pub(crate) const SCHEDULED: u64 = 1;
 pub(crate) const ONE_WAKE: u64 = 2;
 
 impl WakerData {
-    /// A new task's state: already queued, and that counted as its first wake.
+    /// A task's waker data; `queued`: the task starts out on a ready queue (a new task), which
+    /// counts as its first wake.
     pub(crate) fn new(id: TaskId, shared: Arc<Shared>, queued: bool) -> WakerData {
         WakerData {
             id,
