@@ -89,12 +89,11 @@ impl Wake for PollsOnWake {
     fn wake(self: Arc<Self>) {
         let waker = Waker::from(self.clone());
         STASHED.with(|stashed| {
-            if let Some(handle) = stashed.borrow_mut().as_mut() {
-                if let std::task::Poll::Ready(result) =
+            if let Some(handle) = stashed.borrow_mut().as_mut()
+                && let std::task::Poll::Ready(result) =
                     Pin::new(handle).poll(&mut Context::from_waker(&waker))
-                {
-                    assert_eq!(result.unwrap(), 5);
-                }
+            {
+                assert_eq!(result.unwrap(), 5);
             }
         });
     }
