@@ -75,7 +75,9 @@ fn worker(pool: &'static Pool) {
     loop {
         match pool.queue.recv_timeout(KEEP_ALIVE) {
             Ok(job) => {
-                job();
+                // A job catches its closure's panics, but the waker it calls is anyone's code: a
+                // panic there must not kill the thread, or the pool would lose it for good.
+                let _ = panic::catch_unwind(AssertUnwindSafe(job));
                 pool.state.lock().unwrap_or_else(|e| e.into_inner()).idle += 1;
             }
             Err(_) => {

@@ -39,7 +39,9 @@ pub(crate) fn try_with_reactor<R>(f: impl FnOnce(&Reactor) -> R) -> Option<R> {
 }
 
 /// The per-thread reactor. Fields are `RefCell`s because the reactor is shared by every socket on
-/// its thread; no borrow is ever held across a call to `Waker::wake` or into user code.
+/// its thread. No borrow of the source table, a waker slot or the timers is held while a waker
+/// runs; only the events buffer is, and a waker cannot start another turn (`block_on` refuses to
+/// nest).
 pub(crate) struct Reactor {
     /// The epoll instance.
     poll: RefCell<mio::Poll>,
@@ -77,10 +79,12 @@ pub struct ReactorMetrics {
 /// The reactor and the socket each hold an `Rc` to it, so a socket reaches its own wakers without
 /// going through the reactor's table.
 pub(crate) struct ScheduledIo {
-    /// The waker of the task that last got `WouldBlock` reading (or accepting).
-    reader: RefCell<Option<Waker>>,
-    /// The waker of the task that last got `WouldBlock` writing (or connecting).
-    writer: RefCell<Option<Waker>>,
+    /// The tasks that got `WouldBlock` reading (or accepting) since the last readable event. More
+    /// than one when tasks share a socket (two tasks accepting on one `Rc<TcpListener>`): each
+    /// must be woken, or with edge-triggered events the ones left out would wait forever.
+    readers: RefCell<Vec<Waker>>,
+    /// The same for writing (or connecting).
+    writers: RefCell<Vec<Waker>>,
     /// The token this source was registered with; events carrying any other token are stale.
     token: Token,
 }
@@ -135,8 +139,8 @@ impl Reactor {
             .registry()
             .register(source, token, interest)?;
         let io = Rc::new(ScheduledIo {
-            reader: RefCell::new(None),
-            writer: RefCell::new(None),
+            readers: RefCell::new(Vec::new()),
+            writers: RefCell::new(Vec::new()),
             token,
         });
         entry.insert(io.clone());
@@ -234,8 +238,8 @@ impl Reactor {
 }
 
 impl ScheduledIo {
-    /// Runs a non-blocking syscall, and if it would block, stores the waker to be woken by the next
-    /// readiness event for `direction`.
+    /// Runs a non-blocking syscall, and if it would block, adds the task's waker to those woken by the
+    /// next readiness event for `direction`.
     ///
     /// Why no wake-up can be lost even though epoll is edge-triggered: the syscall is always tried
     /// first, so readiness reported earlier is never needed; and the reactor's turn runs on this same
@@ -258,10 +262,10 @@ impl ScheduledIo {
             match syscall() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     COOP_BUDGET.set(COOP_BUDGET_MAX);
-                    let mut slot = self.slot(direction).borrow_mut();
-                    // Skip the clone (an atomic increment) when the same task waits again.
-                    if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                        *slot = Some(cx.waker().clone());
+                    let mut waiters = self.waiters(direction).borrow_mut();
+                    // A task that waits again (a spurious poll) is already on the list.
+                    if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                        waiters.push(cx.waker().clone());
                     }
                     return Poll::Pending;
                 }
@@ -272,24 +276,32 @@ impl ScheduledIo {
     }
 
     fn wake(&self, direction: Direction) {
-        // Take the waker first so the borrow ends before `wake` runs.
-        let waker = self.slot(direction).borrow_mut().take();
-        if let Some(waker) = waker {
+        // Take the list out first so no borrow is held while the wakers run...
+        let mut waiters = std::mem::take(&mut *self.waiters(direction).borrow_mut());
+        for waker in waiters.drain(..) {
             waker.wake();
+        }
+        // ...then hand the emptied buffer back, so the next wait does not allocate.
+        let mut slot = self.waiters(direction).borrow_mut();
+        if slot.is_empty() {
+            *slot = waiters;
         }
     }
 
-    fn slot(&self, direction: Direction) -> &RefCell<Option<Waker>> {
+    fn waiters(&self, direction: Direction) -> &RefCell<Vec<Waker>> {
         match direction {
-            Direction::Read => &self.reader,
-            Direction::Write => &self.writer,
+            Direction::Read => &self.readers,
+            Direction::Write => &self.writers,
         }
     }
 }
 
-/// How many I/O operations in a row may complete at once before the next one yields (tokio's
-/// cooperative budget is 128 too). Without it, a task reading a socket that always has data would
-/// never return `Pending`, and every other task on the thread would starve.
+/// How many I/O operations in a row may complete at once before the next one yields. Without it, a
+/// task reading a socket that always has data would never return `Pending`, and every other task
+/// on the thread would starve. tokio's budget is also 128, but per task poll (its executor resets
+/// it before each poll); this one is per thread, reset whenever an operation blocks, so the
+/// reactor needs no help from the executor. The price: the task that happens to make the 129th
+/// operation in a row yields once, even if it had made only a few of them.
 const COOP_BUDGET_MAX: u32 = 128;
 
 thread_local! {

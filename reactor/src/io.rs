@@ -96,16 +96,22 @@ impl<T: AsRawFd> AsyncFd<T> {
 
     /// Runs `f`, a non-blocking operation on the descriptor, until it does not return
     /// `WouldBlock`, sleeping in between until the reactor reports the descriptor ready for
-    /// `interest` (`READABLE` or `WRITABLE`).
+    /// `interest`: exactly `READABLE` or `WRITABLE`, and one this `AsyncFd` was registered for
+    /// (waiting for a direction it was not registered for would never end).
+    ///
+    /// # Panics
+    /// If `interest` is not exactly one of the two.
     pub async fn async_io<R>(
         &self,
         interest: Interest,
         mut f: impl FnMut(&T) -> io::Result<R>,
     ) -> io::Result<R> {
-        let direction = if interest.is_readable() {
+        let direction = if interest == Interest::READABLE {
             Direction::Read
-        } else {
+        } else if interest == Interest::WRITABLE {
             Direction::Write
+        } else {
+            panic!("AsyncFd::async_io waits for one direction: READABLE or WRITABLE")
         };
         let inner = self.get_ref();
         std::future::poll_fn(|cx| self.io.poll_io(direction, cx, || f(inner))).await

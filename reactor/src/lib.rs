@@ -38,9 +38,9 @@
 //!   once. An operation always tries its syscall first and stores its waker only on `WouldBlock`;
 //!   the reactor's turn never runs between the two (same thread), and data that arrives later raises
 //!   a fresh edge. So no readiness is tracked and no wake-up is lost.
-//! - **Cooperative budget.** After 128 socket operations in a row that completed without blocking,
-//!   the next one returns `Pending` (waking its task first), so one task draining a fast socket
-//!   cannot starve the others. tokio does the same with the same number.
+//! - **Cooperative budget.** After 128 socket operations in a row on this thread that completed
+//!   without blocking, the next one returns `Pending` (waking its task first), so one task draining
+//!   a fast socket cannot starve the others. tokio's budget is 128 too, but counted per task poll.
 //! - **Timers** are an ordered map from deadline to waker (see [`time`]); the earliest deadline is
 //!   `epoll_wait`'s timeout.
 //! - **Cross-thread wake-ups** go through a `mio::Waker` (an eventfd in the same epoll set): a waker

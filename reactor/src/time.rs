@@ -9,7 +9,8 @@
 //!
 //! A sleep never finishes early because it only ever finishes in its own `poll`, and only once
 //! `Instant::now()` has reached its deadline; the reactor's wake-up is merely the hint to look.
-//! Dropping a sleep removes its entry, so a cancelled timeout leaves nothing behind.
+//! Dropping a sleep removes its entry, so a cancelled timeout leaves nothing behind. A sleep is not
+//! `Send`: its entry is in the reactor of the thread that polled it.
 //!
 //! An ordered map keeps this short and obviously correct; a hashed timing wheel (what tokio uses)
 //! makes insertion O(1) rather than O(log n), which matters only with very many timers.
@@ -17,6 +18,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -71,6 +73,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,
         key: None,
+        _not_send: PhantomData,
     }
 }
 
@@ -81,6 +84,9 @@ pub struct Sleep {
     deadline: Instant,
     /// The key of this sleep's entry in the reactor's timers, once it has been polled.
     key: Option<(Instant, u64)>,
+    /// The entry lives in this thread's reactor, so the sleep must stay on this thread: dropped
+    /// elsewhere, it would look for its entry in the wrong reactor and leave it behind.
+    _not_send: PhantomData<*const ()>,
 }
 
 impl Sleep {
@@ -112,21 +118,24 @@ impl Future for Sleep {
             this.unregister();
             return Poll::Ready(());
         }
-        with_reactor(|r| {
+        let replaced = with_reactor(|r| {
             let mut timers = r.timers.borrow_mut();
-            // The entry may be gone if the reactor fired it while the clock had not quite reached
-            // the deadline by our reading; it is put back below.
             if let Some(waker) = this.key.and_then(|key| timers.pending.get_mut(&key)) {
                 if !waker.will_wake(cx.waker()) {
-                    *waker = cx.waker().clone();
+                    return Some(std::mem::replace(waker, cx.waker().clone()));
                 }
             } else {
+                // First poll, or first since `reset`. (A fired entry is never missing here: it
+                // fires only once its deadline has passed, and then we returned `Ready` above.)
                 let key = (this.deadline, timers.next_id);
                 timers.next_id += 1;
                 timers.pending.insert(key, cx.waker().clone());
                 this.key = Some(key);
             }
+            None
         });
+        // Dropped only now that the timers are no longer borrowed: a waker's drop may run code.
+        drop(replaced);
         Poll::Pending
     }
 }
@@ -149,8 +158,8 @@ impl fmt::Display for Elapsed {
 
 impl std::error::Error for Elapsed {}
 
-/// Runs `future`, giving up after `duration`. When time runs out the future is dropped (cancelled)
-/// and the result is `Err(Elapsed)`.
+/// Runs `future`, giving up after `duration`. When time runs out the result is `Err(Elapsed)`, and
+/// the future is cancelled: it is dropped along with the `Timeout`, without being polled again.
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     Timeout {
         future,

@@ -27,11 +27,11 @@ impl TcpListener {
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         let mut last_error = None;
         for addr in resolve(addr).await? {
-            match mio::net::TcpListener::bind(addr).and_then(raise_backlog) {
-                Ok(listener) => {
-                    let inner = PollEvented::new(listener, Interest::READABLE)?;
-                    return Ok(TcpListener { inner });
-                }
+            let listener = mio::net::TcpListener::bind(addr)
+                .and_then(raise_backlog)
+                .and_then(|listener| PollEvented::new(listener, Interest::READABLE));
+            match listener {
+                Ok(inner) => return Ok(TcpListener { inner }),
                 Err(e) => last_error = Some(e),
             }
         }
