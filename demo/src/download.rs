@@ -36,7 +36,7 @@ pub struct Settings {
     pub dir: PathBuf,
     /// Replace an existing `NAME`.
     pub force: bool,
-    /// The names being written by this run's downloads, so two of them never share a `.part`.
+    /// The paths being written by this run's downloads, so two of them never share a file.
     pub claims: Arc<Claims>,
 }
 
@@ -128,26 +128,36 @@ impl fmt::Display for DownloadError {
 
 impl std::error::Error for DownloadError {}
 
-/// The names this run's downloads are writing.
+/// The file names (in the output folder) this run's downloads are writing or about to write.
+///
+/// A name is claimed with its `.part` twin, both or neither: a download named `NAME` holds
+/// `NAME` and `NAME.part`. Names never end in `.part` (`names::sanitize`), so the pairs of two
+/// different names cannot overlap anyway; holding both paths makes that a checked fact here
+/// rather than an assumption about another module.
 #[derive(Debug, Default)]
 pub struct Claims(Mutex<HashSet<String>>);
 
-/// A name held by one download; released when dropped.
+/// A name and its `.part`, held by one download; released when dropped.
 #[derive(Debug)]
 pub struct Claim {
-    /// Where to give the name back.
+    /// Where to give the names back.
     claims: Arc<Claims>,
-    /// The name held.
-    name: String,
+    /// `NAME` and `NAME.part`.
+    paths: [String; 2],
 }
 
 impl Claims {
-    /// Takes `name` for one download, or `None` if another one holds it.
+    /// Takes `name` and `name.part` for one download, or `None` if another one holds either.
     fn claim(self: &Arc<Self>, name: &str) -> Option<Claim> {
+        let paths = [name.to_owned(), format!("{name}{}", names::PART_SUFFIX)];
         let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        held.insert(name.to_owned()).then(|| Claim {
+        if paths.iter().any(|p| held.contains(p)) {
+            return None;
+        }
+        held.extend(paths.iter().cloned());
+        Some(Claim {
             claims: self.clone(),
-            name: name.to_owned(),
+            paths,
         })
     }
 }
@@ -155,7 +165,9 @@ impl Claims {
 impl Drop for Claim {
     fn drop(&mut self) {
         let mut held = self.claims.0.lock().unwrap_or_else(|e| e.into_inner());
-        held.remove(&self.name);
+        for path in &self.paths {
+            held.remove(path);
+        }
     }
 }
 
@@ -312,7 +324,7 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
         start.claims.push(claim);
     }
     let final_path =
-        part::inside(&start.settings.dir, &name).map_err(|source| DownloadError::File {
+        part::final_path(&start.settings.dir, &name).map_err(|source| DownloadError::File {
             url: url.clone(),
             path: start.settings.dir.clone(),
             source,
@@ -404,15 +416,15 @@ impl Sink<'_> {
                 offset,
             });
         }
-        self.file
-            .write(data)
-            .map_err(|source| DownloadError::File {
-                url: self.url.clone(),
-                path: self.file.path().to_owned(),
-                source,
-            })?;
-        self.progress.add(data.len() as u64);
-        Ok(())
+        let before = self.file.len();
+        let written = self.file.write(data);
+        // Counted even when the write failed part way: those bytes are in the `.part`.
+        self.progress.add(self.file.len() - before);
+        written.map_err(|source| DownloadError::File {
+            url: self.url.clone(),
+            path: self.file.path().to_owned(),
+            source,
+        })
     }
 
     /// The body has ended: checks the length and gives the file its name.
@@ -477,5 +489,31 @@ pub async fn run(
                 return sink.finish();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claim_holds_the_name_and_its_part() {
+        let claims = Arc::new(Claims::default());
+        let b = claims.claim("b").unwrap();
+        // `b.part` as a final name would be `b`'s .part (sanitize never makes one; claims do not
+        // rely on that).
+        assert!(claims.claim("b.part").is_none());
+        assert!(claims.claim("b").is_none());
+        let other = claims.claim("c").unwrap();
+        drop(b);
+        assert!(claims.claim("b.part").is_some());
+        drop(other);
+    }
+
+    #[test]
+    fn a_part_twin_claimed_first_keeps_the_name_out() {
+        let claims = Arc::new(Claims::default());
+        let _held = claims.claim("b.part").unwrap();
+        assert!(claims.claim("b").is_none());
     }
 }

@@ -29,7 +29,8 @@
 //!   display that keeps moving is only evidence if the downloads' thread is the one drawing it.
 //! - **Output**: bars on stderr when both stdout and stderr are terminals; otherwise (and with
 //!   `--trace`, whose lines would fight the bars) plain lines on stdout. The summary goes to
-//!   stdout, failures to stderr.
+//!   stdout, failures to stderr. Writes to stdout are best effort (`progress::write_stdout`): a
+//!   closed pipe (`demo ... | head -1`) loses the output, not the downloads or the exit status.
 //! - **Exit status**: 0 when every download completed, 1 when any failed, 130 when stopped by `q`,
 //!   Ctrl-C or `SIGTERM`, 2 for bad usage.
 //! - **Ctrl-C** reaches the loop through a self-pipe (`signal.rs` says why not `signalfd` or a
@@ -41,7 +42,10 @@
 //! - Honest limits: file writes block the event loop (microseconds into the page cache; see
 //!   `part.rs`); no `https`; `--threads` follows no redirects; a `.part` is found by the URL's
 //!   name only, and resumed without `If-Range`, so a file changed on the server since is not
-//!   noticed (except for the embedded files, whose prefix is re-checked).
+//!   noticed (except for the embedded files, whose prefix is re-checked). A body sent with
+//!   neither `Content-Length` nor chunked framing ends when the server closes the connection,
+//!   so it cannot be length-checked: a connection cut early is saved as the whole file. A name
+//!   ending in `.part` is saved with a `_` after it (`names.rs` says why).
 
 mod catalog;
 mod download;
@@ -68,7 +72,7 @@ use clap::Parser;
 use crate::catalog::{Catalog, Scale};
 use crate::download::{Claims, Job, Settings};
 use crate::manager::{Design, Event, Mailbox};
-use crate::progress::Board;
+use crate::progress::{Board, write_stdout};
 
 /// Download files concurrently on one thread, or, with no URL, watch it happen with generated
 /// files from an embedded server.
@@ -244,19 +248,19 @@ async fn run(cli: &Cli, dir: &Path, bars: bool) -> ExitCode {
         peak_memory: summary::peak_memory(),
         embedded_server: embedded,
     };
-    print!("{}", summary.render());
+    write_stdout(&summary.render());
     if embedded {
         let verified = outcome
             .records
             .iter()
             .filter(|r| matches!(&r.result, Some(Ok(done)) if done.verified))
             .count();
-        println!(
-            "verified byte for byte: {verified} of {} files",
+        write_stdout(&format!(
+            "verified byte for byte: {verified} of {} files\n",
             outcome.records.len()
-        );
+        ));
         if cli.output.is_some() {
-            println!("files are in {}", dir.display());
+            write_stdout(&format!("files are in {}\n", dir.display()));
         }
     }
     let mut failed = false;
@@ -331,9 +335,9 @@ async fn serve_forever(scale: Scale) -> ExitCode {
     let catalog = Rc::new(Catalog::new(scale));
     match server::start(catalog.clone()).await {
         Ok(addr) => {
-            println!("serving on http://{addr}/ (Ctrl-C stops)");
+            write_stdout(&format!("serving on http://{addr}/ (Ctrl-C stops)\n"));
             for f in &catalog.files {
-                println!("http://{addr}/files/{}", f.name);
+                write_stdout(&format!("http://{addr}/files/{}\n", f.name));
             }
             std::future::pending::<ExitCode>().await
         }

@@ -6,8 +6,10 @@
 //!
 //! - [`from_url`] and [`from_content_disposition`] turn what a server says into a name that is one
 //!   plain path component: no separator, no `..`, no control character, no leading dot (no hidden
-//!   files, no `.`/`..`), not empty (`index.html`), and short enough for the file system once
-//!   `.part` is added. Joined to the output folder it can only name a file directly inside it.
+//!   files, no `.`/`..`), not empty (`index.html`), short enough for the file system once
+//!   `.part` is added, and never ending in `.part` itself (`foo.part` is saved as `foo.part_`), so
+//!   that no finished file can be, or be taken for, another download's `NAME.part`. Joined to the
+//!   output folder it can only name a file directly inside it.
 //! - [`for_display`] removes terminal control sequences, so a hostile name or reason phrase cannot
 //!   move the cursor, retitle the window or hide text when it is printed.
 
@@ -122,24 +124,48 @@ fn percent_decode(s: &str) -> Vec<u8> {
     out
 }
 
+/// The suffix of a download in progress. No final name ends with it (see [`sanitize`]).
+pub const PART_SUFFIX: &str = ".part";
+
 /// Makes `raw` one safe path component: the text after its last `/` or `\`, without control or
 /// bidirectional-override characters, without leading dots or spaces, cut to [`MAX_NAME_BYTES`];
 /// [`FALLBACK`] if nothing is left.
+///
+/// A name ending in [`PART_SUFFIX`] gets a `_` after it (`foo.part` is saved as `foo.part_`).
+/// The `.part` of a download is `NAME.part`, found again by that name alone; if a finished file
+/// could be called `foo.part`, a download of `foo` would take it for its own unfinished part and
+/// append to it, and a download whose server names it `foo.part` would rename onto its own part.
+/// (Compared ignoring case, for file systems that do.)
 pub fn sanitize(raw: &str) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = last.chars().filter(|&c| !is_unprintable(c)).collect();
     let mut name = cleaned.trim_start_matches(['.', ' ']).trim_end().to_owned();
-    if name.len() > MAX_NAME_BYTES {
-        let mut cut = MAX_NAME_BYTES;
-        while !name.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        name.truncate(cut);
+    cut_to(&mut name, MAX_NAME_BYTES);
+    if is_part_name(&name) {
+        cut_to(&mut name, MAX_NAME_BYTES - 1);
+        name.push('_');
     }
     if name.is_empty() {
         FALLBACK.to_owned()
     } else {
         name
+    }
+}
+
+/// Whether `name` ends in [`PART_SUFFIX`], in any case.
+pub fn is_part_name(name: &str) -> bool {
+    let (name, suffix) = (name.as_bytes(), PART_SUFFIX.as_bytes());
+    name.len() >= suffix.len() && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+}
+
+/// Shortens `name` to at most `max` bytes, on a character boundary.
+fn cut_to(name: &mut String, max: usize) {
+    if name.len() > max {
+        let mut cut = max;
+        while !name.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        name.truncate(cut);
     }
 }
 
@@ -241,6 +267,33 @@ mod tests {
         let name = sanitize(&"\u{e9}".repeat(200));
         assert!(name.len() <= MAX_NAME_BYTES && !name.is_empty());
         assert!(name.chars().all(|c| c == '\u{e9}'));
+    }
+
+    #[test]
+    fn no_name_ends_in_part() {
+        assert_eq!(sanitize("foo.part"), "foo.part_");
+        assert_eq!(sanitize("foo.PART "), "foo.PART_");
+        assert_eq!(sanitize("..part"), "part");
+        assert_eq!(sanitize("foo.part_"), "foo.part_");
+        assert_eq!(sanitize("foo.parts"), "foo.parts");
+        assert_eq!(from_url("http://h/dir/foo.part?x"), "foo.part_");
+        assert_eq!(
+            from_content_disposition("attachment; filename=\"b.part\"").as_deref(),
+            Some("b.part_")
+        );
+        // Still within the length limit when the `_` is added to a name cut to it.
+        let long = format!("{}.part", "x".repeat(MAX_NAME_BYTES - 5));
+        let name = sanitize(&long);
+        assert!(
+            name.len() <= MAX_NAME_BYTES && !is_part_name(&name),
+            "{name}"
+        );
+        let long = format!("{}.part", "x".repeat(300));
+        let name = sanitize(&long);
+        assert!(
+            name.len() <= MAX_NAME_BYTES && !is_part_name(&name),
+            "{name}"
+        );
     }
 
     #[test]

@@ -2,14 +2,24 @@
 //! `download.rs`, OS threads in `threads.rs`) do with the disk, so the two compare like for like.
 //!
 //! ## The rules (issue 5)
-//! - Bytes go to `NAME.part`; `NAME` appears only by a rename once the length is checked, so a
-//!   `NAME` on disk is always complete, and an interrupted download leaves only its `.part`.
+//! - Bytes go to `NAME.part`; `NAME` appears only by a rename once the body has ended where its
+//!   framing says and, when the file's length is known (a `Content-Length`, a `Content-Range`
+//!   total, the embedded file's size), the `.part` has exactly that length. An interrupted
+//!   download leaves only its `.part`. The one gap: a body with neither a length nor chunked
+//!   framing ends when the server closes the connection, and a connection cut early looks the
+//!   same, so such a `NAME` is complete only on the server's word.
 //! - A `.part` found at start is resumed with `Range: bytes=N-`, `N` its length. Only a `206`
-//!   whose `Content-Range` starts exactly at `N` is appended; a `200` is the whole file and starts
-//!   over; a `416` naming exactly `N` as the size means the `.part` was already complete; any other
-//!   answer to a `Range` request is asked again without one. Nothing else is ever appended.
+//!   whose `Content-Range` starts exactly at `N` and gives the file's total is appended; a `200`
+//!   is the whole file and starts over; a `416` naming exactly `N` as the size means the `.part`
+//!   was already complete. Any other `206` or `416` (another start, no `Content-Range`, or an
+//!   unknown total `bytes N-M/*`, whose end need not be the file's) is asked again once, without
+//!   `Range`; any other status fails the download and leaves the `.part` as it was. Nothing else
+//!   is ever appended.
 //! - `NAME` is never replaced without `--force`: the final rename is a hard link, which fails if
 //!   the name exists (no window between a check and the rename).
+//! - No final name ends in `.part` (`names::sanitize`, checked again by [`final_path`]), and a
+//!   download claims both `NAME` and `NAME.part` for the run (`download::Claims`), so one
+//!   download's `.part` is never another's file, finished or not.
 //!
 //! The `.part` is named after the URL (the only name known before the request, and so the only one
 //! a later run can find to resume); when the server sends a `Content-Disposition` name, that is the
@@ -89,13 +99,22 @@ pub fn decide(
         (200, _) => Decision::Fresh {
             size: content_length,
         },
-        (206, Some(ContentRange::Bytes { start, end, total })) if start == have => {
-            // With an unknown total, the file ends where this range does.
-            let size = total.unwrap_or(end + 1);
+        // `bytes N-M/*`: the server does not say how long the file is, and the range's end is
+        // not the file's (a server may send any part of what was asked). Appending it could only
+        // be renamed on trust, so the range is not used: ask for the whole file instead.
+        (206, Some(ContentRange::Bytes { total: None, .. })) if have > 0 => Decision::StartOver,
+        (
+            206,
+            Some(ContentRange::Bytes {
+                start,
+                total: Some(total),
+                ..
+            }),
+        ) if start == have => {
             if have == 0 {
-                Decision::Fresh { size: Some(size) }
+                Decision::Fresh { size: Some(total) }
             } else {
-                Decision::Append { size: Some(size) }
+                Decision::Append { size: Some(total) }
             }
         }
         (416, Some(ContentRange::Unsatisfied { total })) if have > 0 && total == have => {
@@ -160,10 +179,11 @@ impl PartFile {
     /// Writes all of `data`. This is a blocking write on the caller's thread, which for glass is
     /// the event loop: a write into the page cache takes microseconds, far less than the network
     /// leaves between chunks, so it is done inline rather than on a helper thread.
+    ///
+    /// On an error (a full disk) part of `data` may already be in the file; [`PartFile::len`]
+    /// counts it, so what is shown and reported is what is on disk.
     pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
-        self.file.write_all(data)?;
-        self.len += data.len() as u64;
-        Ok(())
+        write_counted(&mut self.file, data, &mut self.len)
     }
 
     /// Bytes in the file.
@@ -175,6 +195,23 @@ impl PartFile {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// `write_all`, adding to `len` each piece as it is written rather than all of `data` at the end,
+/// so a write cut short by an error is still counted.
+fn write_counted(out: &mut impl Write, mut data: &[u8], len: &mut u64) -> io::Result<()> {
+    while !data.is_empty() {
+        match out.write(data) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                *len += n as u64;
+                data = &data[n..];
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Gives `part` its final name `to`. Without `force` an existing `to` is left alone and
@@ -207,9 +244,22 @@ pub fn inside(dir: &Path, name: &str) -> io::Result<PathBuf> {
     }
 }
 
+/// `dir/NAME` for a finished file: as [`inside`], and never a name ending in `.part`, which could
+/// be this download's own `.part` or another's. `names::sanitize` never makes one; this is the
+/// second lock again.
+pub fn final_path(dir: &Path, name: &str) -> io::Result<PathBuf> {
+    if crate::names::is_part_name(name) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("refusing a final name ending in .part: {name:?}"),
+        ));
+    }
+    inside(dir, name)
+}
+
 /// `dir/NAME.part` for a download named `name` (checked by [`inside`]).
 pub fn part_path(dir: &Path, name: &str) -> io::Result<PathBuf> {
-    inside(dir, &format!("{name}.part"))
+    inside(dir, &format!("{name}{}", crate::names::PART_SUFFIX))
 }
 
 #[cfg(test)]
@@ -262,6 +312,20 @@ mod tests {
     }
 
     #[test]
+    fn a_206_of_unknown_total_is_never_the_file_end() {
+        // Where this range ends says nothing about where the file does.
+        assert_eq!(
+            decide(206, Some("bytes 500-599/*"), Some(100), 500),
+            Decision::StartOver
+        );
+        // Unasked for (no Range was sent), it is not the whole file either.
+        assert_eq!(
+            decide(206, Some("bytes 0-99/*"), Some(100), 0),
+            Decision::Refused
+        );
+    }
+
+    #[test]
     fn whole_answers_start_over_and_416_may_finish() {
         assert_eq!(
             decide(200, None, Some(1000), 500),
@@ -297,6 +361,15 @@ mod tests {
     }
 
     #[test]
+    fn a_final_name_is_never_a_part() {
+        let dir = Path::new("/out");
+        assert_eq!(final_path(dir, "a.bin").unwrap(), Path::new("/out/a.bin"));
+        assert!(final_path(dir, "a.part").is_err());
+        assert!(final_path(dir, "a.PART").is_err());
+        assert_eq!(part_path(dir, "a").unwrap(), Path::new("/out/a.part"));
+    }
+
+    #[test]
     fn only_plain_names_make_paths() {
         let dir = Path::new("/out");
         assert_eq!(inside(dir, "a.bin").unwrap(), Path::new("/out/a.bin"));
@@ -312,6 +385,30 @@ mod tests {
         let err = part.write(&[0; 4096]).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::ENOSPC));
         assert_eq!(part.len(), 0);
+    }
+
+    #[test]
+    fn a_write_cut_short_counts_what_was_written() {
+        /// Takes 100 bytes, then reports a full disk.
+        struct NearlyFull(Vec<u8>);
+        impl Write for NearlyFull {
+            fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+                let room = 100 - self.0.len();
+                if room == 0 {
+                    return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+                }
+                let n = room.min(data.len()).min(30);
+                self.0.extend_from_slice(&data[..n]);
+                Ok(n)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let (mut disk, mut len) = (NearlyFull(Vec::new()), 7);
+        let err = write_counted(&mut disk, &[1; 4096], &mut len).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOSPC));
+        assert_eq!((disk.0.len(), len), (100, 107));
     }
 
     #[test]

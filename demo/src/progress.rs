@@ -263,11 +263,11 @@ impl Board {
             Kind::Plain { last_status } if last_status.get().elapsed() >= PLAIN_STATUS_EVERY => {
                 last_status.set(Instant::now());
                 let elapsed = self.started.elapsed().as_secs_f64();
-                println!(
-                    "[{elapsed:5.1} s] {} of {}, {running} running, {done} done, {failed} failed",
+                write_stdout(&format!(
+                    "[{elapsed:5.1} s] {} of {}, {running} running, {done} done, {failed} failed\n",
                     BinaryBytes(received),
                     BinaryBytes(size)
-                );
+                ));
             }
             Kind::Plain { .. } => {}
         }
@@ -279,10 +279,7 @@ impl Board {
             Kind::Bars { multi, .. } => {
                 let _ = multi.println(line);
             }
-            Kind::Plain { .. } => {
-                // A closed pipe must not panic the demo: printing is best effort.
-                let _ = writeln!(std::io::stdout(), "{line}");
-            }
+            Kind::Plain { .. } => write_stdout(&format!("{line}\n")),
         }
     }
 
@@ -389,5 +386,15 @@ fn print_change(progress: &Progress, info: &Info, shown: Phase) {
         Phase::Failed => format!("failed {name}: {}", for_display(&info.note)),
         Phase::Stopped => format!("stop   {name}: {}", for_display(&info.note)),
     };
-    let _ = writeln!(std::io::stdout(), "{line}");
+    write_stdout(&format!("{line}\n"));
+}
+
+/// Writes `text` on stdout, best effort: everything the demo prints there goes through here.
+///
+/// Rust starts programs with `SIGPIPE` ignored, so once the reader of a pipe has gone
+/// (`demo URL... | head -1`) every write fails with `EPIPE`, and `print!` would panic on it. The
+/// downloads matter more than their commentary: they go on, and what they would have printed is
+/// dropped. (Failures still reach stderr, and the exit status still tells.)
+pub fn write_stdout(text: &str) {
+    let _ = std::io::stdout().write_all(text.as_bytes());
 }

@@ -68,6 +68,19 @@ fn percent(part: Duration, whole: Duration) -> String {
 }
 
 impl Summary<'_> {
+    /// What the runtime's shares are shares of: the wall time, or the time asleep and the time
+    /// running added up if that is more. Those two come from the runtime's own clocks, which do
+    /// not start and stop exactly with `wall`, and a thread cannot be busy more than 100% of
+    /// the time, nor asleep and busy more than all of it.
+    fn runtime_whole(&self) -> Duration {
+        match self.design {
+            Design::Glass {
+                asleep, running, ..
+            } => self.wall.max(asleep + running),
+            Design::Threads { .. } => self.wall,
+        }
+    }
+
     /// The table, as text.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -144,6 +157,7 @@ impl Summary<'_> {
                 asleep,
                 running,
             } => {
+                let whole = self.runtime_whole();
                 let _ = writeln!(out, "\nruntime: glass, every download a task on one thread");
                 let _ = writeln!(out, "  threads that ran tasks {:>13}", threads.len());
                 let server = if self.embedded_server {
@@ -157,13 +171,13 @@ impl Summary<'_> {
                     out,
                     "  asleep in epoll_wait {:>15}  {:>4} of wall time",
                     seconds(asleep),
-                    percent(asleep, self.wall)
+                    percent(asleep, whole)
                 );
                 let _ = writeln!(
                     out,
                     "  running tasks {:>22}  {:>4} of wall time",
                     seconds(running),
-                    percent(running, self.wall)
+                    percent(running, whole)
                 );
             }
             Design::Threads { started } => {
@@ -193,7 +207,7 @@ impl Summary<'_> {
                 out,
                 "\nThe thread was asleep {} of the time, waiting on the network: the downloads are \
                  IO-bound,\nwhich is why one thread can serve them all at once.",
-                percent(asleep, self.wall)
+                percent(asleep, self.runtime_whole())
             );
         }
         out
@@ -208,4 +222,35 @@ fn short(name: &str) -> String {
     }
     let head: String = name.chars().take(27).collect();
     format!("{head}\u{2026}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The percentages in `text`, in order.
+    fn percentages(text: &str) -> Vec<u32> {
+        text.split_whitespace()
+            .filter_map(|word| word.strip_suffix('%')?.parse().ok())
+            .collect()
+    }
+
+    #[test]
+    fn runtime_shares_never_exceed_the_whole() {
+        let secs = Duration::from_secs;
+        let summary = Summary {
+            records: &[],
+            design: Design::Glass {
+                polls: 10,
+                epoll_waits: 5,
+                asleep: secs(1),
+                running: secs(3),
+            },
+            wall: secs(2),
+            peak_memory: None,
+            embedded_server: false,
+        };
+        let text = summary.render();
+        assert_eq!(percentages(&text), [25, 75, 25], "{text}");
+    }
 }

@@ -108,3 +108,30 @@ fn threads_mode_resumes_by_the_same_rules() {
     assert_eq!(seen[0].range.as_deref(), Some("bytes=100000-"));
     assert!(std::fs::read(dir.path().join("t.bin")).unwrap() == body);
 }
+
+#[test]
+fn a_206_of_unknown_total_is_never_taken_for_the_whole_rest() {
+    // The server sends 1000 bytes at a time as `bytes N-M/*`: where the range ends says nothing
+    // about where the file does, so the download starts over instead of renaming a prefix.
+    let body = pattern(100_000, 16);
+    let server = TestServer::start(vec![(
+        "/u.bin",
+        Reply::UnknownTotal {
+            body: body.clone(),
+            piece: 1_000,
+        },
+    )]);
+    for design in [None, Some("--threads")] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("u.bin.part"), &body[..50_000]).unwrap();
+        let (code, out) = run(&server, "/u.bin", dir.path(), &Vec::from_iter(design));
+        assert_eq!(code, 0, "{design:?}: {out}");
+        assert!(
+            std::fs::read(dir.path().join("u.bin")).unwrap() == body,
+            "{design:?}: {out}"
+        );
+    }
+    let ranges: Vec<_> = server.seen().into_iter().map(|s| s.range).collect();
+    let asked = Some("bytes=50000-".to_owned());
+    assert_eq!(ranges, [asked.clone(), None, asked, None]);
+}

@@ -35,6 +35,11 @@ pub enum Reply {
     Redirect(String),
     /// Answers a `Range` request with `206` and a `Content-Range` starting at 0 (the wrong place).
     WrongRange { body: Vec<u8> },
+    /// Answers `Range: bytes=N-` with `206` and only the next `piece` bytes, as
+    /// `Content-Range: bytes N-M/*` (total unknown); without `Range`, `200` and the whole file.
+    UnknownTotal { body: Vec<u8>, piece: usize },
+    /// These bytes, verbatim, whatever was asked: for framing the client must refuse.
+    Raw(Vec<u8>),
 }
 
 impl Reply {
@@ -180,6 +185,15 @@ fn handle(mut stream: TcpStream, routes: &HashMap<String, Reply>, log: &Mutex<Ve
             }
             None => write_all(&mut stream, "200 OK", "", body),
         },
+        Some(Reply::UnknownTotal { body, piece }) => match from {
+            Some(from) => {
+                let end = (from + piece).min(body.len());
+                let cr = format!("Content-Range: bytes {from}-{}/*\r\n", end - 1);
+                write_all(&mut stream, "206 Partial Content", &cr, &body[from..end])
+            }
+            None => write_all(&mut stream, "200 OK", "", body),
+        },
+        Some(Reply::Raw(bytes)) => stream.write_all(bytes),
     };
 }
 
@@ -267,6 +281,21 @@ pub fn demo(args: &[&str], cwd: &Path) -> Output {
         stdout: stdout.join().unwrap(),
         stderr: stderr.join().unwrap(),
     }
+}
+
+/// Runs the demo with `args` in `cwd` with its stdout a pipe nobody reads (the read end closed
+/// before the demo starts writing, as `demo ... | head -0` would leave it); stderr captured.
+pub fn demo_with_stdout_closed(args: &[&str], cwd: &Path) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the demo binary runs");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("the demo ends")
 }
 
 /// stdout and stderr, for assertions and for the failure message.
