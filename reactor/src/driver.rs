@@ -82,11 +82,39 @@ pub(crate) struct ScheduledIo {
     /// The tasks that got `WouldBlock` reading (or accepting) since the last readable event. More
     /// than one when tasks share a socket (two tasks accepting on one `Rc<TcpListener>`): each
     /// must be woken, or with edge-triggered events the ones left out would wait forever.
-    readers: RefCell<Vec<Waker>>,
+    readers: RefCell<Waiters>,
     /// The same for writing (or connecting).
-    writers: RefCell<Vec<Waker>>,
+    writers: RefCell<Waiters>,
     /// The token this source was registered with; events carrying any other token are stale.
     token: Token,
+}
+
+/// The tasks waiting on one direction of a source. Nearly always one, so the first has a slot of
+/// its own and only a second one makes the list allocate. (A plain `Vec` allocated for every socket
+/// that ever waited: `compare many_connections` measured 6.6 MiB for 10,000 connections with it,
+/// 6.2 MiB with this, and 5.6 MiB with the single waker this replaced; tokio 10.4 MiB.)
+#[derive(Default)]
+pub(crate) struct Waiters {
+    first: Option<Waker>,
+    rest: Vec<Waker>,
+}
+
+impl Waiters {
+    fn add(&mut self, waker: &Waker) {
+        // A task that waits again (a spurious poll) is already here.
+        if self
+            .first
+            .iter()
+            .chain(&self.rest)
+            .any(|w| w.will_wake(waker))
+        {
+            return;
+        }
+        match self.first {
+            None => self.first = Some(waker.clone()),
+            Some(_) => self.rest.push(waker.clone()),
+        }
+    }
 }
 
 /// Which half of a source an operation waits on.
@@ -139,8 +167,8 @@ impl Reactor {
             .registry()
             .register(source, token, interest)?;
         let io = Rc::new(ScheduledIo {
-            readers: RefCell::new(Vec::new()),
-            writers: RefCell::new(Vec::new()),
+            readers: RefCell::new(Waiters::default()),
+            writers: RefCell::new(Waiters::default()),
             token,
         });
         entry.insert(io.clone());
@@ -262,11 +290,7 @@ impl ScheduledIo {
             match syscall() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     COOP_BUDGET.set(COOP_BUDGET_MAX);
-                    let mut waiters = self.waiters(direction).borrow_mut();
-                    // A task that waits again (a spurious poll) is already on the list.
-                    if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
-                        waiters.push(cx.waker().clone());
-                    }
+                    self.waiters(direction).borrow_mut().add(cx.waker());
                     return Poll::Pending;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -276,19 +300,16 @@ impl ScheduledIo {
     }
 
     fn wake(&self, direction: Direction) {
-        // Take the list out first so no borrow is held while the wakers run...
-        let mut waiters = std::mem::take(&mut *self.waiters(direction).borrow_mut());
-        for waker in waiters.drain(..) {
-            waker.wake();
-        }
-        // ...then hand the emptied buffer back, so the next wait does not allocate.
-        let mut slot = self.waiters(direction).borrow_mut();
-        if slot.is_empty() {
-            *slot = waiters;
-        }
+        // Take the waiters out first, so no borrow is held while the wakers run.
+        let waiters = std::mem::take(&mut *self.waiters(direction).borrow_mut());
+        waiters
+            .first
+            .into_iter()
+            .chain(waiters.rest)
+            .for_each(Waker::wake);
     }
 
-    fn waiters(&self, direction: Direction) -> &RefCell<Vec<Waker>> {
+    fn waiters(&self, direction: Direction) -> &RefCell<Waiters> {
         match direction {
             Direction::Read => &self.readers,
             Direction::Write => &self.writers,
