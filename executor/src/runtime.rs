@@ -65,8 +65,9 @@ struct Runtime {
     local_wakes: Cell<u64>,
     /// `shared.remote_wakes` as it was when the channel was last emptied.
     remote_wakes_seen: Cell<u64>,
-    parks: Cell<u64>,
-    time_parked: Cell<Duration>,
+    /// The reactor's counters when `block_on` started: the reactor already counts its turns and
+    /// times its sleeps, so this runtime's share is the difference, not a second clock.
+    reactor_at_start: reactor::ReactorMetrics,
     started: Instant,
 }
 
@@ -150,8 +151,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         polls: Cell::new(0),
         local_wakes: Cell::new(0),
         remote_wakes_seen: Cell::new(0),
-        parks: Cell::new(0),
-        time_parked: Cell::new(Duration::ZERO),
+        reactor_at_start: reactor::metrics(),
         started: Instant::now(),
     });
     assert!(
@@ -279,32 +279,26 @@ impl Runtime {
                 max_wait = None;
             }
         }
-        // Only a park that may sleep is timed: the quick looks between batches are too short to
-        // matter, and reading the clock for each would cost more than they do.
-        let started = max_wait.is_none().then(Instant::now);
         if let Err(e) = reactor::park(max_wait) {
             // epoll_wait fails only for programming errors (a bad fd or buffer); retrying would spin.
             panic!("executor: the reactor failed to wait for events: {e}");
         }
         self.shared.sleeping.store(false, Ordering::Relaxed);
-        self.parks.set(self.parks.get() + 1);
-        if let Some(started) = started {
-            self.time_parked
-                .set(self.time_parked.get() + started.elapsed());
-        }
     }
 
     fn metrics(&self) -> RuntimeMetrics {
         let elapsed = self.started.elapsed();
+        let reactor = reactor::metrics();
+        let time_parked = reactor.time_asleep - self.reactor_at_start.time_asleep;
         RuntimeMetrics {
             tasks_spawned: self.tasks_spawned.get(),
             tasks_finished: self.tasks_finished.get(),
             polls: self.polls.get(),
             local_wakes: self.local_wakes.get(),
             remote_wakes: self.shared.remote_wakes.load(Ordering::Relaxed),
-            parks: self.parks.get(),
-            time_parked: self.time_parked.get(),
-            time_running: elapsed.saturating_sub(self.time_parked.get()),
+            parks: reactor.epoll_waits - self.reactor_at_start.epoll_waits,
+            time_parked,
+            time_running: elapsed.saturating_sub(time_parked),
         }
     }
 }
