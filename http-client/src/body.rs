@@ -25,9 +25,11 @@ const MAX_CHUNK_SIZE_LINE: usize = 4 * 1024;
 /// The most trailer bytes accepted after the last chunk, as for a head.
 const MAX_TRAILERS: usize = 64 * 1024;
 
-/// Takes a response's body out of the bytes read from its connection.
+/// Takes a response's body out of the bytes read from its connection: made by
+/// [`for_response`](Decoder::for_response) from the head, fed with [`decode`](Decoder::decode) as
+/// bytes arrive, told of the connection's end with [`at_eof`](Decoder::at_eof).
 #[derive(Debug)]
-pub(crate) struct Decoder {
+pub struct Decoder {
     /// Where the body is, and so what the next bytes mean.
     framing: Framing,
     /// Body bytes handed out so far: for the error when the body is cut short.
@@ -62,8 +64,12 @@ enum Chunk {
 }
 
 impl Decoder {
-    /// The decoder for a response to `method` with `head`, in RFC 9112 section 6.3's order.
-    pub(crate) fn for_response(method: &Method, head: &Head) -> Result<Decoder, ProtocolError> {
+    /// The decoder for a response to `method` with `head`, in RFC 9112 section 6.3's order: no
+    /// body for HEAD, 1xx, 204 and 304; then `Transfer-Encoding` (only `chunked`, and not in
+    /// HTTP/1.0); then `Content-Length` (every value a number, all the same); otherwise the body
+    /// runs until the server closes. An error means the framing cannot be trusted, so no byte
+    /// of the body can be either.
+    pub fn for_response(method: &Method, head: &Head) -> Result<Decoder, ProtocolError> {
         let framing = if *method == Method::HEAD
             || head.status.is_informational()
             || head.status == StatusCode::NO_CONTENT
@@ -98,7 +104,7 @@ impl Decoder {
     }
 
     /// Whether the whole body has been taken.
-    pub(crate) fn is_done(&self) -> bool {
+    pub fn is_done(&self) -> bool {
         self.framing == Framing::Done
     }
 
@@ -109,7 +115,7 @@ impl Decoder {
     /// Framing bytes that follow the data and are already in `buf` (a chunk's CRLF, the last
     /// chunk, trailers) are consumed before returning, so that the body counts as done as soon as
     /// its last byte is handed out and the connection can go back to the pool.
-    pub(crate) fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, ProtocolError> {
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, ProtocolError> {
         self.skip_framing(buf)?;
         let available = buf.len() as u64;
         let (data, framing) = match self.framing {
@@ -139,8 +145,9 @@ impl Decoder {
     }
 
     /// The connection has ended: fine for a body that runs until close (or is done), an error for
-    /// any other.
-    pub(crate) fn at_eof(&mut self) -> Result<(), ProtocolError> {
+    /// any other ([`ProtocolError::Truncated`], saying how much arrived). Call it when a read
+    /// returns 0 bytes and [`decode`](Decoder::decode) has nothing more to give.
+    pub fn at_eof(&mut self) -> Result<(), ProtocolError> {
         let received = self.received;
         match self.framing {
             Framing::Done => Ok(()),
@@ -439,6 +446,46 @@ mod tests {
             // Whatever comes out (data, an error, a truncation), it must come out: `decode`
             // always either takes bytes or asks for more, so this loop ends.
             let _ = decode_in_pieces(chunked(), &bytes, piece);
+        }
+    }
+
+    /// The framing `for_response` picks for a GET answered with `status` and `fields`.
+    fn framing_of(
+        version: Version,
+        status: u16,
+        fields: &[(&'static str, &'static str)],
+    ) -> Result<Framing, ProtocolError> {
+        let mut headers = HeaderMap::new();
+        for &(name, value) in fields {
+            headers.append(name, value.parse().unwrap());
+        }
+        let head = Head {
+            status: StatusCode::from_u16(status).unwrap(),
+            version,
+            headers,
+        };
+        Decoder::for_response(&Method::GET, &head).map(|decoder| decoder.framing)
+    }
+
+    #[test]
+    fn framing_follows_rfc_9112_section_6_3() {
+        let (v11, v10) = (Version::HTTP_11, Version::HTTP_10);
+        let (te, cl) = ("transfer-encoding", "content-length");
+        let chunked = Ok(Framing::Chunked(Chunk::Size));
+        assert_eq!(framing_of(v11, 200, &[(te, "CHUNKED")]), chunked);
+        assert_eq!(framing_of(v11, 200, &[(te, "chunked"), (cl, "9")]), chunked);
+        assert!(framing_of(v11, 200, &[(te, "gzip, chunked")]).is_err());
+        assert!(framing_of(v11, 200, &[(te, "chunked"), (te, "chunked")]).is_err());
+        assert!(framing_of(v10, 200, &[(te, "chunked")]).is_err());
+        let five = Ok(Framing::Length { remaining: 5 });
+        assert_eq!(framing_of(v11, 200, &[(cl, "5"), (cl, "5, 5")]), five);
+        assert!(framing_of(v11, 200, &[(cl, "5"), (cl, "6")]).is_err());
+        assert!(framing_of(v11, 200, &[(cl, "")]).is_err());
+        assert!(framing_of(v11, 200, &[(cl, "+5")]).is_err());
+        assert_eq!(framing_of(v11, 200, &[]), Ok(Framing::UntilClose));
+        assert_eq!(framing_of(v11, 200, &[(cl, "0")]), Ok(Framing::Done));
+        for status in [100, 101, 204, 304] {
+            assert_eq!(framing_of(v11, status, &[(cl, "5")]), Ok(Framing::Done));
         }
     }
 

@@ -211,17 +211,20 @@ impl std::error::Error for Error {
     }
 }
 
-/// A protocol failure found by the head parser or a body decoder, which work on bytes and do not
-/// know the URL; [`ProtocolError::at`] turns it into an [`Error`] once the caller adds it.
+/// A protocol failure found by the head parser or a body decoder ([`proto`](crate::proto)),
+/// which work on bytes and do not know the URL. The async client turns it into an [`Error`]
+/// naming the URL; a caller of [`proto`](crate::proto) adds the URL to the message itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ProtocolError {
-    /// Becomes [`Error::MalformedResponse`].
+pub enum ProtocolError {
+    /// The response breaks RFC 9112's rules (says which); it becomes
+    /// [`Error::MalformedResponse`].
     Malformed(String),
-    /// Becomes [`Error::HeadTooLarge`].
+    /// The head passes a limit (says which: 64 KiB, or 100 fields); it becomes
+    /// [`Error::HeadTooLarge`].
     HeadTooLarge(&'static str),
-    /// Becomes [`Error::BodyTruncated`].
+    /// The connection ended before the body did; it becomes [`Error::BodyTruncated`].
     Truncated {
-        /// The announced length, if there was one.
+        /// The announced length, if there was one (not for a chunked body).
         expected: Option<u64>,
         /// The body bytes that did arrive.
         received: u64,
@@ -246,3 +249,31 @@ impl ProtocolError {
         }
     }
 }
+
+// The same words as the matching `Error`'s message, less the URL, which the caller adds.
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::Malformed(what) => write!(f, "malformed response: {what}"),
+            ProtocolError::HeadTooLarge(what) => {
+                write!(f, "the response head is too large: {what}")
+            }
+            ProtocolError::Truncated {
+                expected: Some(expected),
+                received,
+            } => write!(
+                f,
+                "the connection closed after {received} of {expected} body bytes"
+            ),
+            ProtocolError::Truncated {
+                expected: None,
+                received,
+            } => write!(
+                f,
+                "the connection closed in the middle of a chunked body, after {received} bytes"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ProtocolError {}

@@ -1,8 +1,9 @@
-//! Response heads: [`parse`] turns bytes into a [`Head`] with `httparse`, and [`read`] reads one
-//! from a connection, skipping interim (1xx) responses.
+//! Response heads: [`parse`] turns bytes into a [`Head`] with `httparse`, [`take_head`] takes the
+//! final head from a buffer, skipping interim (1xx) responses, and [`read`] reads one from a
+//! connection with it.
 
-use bytes::Buf;
-use http::header::{HeaderMap, HeaderName, HeaderValue};
+use bytes::{Buf, BytesMut};
+use http::header::{HeaderMap, HeaderName, HeaderValue, TRANSFER_ENCODING};
 use http::{StatusCode, Uri, Version};
 
 use crate::Error;
@@ -18,13 +19,29 @@ pub(crate) const MAX_HEADERS: usize = 100;
 
 /// The status line and header fields of a response.
 #[derive(Debug)]
-pub(crate) struct Head {
+pub struct Head {
     /// The status code.
-    pub(crate) status: StatusCode,
-    /// HTTP/1.0 or HTTP/1.1: it decides whether the connection may be kept alive.
-    pub(crate) version: Version,
+    pub status: StatusCode,
+    /// HTTP/1.0 or HTTP/1.1: it decides whether the connection may be kept alive, and whether a
+    /// transfer coding is allowed.
+    pub version: Version,
     /// The header fields, in the order received.
-    pub(crate) headers: HeaderMap,
+    pub headers: HeaderMap,
+}
+
+impl Head {
+    /// The body's length as announced by `Content-Length`, if the response can be held to it:
+    /// `None` without one, with an invalid one, or beside `Transfer-Encoding`, which overrides it
+    /// (RFC 9112 section 6.3). The body's framing is [`Decoder::for_response`]'s business; this is
+    /// the length to show and to check a download against.
+    ///
+    /// [`Decoder::for_response`]: crate::proto::Decoder::for_response
+    pub fn content_length(&self) -> Option<u64> {
+        match self.headers.contains_key(TRANSFER_ENCODING) {
+            true => None,
+            false => crate::body::content_length(&self.headers).ok().flatten(),
+        }
+    }
 }
 
 /// Parses a response head at the start of `buf`. `Ok(None)` means the head is not complete yet;
@@ -81,11 +98,36 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Option<(Head, usize)>, ProtocolError> 
     )))
 }
 
-/// Reads the final response head from `conn`, leaving any bytes after it in the buffer.
+/// Takes the final response head from the front of `buf`, leaving what follows it (the start of
+/// the body) in `buf`. `Ok(None)` means it is not complete yet: read more onto the end of `buf`
+/// and call again.
 ///
-/// Interim responses (100 Continue, 103 Early Hints) are read and dropped, as RFC 9110 section 15.2
-/// asks of every client; 101 Switching Protocols is final (though glass never asks for it). All
-/// the heads together count against the 64 KiB limit, so a stream of 1xx cannot go on forever.
+/// Interim responses (100 Continue, 103 Early Hints) are taken and dropped, as RFC 9110 section
+/// 15.2 asks of every client; 101 Switching Protocols is final. A head may be at most 64 KiB with
+/// at most 100 fields, and all the interim heads together count against a 64 KiB limit too, so a
+/// stream of 1xx cannot go on forever: `interim_bytes` keeps their count between calls. Start it
+/// at 0 for each response, and pass the same one to every call for that response.
+pub fn take_head(
+    buf: &mut BytesMut,
+    interim_bytes: &mut usize,
+) -> Result<Option<Head>, ProtocolError> {
+    while let Some((head, len)) = parse(buf)? {
+        buf.advance(len);
+        if !head.status.is_informational() || head.status == StatusCode::SWITCHING_PROTOCOLS {
+            return Ok(Some(head));
+        }
+        *interim_bytes += len;
+        if *interim_bytes > MAX_HEAD_BYTES {
+            return Err(ProtocolError::HeadTooLarge(
+                "interim (1xx) responses over 64 KiB",
+            ));
+        }
+    }
+    Ok(None)
+}
+
+/// Reads the final response head from `conn` with [`take_head`], leaving any bytes after it in
+/// the buffer.
 pub(crate) async fn read(
     conn: &mut Connection,
     timeouts: &Timeouts,
@@ -94,19 +136,9 @@ pub(crate) async fn read(
     let mut interim_bytes = 0;
     loop {
         if !conn.buf.is_empty() {
-            let parsed = parse(&conn.buf).map_err(|e| e.at(url))?;
-            if let Some((head, len)) = parsed {
-                conn.buf.advance(len);
-                if !head.status.is_informational() || head.status == StatusCode::SWITCHING_PROTOCOLS
-                {
-                    return Ok(head);
-                }
-                interim_bytes += len;
-                if interim_bytes > MAX_HEAD_BYTES {
-                    let e = ProtocolError::HeadTooLarge("interim (1xx) responses over 64 KiB");
-                    return Err(e.at(url));
-                }
-                continue;
+            let head = take_head(&mut conn.buf, &mut interim_bytes).map_err(|e| e.at(url))?;
+            if let Some(head) = head {
+                return Ok(head);
             }
         }
         if conn.fill(timeouts, url).await? == 0 {

@@ -21,6 +21,8 @@
 //!
 //! ## What is here
 //! - [`get`], [`Client`] and [`ClientBuilder`], [`RequestBuilder`], [`Response`], [`Error`].
+//! - [`proto`]: the head parser and body [`Decoder`](proto::Decoder) on their own, for code that
+//!   reads its sockets itself (the demo's blocking `--threads` mode).
 //! - The `http` crate's types at the surface: [`http::Method`], [`http::StatusCode`],
 //!   [`http::HeaderMap`], [`http::Uri`].
 //! - Not here, on purpose: HTTPS (an `https://` URL is refused with
@@ -40,7 +42,8 @@
 //!   buffer, so a body is handed over without copying and without being gathered whole
 //!   ([`Response::bytes`] gathers it when asked).
 //! - **Decoders do no I/O.** A decoder is given the bytes read so far and takes what it can.
-//!   That keeps the framing rules testable on plain bytes, split at any point.
+//!   That keeps the framing rules testable on plain bytes, split at any point, and lets blocking
+//!   code use the very same rules through [`proto`] instead of a copy of them.
 //! - **Keep-alive.** A connection returns to its client's pool when its response's body has been
 //!   read to the end with nothing after it. Taking it out again tries one non-blocking read: a
 //!   connection the server closed meanwhile reads as ended and is dropped. A close that races
@@ -65,6 +68,7 @@ mod connection;
 mod error;
 mod head;
 mod pool;
+pub mod proto;
 mod redirect;
 mod request;
 mod response;

@@ -3,7 +3,6 @@
 use std::rc::Rc;
 
 use bytes::{Bytes, BytesMut};
-use http::header::TRANSFER_ENCODING;
 use http::{HeaderMap, Method, StatusCode, Uri, Version};
 
 use crate::Error;
@@ -64,11 +63,7 @@ impl Response {
         timeouts: Timeouts,
     ) -> Result<Response, Error> {
         let decoder = Decoder::for_response(method, &head).map_err(|e| e.at(&url))?;
-        // With Transfer-Encoding, any Content-Length is meaningless (RFC 9112 section 6.3).
-        let content_length = match head.headers.contains_key(TRANSFER_ENCODING) {
-            true => None,
-            false => body::content_length(&head.headers).ok().flatten(),
-        };
+        let content_length = head.content_length();
         let keep_alive = body::keep_alive(&head);
         let mut response = Response {
             head,
