@@ -240,10 +240,13 @@ impl Board {
     /// Brings the display up to date with every download's counters.
     pub fn refresh(&self) {
         let mut rows = self.rows.borrow_mut();
-        let (mut received, mut size) = (0, 0);
+        // Sizes come from servers (a `Content-Length` may be anything up to `u64::MAX`): the
+        // totals saturate rather than overflow. A saturated total is wrong only for as long as
+        // such a download runs; its length check then fails it.
+        let (mut received, mut size) = (0u64, 0u64);
         for row in rows.iter_mut() {
-            received += row.progress.received();
-            size += row.progress.size().unwrap_or(row.progress.received());
+            received = received.saturating_add(row.progress.received());
+            size = size.saturating_add(row.progress.size().unwrap_or(row.progress.received()));
             let info = row.progress.snapshot();
             match &row.bar {
                 Some(bar) => show_bar(bar, &row.progress, &info, row.shown),

@@ -76,7 +76,7 @@ impl Summary<'_> {
         match self.design {
             Design::Glass {
                 asleep, running, ..
-            } => self.wall.max(asleep + running),
+            } => self.wall.max(asleep.saturating_add(running)),
             Design::Threads { .. } => self.wall,
         }
     }
@@ -90,7 +90,7 @@ impl Summary<'_> {
             "download", "size", "time", "rate", "polls", "wakes"
         );
         let mut sum = Duration::ZERO;
-        let (mut ok, mut failed, mut stopped, mut bytes) = (0, 0, 0, 0);
+        let (mut ok, mut failed, mut stopped, mut bytes) = (0, 0, 0, 0u64);
         let mut threads = Vec::new();
         for record in self.records {
             let info = record.progress.snapshot();
@@ -103,13 +103,13 @@ impl Summary<'_> {
                 .finished
                 .zip(info.started)
                 .map_or(Duration::ZERO, |(f, s)| f - s);
-            sum += time;
+            sum = sum.saturating_add(time);
             let received = match &record.result {
                 Some(Ok(done)) => done.size,
                 _ => record.progress.received(),
             };
-            let fresh = received - info.resumed_from.min(received);
-            bytes += fresh;
+            let fresh = received.saturating_sub(info.resumed_from);
+            bytes = bytes.saturating_add(fresh);
             let rate = fresh as f64 / time.as_secs_f64().max(1e-9);
             let (polls, wakes) = record.metrics.map_or(("-".into(), "-".into()), |m| {
                 (m.polls.to_string(), m.wakes.to_string())
