@@ -80,6 +80,8 @@ pub enum DownloadError {
     },
     /// A byte differs from what the embedded server generated; the `.part` is removed.
     Corrupt { url: String, offset: u64 },
+    /// The download's task panicked (a bug in glass or the demo); the `.part` stays as written.
+    Panicked { url: String, what: String },
 }
 
 impl fmt::Display for DownloadError {
@@ -118,6 +120,7 @@ impl fmt::Display for DownloadError {
                 f,
                 "{url}: the file should be {expected} bytes, {received} arrived (the .part is kept)"
             ),
+            Panicked { url, what } => write!(f, "{url}: the download's {what}"),
             Corrupt { url, offset } => write!(
                 f,
                 "{url}: byte {offset} differs from what the server generated (the .part is removed)"

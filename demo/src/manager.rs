@@ -12,11 +12,12 @@
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 
-use executor::{JoinHandle, TaskMetrics};
+use executor::{JoinError, JoinHandle, TaskMetrics};
 
 use crate::download::{self, Done, DownloadError, Job, Settings};
 use crate::names;
@@ -30,10 +31,13 @@ pub enum Event {
     Add(String),
     /// `q`, Ctrl-C or `SIGTERM`.
     Stop,
-    /// Download number `id` ended.
+    /// Download number `id` ended: a `--threads` thread says so through the mailbox, a glass
+    /// task by ending (the manager awaits its `JoinHandle`, so a task that panics ends too).
     Finished {
         id: usize,
         result: Result<Done, DownloadError>,
+        /// Its task's polls and wakes (glass only).
+        metrics: Option<TaskMetrics>,
     },
 }
 
@@ -67,21 +71,25 @@ impl<T> Mailbox<T> {
         }
     }
 
-    /// The next item, waiting for one if the queue is empty.
-    pub async fn recv(&self) -> T {
-        poll_fn(|cx| {
-            let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-            match inner.0.pop_front() {
-                Some(item) => Poll::Ready(item),
-                None => {
-                    inner.1 = Some(cx.waker().clone());
-                    Poll::Pending
-                }
+    /// The next item, or `Pending` with `cx`'s waker kept for [`push`](Mailbox::push).
+    pub fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<T> {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        match inner.0.pop_front() {
+            Some(item) => Poll::Ready(item),
+            None => {
+                inner.1 = Some(cx.waker().clone());
+                Poll::Pending
             }
-        })
-        .await
+        }
     }
 }
+
+/// A download task's handle: the task's result is the download's.
+type Task = JoinHandle<Result<Done, DownloadError>>;
+
+/// What [`Design::Tasks`] runs for a job.
+#[cfg(test)]
+type TestTask = Pin<Box<dyn Future<Output = Result<Done, DownloadError>>>>;
 
 /// How each download runs.
 pub enum Design {
@@ -89,6 +97,11 @@ pub enum Design {
     Glass(Rc<http_client::Client>),
     /// On an OS thread of its own, with blocking sockets.
     Threads(Timeouts),
+    /// Unit tests only: each download is the task this function makes of its job, so a test can
+    /// give the manager a task that panics (no real input makes `download::run` panic; if one
+    /// did, it would be a bug to fix, and the test would lose its trigger).
+    #[cfg(test)]
+    Tasks(fn(Job) -> TestTask),
 }
 
 /// One download, as the summary sees it.
@@ -123,7 +136,7 @@ pub async fn run(
 ) -> Outcome {
     let mut records: Vec<Record> = Vec::new();
     let mut queue = VecDeque::new();
-    let mut tasks: Vec<(usize, JoinHandle<()>)> = Vec::new();
+    let mut tasks: Vec<(usize, Task)> = Vec::new();
     let mut running = 0;
     let mut threads_started = 0;
     let add = |job: Job, records: &mut Vec<Record>, queue: &mut VecDeque<(usize, Job)>| {
@@ -149,12 +162,15 @@ pub async fn run(
                 Design::Glass(client) => {
                     let client = client.clone();
                     let handle = executor::spawn(async move {
-                        let result = download::run(&client, &job, &settings, &progress).await;
-                        mailbox.push(Event::Finished { id, result });
+                        download::run(&client, &job, &settings, &progress).await
                     });
                     let name = names::for_display(&names::from_url(&records[id].progress.url));
                     crate::trace::name_task(&name);
                     tasks.push((id, handle));
+                }
+                #[cfg(test)]
+                Design::Tasks(make) => {
+                    tasks.push((id, executor::spawn(make(job))));
                 }
                 Design::Threads(timeouts) => {
                     let timeouts = *timeouts;
@@ -162,7 +178,11 @@ pub async fn run(
                         .name(format!("download-{id}"))
                         .spawn(move || {
                             let result = threads::fetch(&job, &settings, &progress, timeouts);
-                            mailbox.push(Event::Finished { id, result });
+                            mailbox.push(Event::Finished {
+                                id,
+                                result,
+                                metrics: None,
+                            });
                         });
                     match spawned {
                         Ok(_) => threads_started += 1,
@@ -184,7 +204,11 @@ pub async fn run(
         if running == 0 && queue.is_empty() {
             break false;
         }
-        match mailbox.recv().await {
+        let next = poll_fn(|cx| match mailbox.poll_recv(cx) {
+            Poll::Ready(event) => Poll::Ready(event),
+            Poll::Pending => poll_tasks(&mut tasks, &records, cx),
+        });
+        match next.await {
             Event::Add(url) => add(
                 Job {
                     url,
@@ -194,11 +218,13 @@ pub async fn run(
                 &mut queue,
             ),
             Event::Stop => break true,
-            Event::Finished { id, result } => {
+            Event::Finished {
+                id,
+                result,
+                metrics,
+            } => {
                 running -= 1;
-                if let Some(i) = tasks.iter().position(|(t, _)| *t == id) {
-                    records[id].metrics = Some(tasks.swap_remove(i).1.metrics());
-                }
+                records[id].metrics = metrics;
                 if let Err(e) = &result {
                     board.note(&format!("error: {}", names::for_display(&e.to_string())));
                 }
@@ -229,6 +255,37 @@ pub async fn run(
     }
 }
 
+/// The first download task that has ended, as a `Finished` event (its handle removed from `tasks`
+/// and its counters kept in its record); `Pending` with `cx`'s waker left in every other handle.
+///
+/// Polling every handle on each wake of the manager costs at most `-j` polls (8 by default), and
+/// the manager wakes once per event. A `JoinError` is a failed download: a task that panicked
+/// ends like one that failed, and the manager never waits for a message a dead task cannot send.
+fn poll_tasks(
+    tasks: &mut Vec<(usize, Task)>,
+    records: &[Record],
+    cx: &mut Context<'_>,
+) -> Poll<Event> {
+    for i in 0..tasks.len() {
+        let Poll::Ready(joined) = Pin::new(&mut tasks[i].1).poll(cx) else {
+            continue;
+        };
+        let (id, handle) = tasks.swap_remove(i);
+        let result = joined.unwrap_or_else(|e: JoinError| {
+            Err(DownloadError::Panicked {
+                url: records[id].progress.url.clone(),
+                what: e.to_string(),
+            })
+        });
+        return Poll::Ready(Event::Finished {
+            id,
+            result,
+            metrics: Some(handle.metrics()),
+        });
+    }
+    Poll::Pending
+}
+
 /// Shows a record's result in its progress.
 fn end_progress(record: &Record) {
     match &record.result {
@@ -241,5 +298,80 @@ fn end_progress(record: &Record) {
         }
         Some(Err(e)) => record.progress.end(Phase::Failed, e.to_string()),
         None => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    /// A job whose URL says how its test task ends.
+    fn job(url: &str) -> Job {
+        Job {
+            url: url.to_owned(),
+            expected: None,
+        }
+    }
+
+    /// Panics for a URL ending in `/panics`, else succeeds at once.
+    fn task(job: Job) -> TestTask {
+        Box::pin(async move {
+            executor::yield_now().await;
+            if job.url.ends_with("/panics") {
+                panic!("a bug in the download of {}", job.url);
+            }
+            Ok(Done {
+                size: 0,
+                resumed_from: 0,
+                verified: false,
+            })
+        })
+    }
+
+    #[test]
+    fn a_panicking_download_task_is_a_failed_download_not_a_hang() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        // On its own thread, so that a manager that hangs fails the test instead of hanging it.
+        std::thread::spawn(move || {
+            let outcome = executor::block_on(async {
+                let settings = Arc::new(Settings {
+                    dir: PathBuf::from("."),
+                    force: false,
+                    claims: Arc::default(),
+                });
+                let jobs = vec![job("http://h/panics"), job("http://h/fine")];
+                let board = Board::new(false);
+                run(
+                    Design::Tasks(task),
+                    jobs,
+                    settings,
+                    8,
+                    &board,
+                    Arc::default(),
+                )
+                .await
+            });
+            let results: Vec<_> = outcome
+                .records
+                .into_iter()
+                .map(|r| r.result.map(|r| r.map_err(|e| e.to_string())))
+                .map(|r| r.map(|r| r.map(|done| done.size)))
+                .collect();
+            let _ = tx.send(results);
+        });
+        let results = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the manager ended (no hang) within 60 s");
+        match &results[0] {
+            Some(Err(message)) => assert!(
+                message.contains("http://h/panics")
+                    && message.contains("a bug in the download of http://h/panics"),
+                "{message}"
+            ),
+            other => panic!("the panicking download is not a failure: {other:?}"),
+        }
+        assert_eq!(results[1], Some(Ok(0)));
     }
 }
