@@ -202,15 +202,65 @@ impl Summary<'_> {
             let peak = BinaryBytes(peak).to_string();
             let _ = writeln!(out, "  peak memory (VmHWM) {peak:>16}");
         }
-        if let Design::Glass { asleep, .. } = self.design {
-            let _ = writeln!(
-                out,
-                "\nThe thread was asleep {} of the time, waiting on the network: the downloads are \
-                 IO-bound,\nwhich is why one thread can serve them all at once.",
-                percent(asleep, self.runtime_whole())
-            );
+        if let Design::Glass {
+            asleep, running, ..
+        } = self.design
+        {
+            let whole = self.runtime_whole();
+            match Lesson::from_measurement(bytes, asleep, running, whole) {
+                Lesson::IoBound => {
+                    let _ = writeln!(
+                        out,
+                        "\nThe thread was asleep {} of the time, waiting on the network: the \
+                         downloads are IO-bound,\nwhich is why one thread can serve them all at \
+                         once.",
+                        percent(asleep, whole)
+                    );
+                }
+                Lesson::ThreadBound => {
+                    let work = if self.embedded_server {
+                        "generating, sending, checking and writing the bytes"
+                    } else {
+                        "copying and writing the bytes"
+                    };
+                    let _ = writeln!(
+                        out,
+                        "\nThe thread was running tasks {} of the time, {work}:\nthe thread was \
+                         the bottleneck, not the network (one thread is enough only while the \
+                         work per byte is small next to the wait).",
+                        percent(running, whole)
+                    );
+                }
+                Lesson::None => {}
+            }
         }
         out
+    }
+}
+
+/// The one-line lesson the measurement supports, if any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lesson {
+    /// Asleep in `epoll_wait` more than half of the time: the thread mostly waited on the network.
+    IoBound,
+    /// Running tasks more than half of the time: the thread's own work set the pace.
+    ThreadBound,
+    /// Nothing was downloaded, or neither share is a majority: no honest one-liner.
+    None,
+}
+
+impl Lesson {
+    /// Decides from `bytes` received, and the time `asleep` and `running` out of `whole`.
+    fn from_measurement(bytes: u64, asleep: Duration, running: Duration, whole: Duration) -> Self {
+        if bytes == 0 || whole.is_zero() {
+            Lesson::None
+        } else if asleep * 2 > whole {
+            Lesson::IoBound
+        } else if running * 2 > whole {
+            Lesson::ThreadBound
+        } else {
+            Lesson::None
+        }
     }
 }
 
@@ -251,6 +301,85 @@ mod tests {
             embedded_server: false,
         };
         let text = summary.render();
-        assert_eq!(percentages(&text), [25, 75, 25], "{text}");
+        // No download, so no lesson line with a third percentage.
+        assert_eq!(percentages(&text), [25, 75], "{text}");
+    }
+
+    /// A summary of one glass run that received `size` bytes (0: nothing arrived), with the
+    /// thread asleep and running for these many milliseconds of a 1 s run.
+    fn glass_run(size: u64, asleep_ms: u64, running_ms: u64) -> String {
+        let ms = Duration::from_millis;
+        let progress = crate::progress::Progress::new("http://h/f", "f");
+        progress.start();
+        let result = if size > 0 {
+            Ok(crate::download::Done {
+                size,
+                resumed_from: 0,
+                verified: true,
+            })
+        } else {
+            Err(crate::download::DownloadError::Status {
+                url: "http://h/f".into(),
+                status: 404,
+            })
+        };
+        let records = [Record {
+            progress,
+            result: Some(result),
+            metrics: None,
+        }];
+        let summary = Summary {
+            records: &records,
+            design: Design::Glass {
+                polls: 10,
+                epoll_waits: 5,
+                asleep: ms(asleep_ms),
+                running: ms(running_ms),
+            },
+            wall: ms(1000),
+            peak_memory: None,
+            embedded_server: true,
+        };
+        summary.render()
+    }
+
+    #[test]
+    fn the_lesson_follows_the_measurement() {
+        let ms = Duration::from_millis;
+        let decide = |bytes, asleep, running| {
+            Lesson::from_measurement(bytes, ms(asleep), ms(running), ms(1000))
+        };
+        assert_eq!(decide(1, 960, 40), Lesson::IoBound);
+        assert_eq!(decide(1, 10, 990), Lesson::ThreadBound);
+        assert_eq!(decide(1, 500, 500), Lesson::None);
+        assert_eq!(decide(1, 300, 300), Lesson::None);
+        assert_eq!(decide(0, 960, 40), Lesson::None);
+        assert_eq!(decide(0, 0, 0), Lesson::None);
+        assert_eq!(
+            Lesson::from_measurement(1, ms(0), ms(0), ms(0)),
+            Lesson::None
+        );
+    }
+
+    #[test]
+    fn mostly_asleep_is_io_bound() {
+        let text = glass_run(1 << 30, 960, 40);
+        assert!(text.contains("asleep 96% of the time"), "{text}");
+        assert!(text.contains("IO-bound"), "{text}");
+    }
+
+    #[test]
+    fn mostly_running_is_not_io_bound() {
+        let text = glass_run(1 << 30, 10, 990);
+        assert!(!text.contains("IO-bound"), "{text}");
+        assert!(text.contains("the thread was the bottleneck"), "{text}");
+        assert!(text.contains("99% of the time"), "{text}");
+    }
+
+    #[test]
+    fn nothing_downloaded_teaches_nothing() {
+        let text = glass_run(0, 0, 0);
+        assert!(!text.contains("IO-bound"), "{text}");
+        assert!(!text.contains("bottleneck"), "{text}");
     }
 }
