@@ -301,11 +301,17 @@ fn spawn_helpers(
         Ok(signals) => {
             let mailbox = mailbox.clone();
             helpers.push(executor::spawn(async move {
-                while signals.recv().await.is_ok() {
-                    mailbox.push(Event::Stop);
+                while let Ok(signal) = signals.recv().await {
+                    match signal {
+                        signal::Signal::Interrupt => mailbox.push(Event::Stop),
+                        signal::Signal::TerminalStop => {
+                            let _ = signal::stop_self();
+                        }
+                        signal::Signal::Continue => {}
+                    }
                 }
             }));
-            trace::name_task("signals: Ctrl-C and SIGTERM");
+            trace::name_task("signals: Ctrl-C, SIGTERM, Ctrl-Z");
         }
         Err(e) => board.note(&format!("warning: Ctrl-C will not stop cleanly: {e}")),
     }
