@@ -6,7 +6,9 @@
 //!    │
 //!  request (Range: bytes=N- when N > 0) ──► on_head ── decide (part.rs) ──► Again: ask without Range
 //!    │                                              └─ AlreadyComplete: rename, done
-//!  Sink ── each chunk: check it, append it, count it ──► finish: length check, rename to NAME
+//!  Sink ── each chunk: check it, append it, count it ──► finish: length check
+//!    │
+//!  Commit ── fsync NAME.part, rename to NAME, fsync the folder (off the event loop)
 //! ```
 
 use std::collections::HashSet;
@@ -213,8 +215,8 @@ pub struct Head {
 pub enum Next<'a> {
     /// Stream the body into this sink.
     Body(Sink<'a>),
-    /// Nothing more to receive: the `.part` was already complete and has been renamed.
-    Complete(Done),
+    /// Nothing more to receive: the `.part` was already complete; it is to be committed.
+    Complete(Commit),
     /// Ask again, without `Range` (`Start::have` is now 0).
     Again,
 }
@@ -347,12 +349,17 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
         source,
     };
     if decision == Decision::AlreadyComplete {
-        part::finish(&start.part, &final_path, start.settings.force)
-            .map_err(|e| rename_error(url, &final_path, e))?;
-        return Ok(Next::Complete(Done {
-            size: have,
-            resumed_from: have,
-            verified: start.job.expected.is_some(),
+        return Ok(Next::Complete(Commit {
+            url: url.clone(),
+            part: start.part.clone(),
+            final_path,
+            force: start.settings.force,
+            done: Done {
+                size: have,
+                resumed_from: have,
+                verified: start.job.expected.is_some(),
+            },
+            _claims: std::mem::take(&mut start.claims),
         }));
     }
     let file = PartFile::open(&start.part, have).map_err(|e| file_error(&start.part, e))?;
@@ -430,8 +437,8 @@ impl Sink<'_> {
         })
     }
 
-    /// The body has ended: checks the length and gives the file its name.
-    pub fn finish(self) -> Result<Done, DownloadError> {
+    /// The body has ended: checks the length; what is left is to [`Commit`] it.
+    pub fn finish(self) -> Result<Commit, DownloadError> {
         let received = self.file.len();
         let expected = self.expected.as_ref().map(|e| e.size).or(self.size);
         if let Some(expected) = expected
@@ -445,13 +452,59 @@ impl Sink<'_> {
         }
         let part = self.file.path().to_owned();
         drop(self.file);
-        part::finish(&part, &self.final_path, self.force)
-            .map_err(|e| rename_error(&self.url, &self.final_path, e))?;
-        Ok(Done {
-            size: received,
-            resumed_from: self.resumed_from,
-            verified: self.expected.is_some(),
+        Ok(Commit {
+            url: self.url,
+            part,
+            final_path: self.final_path,
+            force: self.force,
+            done: Done {
+                size: received,
+                resumed_from: self.resumed_from,
+                verified: self.expected.is_some(),
+            },
+            _claims: self._claims,
         })
+    }
+}
+
+/// A complete `.part`, to be given its final name durably ([`part::finish`]). A step of its own
+/// because it blocks until the disk has the file: `--threads` runs it inline, glass on the
+/// blocking pool, so that one file's `fsync` does not stall every other download.
+#[derive(Debug)]
+pub struct Commit {
+    /// For error messages.
+    url: String,
+    /// The complete `.part`.
+    part: PathBuf,
+    /// `dir/NAME`.
+    final_path: PathBuf,
+    /// Whether an existing `NAME` may be replaced.
+    force: bool,
+    /// What to report once done.
+    done: Done,
+    /// Held until the file has its final name.
+    _claims: Vec<Claim>,
+}
+
+impl Commit {
+    /// Syncs, renames, syncs the folder (blocking); the download is then done.
+    pub fn run(self) -> Result<Done, DownloadError> {
+        part::finish(&self.part, &self.final_path, self.force)
+            .map_err(|e| rename_error(&self.url, &self.final_path, e))?;
+        Ok(self.done)
+    }
+
+    /// [`Commit::run`] on the blocking pool, awaited.
+    async fn run_off_loop(self) -> Result<Done, DownloadError> {
+        let url = self.url.clone();
+        executor::spawn_blocking(move || self.run())
+            .await
+            .unwrap_or_else(|e| {
+                Err(DownloadError::Panicked {
+                    url,
+                    what: e.to_string(),
+                })
+            })
     }
 }
 
@@ -484,12 +537,12 @@ pub async fn run(
         };
         match on_head(&mut start, &head)? {
             Next::Again => continue,
-            Next::Complete(done) => return Ok(done),
+            Next::Complete(commit) => return commit.run_off_loop().await,
             Next::Body(mut sink) => {
                 while let Some(chunk) = response.chunk().await.map_err(DownloadError::Client)? {
                     sink.write(&chunk)?;
                 }
-                return sink.finish();
+                return sink.finish()?.run_off_loop().await;
             }
         }
     }

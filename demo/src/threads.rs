@@ -46,12 +46,12 @@ pub fn fetch(
         let mut response = Response::get(&job.url, start.have, timeouts)?;
         match download::on_head(&mut start, &response.head)? {
             Next::Again => continue,
-            Next::Complete(done) => return Ok(done),
+            Next::Complete(commit) => return commit.run(),
             Next::Body(mut sink) => {
                 while let Some(data) = response.read_body()? {
                     sink.write(&data)?;
                 }
-                return sink.finish();
+                return sink.finish()?.run();
             }
         }
     }
