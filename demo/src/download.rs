@@ -113,6 +113,11 @@ impl fmt::Display for DownloadError {
                 f,
                 "{url}: another download in this run is already saving {name}"
             ),
+            File { url, path, source } if source.raw_os_error() == Some(libc::ENOSPC) => write!(
+                f,
+                "{url}: {}: the disk is full ({source}); the .part is kept for a resume",
+                path.display()
+            ),
             File { url, path, source } => write!(f, "{url}: {}: {source}", path.display()),
             Length {
                 url,
