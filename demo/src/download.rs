@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::catalog::GeneratedFile;
 use crate::names;
-use crate::part::{self, Decision, PartFile};
+use crate::part::{self, Decision, PartFile, Validator};
 use crate::progress::Progress;
 
 /// A download to do.
@@ -38,6 +38,8 @@ pub struct Settings {
     pub dir: PathBuf,
     /// Replace an existing `NAME`.
     pub force: bool,
+    /// `--continue`: resume a `.part` that no validator ties to the server's version, on trust.
+    pub resume_unchecked: bool,
     /// The paths being written by this run's downloads, so two of them never share a file.
     pub claims: Arc<Claims>,
 }
@@ -51,6 +53,8 @@ pub struct Done {
     pub resumed_from: u64,
     /// Whether every byte was checked against the embedded server's generator.
     pub verified: bool,
+    /// What the user should know about how the `.part` was used, if anything unusual.
+    pub remark: Option<&'static str>,
 }
 
 /// Why a download failed. Each message names the URL (the client's errors name it themselves).
@@ -196,6 +200,12 @@ pub struct Start<'a> {
     claims: Vec<Claim>,
     /// `dir/url_name.part`.
     part: PathBuf,
+    /// Where the `.part`'s validator is kept (`part::validator_path`).
+    sidecar: PathBuf,
+    /// The validator of the `.part`'s bytes, sent as `If-Range` on a resume.
+    validator: Option<Validator>,
+    /// For [`Done::remark`].
+    remark: Option<&'static str>,
     /// Bytes already in the `.part`: the next request asks for `Range: bytes={have}-` if > 0.
     pub have: u64,
     /// Whether the `.part` has already been given up once (a second failure is an error).
@@ -213,6 +223,10 @@ pub struct Head {
     pub content_range: Option<String>,
     /// The name the server gives the file, if any (used only for a fresh download).
     pub content_disposition: Option<String>,
+    /// Its `ETag`, if any.
+    pub etag: Option<String>,
+    /// Its `Last-Modified`, if any.
+    pub last_modified: Option<String>,
 }
 
 /// What to do after a response head.
@@ -248,12 +262,28 @@ pub fn begin<'a>(
     };
     let part =
         part::part_path(&settings.dir, &url_name).map_err(|e| file_error(&settings.dir, e))?;
+    let sidecar =
+        part::validator_path(&settings.dir, &url_name).map_err(|e| file_error(&settings.dir, e))?;
     let mut have = part::existing_len(&part).map_err(|e| file_error(&part, e))?;
-    if let Some(expected) = &job.expected
-        && have > 0
-        && !prefix_matches(&part, have, expected).map_err(|e| file_error(&part, e))?
-    {
-        have = 0; // A .part that is not a prefix of the file is worth nothing: start over.
+    let mut validator = None;
+    let mut remark = None;
+    if let Some(expected) = &job.expected {
+        if have > 0 && !prefix_matches(&part, have, expected).map_err(|e| file_error(&part, e))? {
+            have = 0; // A .part that is not a prefix of the file is worth nothing: start over.
+        }
+    } else if have > 0 {
+        validator = part::read_validator(&sidecar).map_err(|e| file_error(&sidecar, e))?;
+        match (&validator, settings.resume_unchecked) {
+            (Some(_), _) => {}
+            (None, true) => remark = Some("resumed with nothing to tie it to this version"),
+            (None, false) => {
+                have = 0;
+                remark = Some(
+                    "started over: nothing tied the old .part to this version of the file \
+                     (--continue resumes one anyway)",
+                );
+            }
+        }
     }
     Ok(Start {
         job,
@@ -262,9 +292,22 @@ pub fn begin<'a>(
         url_name,
         claims: vec![claim],
         part,
+        sidecar,
+        validator,
+        remark,
         have,
         restarted: false,
     })
+}
+
+impl Start<'_> {
+    /// The `If-Range` the next request carries: the `.part`'s validator, when resuming.
+    pub fn if_range(&self) -> Option<&str> {
+        self.validator
+            .as_ref()
+            .filter(|_| self.have > 0)
+            .map(Validator::value)
+    }
 }
 
 /// Whether the first `have` bytes at `path` are the generated file's.
@@ -288,12 +331,19 @@ fn prefix_matches(path: &Path, have: u64, expected: &GeneratedFile) -> io::Resul
 /// Applies the resume rules to a response head and prepares the file it goes to.
 pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, DownloadError> {
     let url = &start.job.url;
-    let decision = part::decide(
+    let mut decision = part::decide(
         head.status,
         head.content_range.as_deref(),
         head.content_length,
         start.have,
     );
+    // The right range of another version is still the wrong bytes (a server that ignored
+    // If-Range, or answered for a file that changed without it): ask for the whole file.
+    if let (Decision::Append { .. }, Some(validator)) = (decision, &start.validator)
+        && !validator.matches(head.etag.as_deref(), head.last_modified.as_deref())
+    {
+        decision = Decision::StartOver;
+    }
     let (size, have) = match decision {
         Decision::StartOver if start.restarted => {
             return Err(DownloadError::ResumeRefused {
@@ -304,6 +354,7 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
         Decision::StartOver => {
             start.restarted = true;
             start.have = 0;
+            start.validator = None;
             return Ok(Next::Again);
         }
         Decision::Refused => {
@@ -357,17 +408,25 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
         return Ok(Next::Complete(Commit {
             url: url.clone(),
             part: start.part.clone(),
+            sidecar: start.sidecar.clone(),
             final_path,
             force: start.settings.force,
             done: Done {
                 size: have,
                 resumed_from: have,
                 verified: start.job.expected.is_some(),
+                remark: start.remark,
             },
             _claims: std::mem::take(&mut start.claims),
         }));
     }
     let file = PartFile::open(&start.part, have).map_err(|e| file_error(&start.part, e))?;
+    if have == 0 {
+        // The .part is empty now; its validator is this response's, on disk before any byte.
+        let validator = Validator::of(head.etag.as_deref(), head.last_modified.as_deref());
+        part::write_validator(&start.sidecar, validator.as_ref())
+            .map_err(|e| file_error(&start.sidecar, e))?;
+    }
     Ok(Next::Body(Sink {
         url: url.clone(),
         file,
@@ -377,6 +436,8 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
         final_path,
         force: start.settings.force,
         resumed_from: have,
+        sidecar: start.sidecar.clone(),
+        remark: start.remark,
         _claims: std::mem::take(&mut start.claims),
     }))
 }
@@ -415,6 +476,10 @@ pub struct Sink<'a> {
     force: bool,
     /// Bytes that were on disk before this run, for the report.
     resumed_from: u64,
+    /// The `.part`'s validator file, removed once the file is complete.
+    sidecar: PathBuf,
+    /// For [`Done::remark`].
+    remark: Option<&'static str>,
     /// Held until the file has its final name.
     _claims: Vec<Claim>,
 }
@@ -460,12 +525,14 @@ impl Sink<'_> {
         Ok(Commit {
             url: self.url,
             part,
+            sidecar: self.sidecar,
             final_path: self.final_path,
             force: self.force,
             done: Done {
                 size: received,
                 resumed_from: self.resumed_from,
                 verified: self.expected.is_some(),
+                remark: self.remark,
             },
             _claims: self._claims,
         })
@@ -481,6 +548,8 @@ pub struct Commit {
     url: String,
     /// The complete `.part`.
     part: PathBuf,
+    /// Its validator file, which goes with it.
+    sidecar: PathBuf,
     /// `dir/NAME`.
     final_path: PathBuf,
     /// Whether an existing `NAME` may be replaced.
@@ -496,6 +565,8 @@ impl Commit {
     pub fn run(self) -> Result<Done, DownloadError> {
         part::finish(&self.part, &self.final_path, self.force)
             .map_err(|e| rename_error(&self.url, &self.final_path, e))?;
+        // Best effort: a stale validator ties nothing, since it only ever joins a `.part`.
+        let _ = part::write_validator(&self.sidecar, None);
         Ok(self.done)
     }
 
@@ -526,6 +597,9 @@ pub async fn run(
         if start.have > 0 {
             request = request.header("range", format!("bytes={}-", start.have));
         }
+        if let Some(validator) = start.if_range() {
+            request = request.header("if-range", validator);
+        }
         let mut response = request.send().await.map_err(DownloadError::Client)?;
         let header = |name| {
             response
@@ -539,6 +613,8 @@ pub async fn run(
             content_length: response.content_length(),
             content_range: header(http::header::CONTENT_RANGE),
             content_disposition: header(http::header::CONTENT_DISPOSITION),
+            etag: header(http::header::ETAG),
+            last_modified: header(http::header::LAST_MODIFIED),
         };
         match on_head(&mut start, &head)? {
             Next::Again => continue,

@@ -92,6 +92,10 @@ struct Cli {
     /// Replace files that already exist.
     #[arg(long)]
     force: bool,
+    /// Resume a .part even when nothing ties it to the server's version of the file (no ETag or
+    /// Last-Modified was kept for it), as `wget -c` does: the result may splice two versions.
+    #[arg(short = 'c', long = "continue")]
+    resume_unchecked: bool,
     /// Print what the executor and reactor do (spawn, poll, wake, epoll_wait...) on stderr.
     #[arg(long)]
     trace: bool,
@@ -216,6 +220,7 @@ async fn run(cli: &Cli, dir: &Path, bars: bool) -> ExitCode {
     let settings = Arc::new(Settings {
         dir: dir.to_owned(),
         force: cli.force,
+        resume_unchecked: cli.resume_unchecked,
         claims: Arc::new(Claims::default()),
     });
     let limit = usize::from(cli.jobs);

@@ -294,6 +294,9 @@ fn end_progress(record: &Record) {
             if done.resumed_from > 0 {
                 note.push_str(&format!(", resumed at byte {}", done.resumed_from));
             }
+            if let Some(remark) = done.remark {
+                note.push_str(&format!(" ({remark})"));
+            }
             record.progress.end(Phase::Done, note);
         }
         Some(Err(e)) => record.progress.end(Phase::Failed, e.to_string()),
@@ -326,6 +329,7 @@ mod tests {
                 size: 0,
                 resumed_from: 0,
                 verified: false,
+                remark: None,
             })
         })
     }
@@ -339,6 +343,7 @@ mod tests {
                 let settings = Arc::new(Settings {
                     dir: PathBuf::from("."),
                     force: false,
+                    resume_unchecked: false,
                     claims: Arc::default(),
                 });
                 let jobs = vec![job("http://h/panics"), job("http://h/fine")];

@@ -316,6 +316,7 @@ mod tests {
                 size,
                 resumed_from: 0,
                 verified: true,
+                remark: None,
             })
         } else {
             Err(crate::download::DownloadError::Status {

@@ -43,7 +43,7 @@ pub fn fetch(
 ) -> Result<Done, DownloadError> {
     let mut start = download::begin(job, settings, progress)?;
     loop {
-        let mut response = Response::get(&job.url, start.have, timeouts)?;
+        let mut response = Response::get(&job.url, start.have, start.if_range(), timeouts)?;
         match download::on_head(&mut start, &response.head)? {
             Next::Again => continue,
             Next::Complete(commit) => return commit.run(),
@@ -80,8 +80,14 @@ struct Connection {
 }
 
 impl Response {
-    /// Connects, sends `GET` (with `Range: bytes={from}-` if `from > 0`) and reads the head.
-    fn get(url: &str, from: u64, timeouts: Timeouts) -> Result<Response, DownloadError> {
+    /// Connects, sends `GET` (with `Range: bytes={from}-` if `from > 0`, and `If-Range` if
+    /// given) and reads the head.
+    fn get(
+        url: &str,
+        from: u64,
+        if_range: Option<&str>,
+        timeouts: Timeouts,
+    ) -> Result<Response, DownloadError> {
         let fail = |what: String| DownloadError::Blocking {
             url: url.to_owned(),
             what,
@@ -122,6 +128,10 @@ impl Response {
         );
         if from > 0 {
             request.push_str(&format!("Range: bytes={from}-\r\n"));
+        }
+        if let Some(validator) = if_range {
+            // Checked to be visible ASCII (`part::Validator`): it cannot end the header early.
+            request.push_str(&format!("If-Range: {validator}\r\n"));
         }
         request.push_str("\r\n");
         (&stream)
@@ -227,6 +237,8 @@ impl Connection {
             content_length: head.content_length(),
             content_range: header(http::header::CONTENT_RANGE),
             content_disposition: header(http::header::CONTENT_DISPOSITION),
+            etag: header(http::header::ETAG),
+            last_modified: header(http::header::LAST_MODIFIED),
         };
         Ok((head, decoder))
     }

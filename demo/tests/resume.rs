@@ -1,4 +1,8 @@
 //! Resuming `NAME.part` files: what is appended, what starts over, what is never touched.
+//!
+//! A `.part` written by a test by hand has no validator beside it, so the tests of the `Range`
+//! rules pass `--continue` (resume it on trust); the tests at the end make the `.part` with a
+//! real, interrupted run and check that it is tied to its version.
 
 mod common;
 
@@ -22,7 +26,7 @@ fn a_half_part_is_completed_with_one_range_request() {
     let server = TestServer::start(vec![("/big.iso", Reply::file(&body))]);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("big.iso.part"), &body[..500_000]).unwrap();
-    let (code, out) = run(&server, "/big.iso", dir.path(), &[]);
+    let (code, out) = run(&server, "/big.iso", dir.path(), &["-c"]);
     assert_eq!(code, 0, "{out}");
     let seen = server.seen();
     assert_eq!(seen.len(), 1, "{seen:?}");
@@ -46,7 +50,7 @@ fn a_200_answer_to_a_range_request_starts_over() {
     )]);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("f.bin.part"), &body[..50_000]).unwrap();
-    let (code, out) = run(&server, "/f.bin", dir.path(), &[]);
+    let (code, out) = run(&server, "/f.bin", dir.path(), &["-c"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(server.seen().len(), 1);
     assert!(std::fs::read(dir.path().join("f.bin")).unwrap() == body);
@@ -58,7 +62,7 @@ fn a_206_from_the_wrong_offset_is_never_appended() {
     let server = TestServer::start(vec![("/w.bin", Reply::WrongRange { body: body.clone() })]);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("w.bin.part"), &body[..50_000]).unwrap();
-    let (code, out) = run(&server, "/w.bin", dir.path(), &[]);
+    let (code, out) = run(&server, "/w.bin", dir.path(), &["-c"]);
     assert_eq!(code, 0, "{out}");
     // Asked again without Range, and got the whole file.
     let seen = server.seen();
@@ -73,7 +77,7 @@ fn a_416_for_a_complete_part_just_finishes() {
     let server = TestServer::start(vec![("/done.bin", Reply::file(&body))]);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("done.bin.part"), &body).unwrap();
-    let (code, out) = run(&server, "/done.bin", dir.path(), &[]);
+    let (code, out) = run(&server, "/done.bin", dir.path(), &["-c"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(server.seen().len(), 1);
     assert!(std::fs::read(dir.path().join("done.bin")).unwrap() == body);
@@ -101,7 +105,7 @@ fn threads_mode_resumes_by_the_same_rules() {
     let server = TestServer::start(vec![("/t.bin", Reply::file(&body))]);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("t.bin.part"), &body[..100_000]).unwrap();
-    let (code, out) = run(&server, "/t.bin", dir.path(), &["--threads"]);
+    let (code, out) = run(&server, "/t.bin", dir.path(), &["--threads", "-c"]);
     assert_eq!(code, 0, "{out}");
     let seen = server.seen();
     assert_eq!(seen.len(), 1, "{seen:?}");
@@ -124,7 +128,9 @@ fn a_206_of_unknown_total_is_never_taken_for_the_whole_rest() {
     for design in [None, Some("--threads")] {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("u.bin.part"), &body[..50_000]).unwrap();
-        let (code, out) = run(&server, "/u.bin", dir.path(), &Vec::from_iter(design));
+        let mut args = vec!["--continue"];
+        args.extend(design);
+        let (code, out) = run(&server, "/u.bin", dir.path(), &args);
         assert_eq!(code, 0, "{design:?}: {out}");
         assert!(
             std::fs::read(dir.path().join("u.bin")).unwrap() == body,
@@ -134,4 +140,108 @@ fn a_206_of_unknown_total_is_never_taken_for_the_whole_rest() {
     let ranges: Vec<_> = server.seen().into_iter().map(|s| s.range).collect();
     let asked = Some("bytes=50000-".to_owned());
     assert_eq!(ranges, [asked.clone(), None, asked, None]);
+}
+
+/// A version of `/v.bin` with this ETag; `cut`: the connection closes after that many bytes.
+fn version(body: &[u8], etag: &str, honours_if_range: bool, cut: Option<usize>) -> Reply {
+    Reply::Versioned {
+        body: body.to_vec(),
+        etag: Some(etag.to_owned()),
+        last_modified: None,
+        honours_if_range,
+        cut,
+    }
+}
+
+/// A first run cut short after 40 000 bytes of `old` (ETag `"v1"`): it leaves a `.part`.
+fn interrupted_run(server: &TestServer, old: &[u8], dir: &std::path::Path) {
+    server.set("/v.bin", version(old, "\"v1\"", true, Some(40_000)));
+    let (code, out) = run(server, "/v.bin", dir, &[]);
+    assert_eq!(code, 1, "{out}");
+    let part = std::fs::metadata(dir.join("v.bin.part")).expect(&out);
+    assert_eq!(part.len(), 40_000, "{out}");
+}
+
+#[test]
+fn a_file_changed_on_the_server_is_downloaded_again_not_spliced() {
+    let (old, new) = (pattern(100_000, 40), pattern(100_000, 41));
+    let server = TestServer::start(vec![]);
+    let dir = tempfile::tempdir().unwrap();
+    interrupted_run(&server, &old, dir.path());
+    server.set("/v.bin", version(&new, "\"v2\"", true, None));
+    let (code, out) = run(&server, "/v.bin", dir.path(), &[]);
+    assert_eq!(code, 0, "{out}");
+    let saved = std::fs::read(dir.path().join("v.bin")).unwrap();
+    assert!(
+        saved == new,
+        "the saved file is not the new version whole: {out}"
+    );
+    let seen = server.seen();
+    let resume = seen.last().unwrap();
+    assert_eq!(resume.range.as_deref(), Some("bytes=40000-"), "{seen:?}");
+    assert_eq!(resume.if_range.as_deref(), Some("\"v1\""), "{seen:?}");
+}
+
+#[test]
+fn a_206_of_another_version_is_not_appended() {
+    // This server ignores If-Range, but says which version its 206 is of.
+    let (old, new) = (pattern(100_000, 42), pattern(100_000, 43));
+    let server = TestServer::start(vec![]);
+    let dir = tempfile::tempdir().unwrap();
+    interrupted_run(&server, &old, dir.path());
+    server.set("/v.bin", version(&new, "\"v2\"", false, None));
+    let (code, out) = run(&server, "/v.bin", dir.path(), &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        std::fs::read(dir.path().join("v.bin")).unwrap() == new,
+        "{out}"
+    );
+    // The 206 was refused and the whole file asked for.
+    let seen = server.seen();
+    assert_eq!(seen.last().unwrap().range, None, "{seen:?}");
+}
+
+#[test]
+fn the_same_version_is_resumed_with_if_range() {
+    let body = pattern(100_000, 44);
+    let server = TestServer::start(vec![]);
+    let dir = tempfile::tempdir().unwrap();
+    for design in [None, Some("--threads")] {
+        interrupted_run(&server, &body, dir.path());
+        server.set("/v.bin", version(&body, "\"v1\"", true, None));
+        let (code, out) = run(&server, "/v.bin", dir.path(), &Vec::from_iter(design));
+        assert_eq!(code, 0, "{design:?}: {out}");
+        assert!(out.contains("resumed at byte 40000"), "{design:?}: {out}");
+        assert!(std::fs::read(dir.path().join("v.bin")).unwrap() == body);
+        let seen = server.seen();
+        assert_eq!(seen.last().unwrap().if_range.as_deref(), Some("\"v1\""));
+        std::fs::remove_file(dir.path().join("v.bin")).unwrap();
+        // Nothing is left beside the file once it is complete.
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{design:?}: {left:?}");
+    }
+}
+
+#[test]
+fn a_part_with_no_validator_is_resumed_only_with_continue() {
+    let body = pattern(200_000, 45);
+    let server = TestServer::start(vec![("/n.bin", Reply::file(&body))]);
+    let dir = tempfile::tempdir().unwrap();
+    // A .part from somewhere else (another tool, an older demo): nothing ties it to a version.
+    std::fs::write(dir.path().join("n.bin.part"), &body[..50_000]).unwrap();
+    let (code, out) = run(&server, "/n.bin", dir.path(), &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(server.seen()[0].range, None, "{out}");
+    assert!(
+        out.contains("--continue"),
+        "the output says how to resume anyway: {out}"
+    );
+    assert!(std::fs::read(dir.path().join("n.bin")).unwrap() == body);
+    std::fs::remove_file(dir.path().join("n.bin")).unwrap();
+    std::fs::write(dir.path().join("n.bin.part"), &body[..50_000]).unwrap();
+    let (code, out) = run(&server, "/n.bin", dir.path(), &["--continue"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(server.seen()[1].range.as_deref(), Some("bytes=50000-"));
+    assert!(out.contains("resumed at byte 50000"), "{out}");
+    assert!(std::fs::read(dir.path().join("n.bin")).unwrap() == body);
 }

@@ -40,6 +40,17 @@ pub enum Reply {
     UnknownTotal { body: Vec<u8>, piece: usize },
     /// These bytes, verbatim, whatever was asked: for framing the client must refuse.
     Raw(Vec<u8>),
+    /// One version of a file, with its validators, honouring `Range: bytes=N-`; `If-Range` is
+    /// honoured (a validator other than this version's gets the whole file, `200`) when
+    /// `honours_if_range`, and ignored otherwise, as a careless server would. With `cut`, only
+    /// that many bytes of the body are sent before the connection is closed.
+    Versioned {
+        body: Vec<u8>,
+        etag: Option<String>,
+        last_modified: Option<String>,
+        honours_if_range: bool,
+        cut: Option<usize>,
+    },
 }
 
 impl Reply {
@@ -60,12 +71,16 @@ pub struct Seen {
     pub path: String,
     /// The `Range` header, if any.
     pub range: Option<String>,
+    /// The `If-Range` header, if any.
+    pub if_range: Option<String>,
 }
 
 /// The test server; it lives until the test process ends.
 pub struct TestServer {
     pub addr: SocketAddr,
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// Path → reply; [`TestServer::set`] changes one between runs.
+    routes: Arc<Mutex<HashMap<String, Reply>>>,
 }
 
 impl TestServer {
@@ -73,18 +88,25 @@ impl TestServer {
     pub fn start(routes: Vec<(&str, Reply)>) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let routes: Arc<HashMap<String, Reply>> =
-            Arc::new(routes.into_iter().map(|(p, r)| (p.to_owned(), r)).collect());
+        let routes: Arc<Mutex<HashMap<String, Reply>>> = Arc::new(Mutex::new(
+            routes.into_iter().map(|(p, r)| (p.to_owned(), r)).collect(),
+        ));
+        let served = routes.clone();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                let (routes, log) = (routes.clone(), log.clone());
+                let (routes, log) = (served.clone(), log.clone());
                 thread::spawn(move || handle(stream, &routes, &log));
             }
         });
-        TestServer { addr, seen }
+        TestServer { addr, seen, routes }
+    }
+
+    /// From now on, answers `path` with `reply` (the file changed on the server).
+    pub fn set(&self, path: &str, reply: Reply) {
+        self.routes.lock().unwrap().insert(path.to_owned(), reply);
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -97,7 +119,7 @@ impl TestServer {
     }
 }
 
-fn handle(mut stream: TcpStream, routes: &HashMap<String, Reply>, log: &Mutex<Vec<Seen>>) {
+fn handle(mut stream: TcpStream, routes: &Mutex<HashMap<String, Reply>>, log: &Mutex<Vec<Seen>>) {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -108,23 +130,25 @@ fn handle(mut stream: TcpStream, routes: &HashMap<String, Reply>, log: &Mutex<Ve
     }
     let head = String::from_utf8_lossy(&head).into_owned();
     let path = head.split(' ').nth(1).unwrap_or("").to_owned();
-    let range = head
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("Range: ")
-                .or_else(|| l.strip_prefix("range: "))
+    let header = |name: &str| {
+        head.lines().find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
         })
-        .map(str::to_owned);
+    };
+    let (range, if_range) = (header("range"), header("if-range"));
     log.lock().unwrap().push(Seen {
         path: path.clone(),
         range: range.clone(),
+        if_range: if_range.clone(),
     });
     let from = range
         .as_deref()
         .and_then(|r| r.strip_prefix("bytes="))
         .and_then(|r| r.strip_suffix('-'))
         .and_then(|n| n.parse::<usize>().ok());
-    let _ = match routes.get(&path) {
+    let reply = routes.lock().unwrap().get(&path).cloned();
+    let _ = match reply.as_ref() {
         None => write_status(&mut stream, 404),
         Some(Reply::Status(code)) => write_status(&mut stream, *code),
         Some(Reply::File {
@@ -194,6 +218,50 @@ fn handle(mut stream: TcpStream, routes: &HashMap<String, Reply>, log: &Mutex<Ve
             None => write_all(&mut stream, "200 OK", "", body),
         },
         Some(Reply::Raw(bytes)) => stream.write_all(bytes),
+        Some(Reply::Versioned {
+            body,
+            etag,
+            last_modified,
+            honours_if_range,
+            cut,
+        }) => {
+            let mut extra = String::new();
+            if let Some(etag) = etag {
+                extra.push_str(&format!("ETag: {etag}\r\n"));
+            }
+            if let Some(date) = last_modified {
+                extra.push_str(&format!("Last-Modified: {date}\r\n"));
+            }
+            let this_version =
+                |v: &String| Some(v) == etag.as_ref() || Some(v) == last_modified.as_ref();
+            let from = match &if_range {
+                Some(v) if *honours_if_range && !this_version(v) => None,
+                _ => from.filter(|&n| n < body.len()),
+            };
+            let (status, body) = match from {
+                Some(from) => {
+                    extra.push_str(&format!(
+                        "Content-Range: bytes {from}-{}/{}\r\n",
+                        body.len() - 1,
+                        body.len()
+                    ));
+                    ("206 Partial Content", &body[from..])
+                }
+                None => ("200 OK", &body[..]),
+            };
+            match cut {
+                Some(cut) => {
+                    let head = format!(
+                        "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
+                        body.len()
+                    );
+                    stream
+                        .write_all(head.as_bytes())
+                        .and_then(|()| stream.write_all(&body[..*cut]))
+                }
+                None => write_all(&mut stream, status, &extra, body),
+            }
+        }
     };
 }
 
