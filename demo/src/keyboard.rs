@@ -13,13 +13,17 @@
 //! arrives at once and the line being typed is drawn by the board, below the bars, instead of
 //! being scribbled over them. `ISIG` stays on: Ctrl-C still raises `SIGINT` (see `signal.rs`).
 //! The terminal's settings are put back when the [`Keyboard`] is dropped, on every way out of
-//! `main` including a panic.
+//! `main` including a panic, and while the demo is stopped by Ctrl-Z: the [`TerminalMode`] is
+//! shared with the signal task, which gives the terminal back before stopping and takes it again
+//! on `fg` (`signal.rs`).
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{self, IsTerminal};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
+use std::rc::Rc;
 
 use reactor::io::{AsyncFd, Interest};
 
@@ -38,8 +42,8 @@ pub enum Key {
 pub struct Keyboard {
     /// The terminal, opened again in non-blocking mode and registered with the reactor.
     tty: AsyncFd<File>,
-    /// The terminal's settings before we changed them; `None` if we did not.
-    saved: Option<libc::termios>,
+    /// The demo's terminal mode and the settings to give back; `None` if we changed nothing.
+    mode: Option<Rc<TerminalMode>>,
     /// Turns bytes into keys and keeps the line being typed.
     editor: LineEditor,
     /// Keys decoded but not yet handed out.
@@ -57,18 +61,23 @@ impl Keyboard {
             .read(true)
             .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
             .open("/proc/self/fd/0")?;
-        let saved = if raw {
-            Some(enter_raw_mode(&file)?)
+        let mode = if raw {
+            Some(Rc::new(TerminalMode::enter(file.try_clone()?)?))
         } else {
             None
         };
         let keyboard = Keyboard {
             tty: AsyncFd::with_interest(file, Interest::READABLE)?,
-            saved,
+            mode,
             editor: LineEditor::default(),
             pending: VecDeque::new(),
         };
         Ok(Some(keyboard))
+    }
+
+    /// The terminal mode, for the signal task to give back and take again (`None`: not raw).
+    pub fn mode(&self) -> Option<Rc<TerminalMode>> {
+        self.mode.clone()
     }
 
     /// The next key; `None` once stdin is closed.
@@ -89,6 +98,44 @@ impl Keyboard {
             }
             self.pending.extend(self.editor.feed(&buf[..n]));
         }
+    }
+}
+
+/// The demo's terminal mode (non-canonical, no echo), and the settings it replaced.
+pub struct TerminalMode {
+    /// The terminal, a descriptor of its own (the keyboard's is inside its `AsyncFd`).
+    tty: File,
+    /// The settings to give back: found when the mode was last entered.
+    saved: Cell<libc::termios>,
+    /// Set when the keyboard is dropped: from then on the terminal is never taken again.
+    closed: Cell<bool>,
+}
+
+impl TerminalMode {
+    /// Puts `tty` in the demo's mode.
+    fn enter(tty: File) -> io::Result<TerminalMode> {
+        let saved = enter_raw_mode(&tty)?;
+        Ok(TerminalMode {
+            tty,
+            saved: Cell::new(saved),
+            closed: Cell::new(false),
+        })
+    }
+
+    /// Gives the terminal its settings back (before a stop, or at the end).
+    pub fn restore(&self) {
+        // SAFETY: `tty` is an open descriptor, and `saved` is what `tcgetattr` returned for it.
+        unsafe { libc::tcsetattr(self.tty.as_raw_fd(), libc::TCSANOW, &self.saved.get()) };
+    }
+
+    /// Takes the terminal again after a stop. The settings found now are the ones given back
+    /// next: the user may have changed them (`stty`) while the demo was stopped.
+    pub fn reenter(&self) -> io::Result<()> {
+        if self.closed.get() {
+            return Ok(());
+        }
+        self.saved.set(enter_raw_mode(&self.tty)?);
+        Ok(())
     }
 }
 
@@ -113,10 +160,9 @@ fn enter_raw_mode(tty: &File) -> io::Result<libc::termios> {
 
 impl Drop for Keyboard {
     fn drop(&mut self) {
-        if let Some(saved) = &self.saved {
-            // SAFETY: the descriptor is still open (the `AsyncFd` drops after this), and `saved`
-            // is what `tcgetattr` returned for this terminal.
-            unsafe { libc::tcsetattr(self.tty.get_ref().as_raw_fd(), libc::TCSANOW, saved) };
+        if let Some(mode) = &self.mode {
+            mode.closed.set(true);
+            mode.restore();
         }
     }
 }

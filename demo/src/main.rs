@@ -286,7 +286,7 @@ async fn run(cli: &Cli, dir: &Path, bars: bool) -> ExitCode {
     }
 }
 
-/// Starts the tasks that run beside the downloads: redraws, Ctrl-C, and the keyboard.
+/// Starts the tasks that run beside the downloads: redraws, signals, and the keyboard.
 fn spawn_helpers(
     board: &Rc<Board>,
     mailbox: &Arc<Mailbox<Event>>,
@@ -302,43 +302,75 @@ fn spawn_helpers(
         }
     }));
     trace::name_task("display: redraw every 100 ms");
+    let keyboard = match keyboard::Keyboard::open(bars) {
+        Ok(keyboard) => keyboard,
+        Err(e) => {
+            board.note(&format!("warning: typing URLs is off: {e}"));
+            None
+        }
+    };
+    let mode = keyboard.as_ref().and_then(keyboard::Keyboard::mode);
     match signal::Signals::install() {
         Ok(signals) => {
-            let mailbox = mailbox.clone();
-            helpers.push(executor::spawn(async move {
-                while let Ok(signal) = signals.recv().await {
-                    match signal {
-                        signal::Signal::Interrupt => mailbox.push(Event::Stop),
-                        signal::Signal::TerminalStop => {
-                            let _ = signal::stop_self();
-                        }
-                        signal::Signal::Continue => {}
-                    }
-                }
-            }));
-            trace::name_task("signals: Ctrl-C, SIGTERM, Ctrl-Z");
+            let (board, mailbox) = (board.clone(), mailbox.clone());
+            helpers.push(executor::spawn(handle_signals(
+                signals, mailbox, board, mode,
+            )));
+            trace::name_task("signals: Ctrl-C, SIGTERM, Ctrl-Z, fg");
         }
         Err(e) => board.note(&format!("warning: Ctrl-C will not stop cleanly: {e}")),
     }
-    match keyboard::Keyboard::open(bars) {
-        Ok(Some(mut keyboard)) => {
-            let (board, mailbox) = (board.clone(), mailbox.clone());
-            board.set_prompt("");
-            helpers.push(executor::spawn(async move {
-                while let Ok(Some(key)) = keyboard.next().await {
-                    match key {
-                        keyboard::Key::Typing(line) => board.set_prompt(&line),
-                        keyboard::Key::Line(url) => mailbox.push(Event::Add(url)),
-                        keyboard::Key::Quit => mailbox.push(Event::Stop),
-                    }
+    if let Some(mut keyboard) = keyboard {
+        let (board, mailbox) = (board.clone(), mailbox.clone());
+        board.set_prompt("");
+        helpers.push(executor::spawn(async move {
+            while let Ok(Some(key)) = keyboard.next().await {
+                match key {
+                    keyboard::Key::Typing(line) => board.set_prompt(&line),
+                    keyboard::Key::Line(url) => mailbox.push(Event::Add(url)),
+                    keyboard::Key::Quit => mailbox.push(Event::Stop),
                 }
-            }));
-            trace::name_task("keyboard");
-        }
-        Ok(None) => {}
-        Err(e) => board.note(&format!("warning: typing URLs is off: {e}")),
+            }
+        }));
+        trace::name_task("keyboard");
     }
     helpers
+}
+
+/// The signal task: Ctrl-C and `SIGTERM` stop the run; Ctrl-Z gives the terminal back and stops
+/// the process; `fg` (`SIGCONT`) takes the terminal again and redraws. While stopped, nothing
+/// runs, downloads included; they carry on where they were (a server may time out meanwhile).
+async fn handle_signals(
+    signals: signal::Signals,
+    mailbox: Arc<Mailbox<Event>>,
+    board: Rc<Board>,
+    mode: Option<Rc<keyboard::TerminalMode>>,
+) {
+    while let Ok(signal) = signals.recv().await {
+        match signal {
+            signal::Signal::Interrupt => mailbox.push(Event::Stop),
+            signal::Signal::TerminalStop => {
+                board.pause();
+                if let Some(mode) = &mode {
+                    mode.restore();
+                }
+                if let Err(e) = signal::stop_self() {
+                    board.note(&format!("warning: could not stop: {e}"));
+                }
+                // Running again: the `SIGCONT` that woke us is next in the pipe.
+            }
+            signal::Signal::Continue => {
+                if let Some(mode) = &mode
+                    && let Err(e) = mode.reenter()
+                {
+                    board.note(&format!(
+                        "warning: the terminal stays as the shell left it: {e}"
+                    ));
+                }
+                board.resume();
+            }
+        }
+    }
 }
 
 /// `--serve`: the embedded server alone, for trying the downloader against it by hand.

@@ -276,6 +276,25 @@ impl Board {
         }
     }
 
+    /// Ctrl-Z: takes the bars off the screen and draws nothing more until [`resume`], so the
+    /// shell gets the terminal clean.
+    ///
+    /// [`resume`]: Board::resume
+    pub fn pause(&self) {
+        if let Kind::Bars { multi, .. } = &self.kind {
+            let _ = multi.clear();
+            multi.set_draw_target(ProgressDrawTarget::hidden());
+        }
+    }
+
+    /// After `fg`: draws the bars again, from scratch (the screen has the shell's lines now).
+    pub fn resume(&self) {
+        if let Kind::Bars { multi, .. } = &self.kind {
+            multi.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        self.refresh();
+    }
+
     /// Prints a line: above the bars, or as one more plain line.
     pub fn note(&self, line: &str) {
         match &self.kind {
