@@ -31,21 +31,29 @@
 //!   `--trace`, whose lines would fight the bars) plain lines on stdout. The summary goes to
 //!   stdout, failures to stderr. Writes to stdout are best effort (`progress::write_stdout`): a
 //!   closed pipe (`demo ... | head -1`) loses the output, not the downloads or the exit status.
-//! - **Exit status**: 0 when every download completed, 1 when any failed, 130 when stopped by `q`,
+//! - **Exit status**: 0 when every download completed, 1 when any failed (or its task panicked),
+//!   130 when stopped by `q`,
 //!   Ctrl-C or `SIGTERM`, 2 for bad usage.
-//! - **Ctrl-C** reaches the loop through a self-pipe (`signal.rs` says why not `signalfd` or a
+//! - **Ctrl-C** (and Ctrl-Z, `fg`) reaches the loop through a self-pipe (`signal.rs` says why not `signalfd` or a
 //!   polled flag); **stdin** is the terminal opened a second time, non-blocking, so `O_NONBLOCK`
 //!   never leaks into stdout or the shell (`keyboard.rs`).
 //! - **Checked, not trusted**: every embedded file is compared byte for byte with what the server
 //!   generated (`catalog.rs`), and every file name passes two independent checks before it
 //!   becomes a path (`names.rs`, then `part::inside`).
+//! - **Stopping and going on**: Ctrl-Z gives the terminal back before the process stops, and `fg`
+//!   takes it again and redraws (`signal.rs`); a download task that panics is a failed download,
+//!   seen through its `JoinHandle` (`manager.rs`); "done" on screen means the file and its name
+//!   are on disk (`fsync` of the file, then of the folder, `part.rs`).
+//! - **Resumes** are tied to the version of the file: a `.part` keeps its first response's
+//!   `ETag` or `Last-Modified` beside it, and a resume sends it as `If-Range`; a `.part` with
+//!   no validator starts over unless `--continue` (`-c`) is given (`part.rs`).
 //! - Honest limits: file writes block the event loop (microseconds into the page cache; see
-//!   `part.rs`); no `https`; `--threads` follows no redirects; a `.part` is found by the URL's
-//!   name only, and resumed without `If-Range`, so a file changed on the server since is not
-//!   noticed (except for the embedded files, whose prefix is re-checked). A body sent with
-//!   neither `Content-Length` nor chunked framing ends when the server closes the connection,
-//!   so it cannot be length-checked: a connection cut early is saved as the whole file. A name
-//!   ending in `.part` is saved with a `_` after it (`names.rs` says why).
+//!   `part.rs`; the `fsync` at the end runs on the blocking pool); no `https`; `--threads`
+//!   follows no redirects; a `.part` is found by the URL's name only. A `.part` resumed with
+//!   `--continue` is resumed on trust. A body sent with neither `Content-Length` nor chunked
+//!   framing ends when the server closes the connection, so it cannot be length-checked: a
+//!   connection cut early is saved as the whole file. A name ending in `.part` is saved with a
+//!   `_` after it (`names.rs` says why).
 
 mod catalog;
 mod download;

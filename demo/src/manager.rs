@@ -1,13 +1,15 @@
 //! The download manager of the Rust book's example: a queue of URLs, at most `-j` downloads at
 //! once, more URLs arriving from the keyboard at any time, and a clean stop on `q` or Ctrl-C.
 //!
-//! Everything that can happen reaches [`run`] as an [`Event`] in one [`Mailbox`]: a download
-//! finished, the user typed a URL, the user asked to stop. `run` is a plain loop over
-//! `mailbox.recv().await`, so it sleeps (and so does the thread, if nothing else is ready) until
-//! something happens; nothing polls on a timer.
+//! Everything that can happen reaches [`run`] as an [`Event`]: the user typed a URL or asked to
+//! stop (through one [`Mailbox`]), or a download finished. `run` is a plain loop awaiting the next
+//! event, so it sleeps (and so does the thread, if nothing else is ready) until something
+//! happens; nothing polls on a timer.
 //!
 //! The same loop drives both designs: with [`Design::Glass`] each download is a task on this
-//! thread; with [`Design::Threads`] each is an OS thread running blocking code (`threads.rs`),
+//! thread, and the manager awaits its `JoinHandle` beside the mailbox, so a task that panics is
+//! seen to end like any other (issue 9: waiting for a message a dead task never sends hung the
+//! run); with [`Design::Threads`] each is an OS thread running blocking code (`threads.rs`),
 //! whose result arrives through the mailbox from that other thread.
 
 use std::collections::VecDeque;
@@ -45,7 +47,7 @@ pub enum Event {
 /// A `Mutex` rather than a `RefCell` because `--threads` downloads push from their own threads.
 #[derive(Debug)]
 pub struct Mailbox<T> {
-    /// The items not yet received, and the waker of the task waiting in `recv`, if any.
+    /// The items not yet received, and the waker of the task waiting in `poll_recv`, if any.
     inner: Mutex<(VecDeque<T>, Option<Waker>)>,
 }
 
@@ -58,7 +60,8 @@ impl<T> Default for Mailbox<T> {
 }
 
 impl<T> Mailbox<T> {
-    /// Queues `item` and wakes the task awaiting [`recv`](Mailbox::recv), from any thread.
+    /// Queues `item` and wakes the task waiting in [`poll_recv`](Mailbox::poll_recv), from any
+    /// thread.
     pub fn push(&self, item: T) {
         let waker = {
             let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
