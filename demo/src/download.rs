@@ -11,16 +11,17 @@
 //!  Commit ── fsync NAME.part, rename to NAME, fsync the folder (off the event loop)
 //! ```
 
-use std::collections::HashSet;
 use std::fmt;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::catalog::GeneratedFile;
+use crate::claims::{Claim, Claims};
 use crate::names;
-use crate::part::{self, Decision, PartFile, Validator};
+use crate::part::{self, Decision, PartFile};
 use crate::progress::Progress;
+use crate::validator::{self, Validator};
 
 /// A download to do.
 #[derive(Clone, Debug)]
@@ -142,49 +143,6 @@ impl fmt::Display for DownloadError {
 
 impl std::error::Error for DownloadError {}
 
-/// The file names (in the output folder) this run's downloads are writing or about to write.
-///
-/// A name is claimed with its `.part` twin, both or neither: a download named `NAME` holds
-/// `NAME` and `NAME.part`. Names never end in `.part` (`names::sanitize`), so the pairs of two
-/// different names cannot overlap anyway; holding both paths makes that a checked fact here
-/// rather than an assumption about another module.
-#[derive(Debug, Default)]
-pub struct Claims(Mutex<HashSet<String>>);
-
-/// A name and its `.part`, held by one download; released when dropped.
-#[derive(Debug)]
-pub struct Claim {
-    /// Where to give the names back.
-    claims: Arc<Claims>,
-    /// `NAME` and `NAME.part`.
-    paths: [String; 2],
-}
-
-impl Claims {
-    /// Takes `name` and `name.part` for one download, or `None` if another one holds either.
-    fn claim(self: &Arc<Self>, name: &str) -> Option<Claim> {
-        let paths = [name.to_owned(), format!("{name}{}", names::PART_SUFFIX)];
-        let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if paths.iter().any(|p| held.contains(p)) {
-            return None;
-        }
-        held.extend(paths.iter().cloned());
-        Some(Claim {
-            claims: self.clone(),
-            paths,
-        })
-    }
-}
-
-impl Drop for Claim {
-    fn drop(&mut self) {
-        let mut held = self.claims.0.lock().unwrap_or_else(|e| e.into_inner());
-        for path in &self.paths {
-            held.remove(path);
-        }
-    }
-}
-
 /// A download that has claimed its name and measured its `.part`, between requests.
 #[derive(Debug)]
 pub struct Start<'a> {
@@ -200,7 +158,7 @@ pub struct Start<'a> {
     claims: Vec<Claim>,
     /// `dir/url_name.part`.
     part: PathBuf,
-    /// Where the `.part`'s validator is kept (`part::validator_path`).
+    /// Where the `.part`'s validator is kept (`validator::validator_path`).
     sidecar: PathBuf,
     /// The validator of the `.part`'s bytes, sent as `If-Range` on a resume.
     validator: Option<Validator>,
@@ -262,8 +220,8 @@ pub fn begin<'a>(
     };
     let part =
         part::part_path(&settings.dir, &url_name).map_err(|e| file_error(&settings.dir, e))?;
-    let sidecar =
-        part::validator_path(&settings.dir, &url_name).map_err(|e| file_error(&settings.dir, e))?;
+    let sidecar = validator::validator_path(&settings.dir, &url_name)
+        .map_err(|e| file_error(&settings.dir, e))?;
     let mut have = part::existing_len(&part).map_err(|e| file_error(&part, e))?;
     let mut validator = None;
     let mut remark = None;
@@ -272,7 +230,7 @@ pub fn begin<'a>(
             have = 0; // A .part that is not a prefix of the file is worth nothing: start over.
         }
     } else if have > 0 {
-        validator = part::read_validator(&sidecar).map_err(|e| file_error(&sidecar, e))?;
+        validator = validator::read_validator(&sidecar).map_err(|e| file_error(&sidecar, e))?;
         match (&validator, settings.resume_unchecked) {
             (Some(_), _) => {}
             (None, true) => remark = Some("resumed with nothing to tie it to this version"),
@@ -423,8 +381,8 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
     let file = PartFile::open(&start.part, have).map_err(|e| file_error(&start.part, e))?;
     if have == 0 {
         // The .part is empty now; its validator is this response's, on disk before any byte.
-        let validator = Validator::of(head.etag.as_deref(), head.last_modified.as_deref());
-        part::write_validator(&start.sidecar, validator.as_ref())
+        let version = Validator::of(head.etag.as_deref(), head.last_modified.as_deref());
+        validator::write_validator(&start.sidecar, version.as_ref())
             .map_err(|e| file_error(&start.sidecar, e))?;
     }
     Ok(Next::Body(Sink {
@@ -566,7 +524,7 @@ impl Commit {
         part::finish(&self.part, &self.final_path, self.force)
             .map_err(|e| rename_error(&self.url, &self.final_path, e))?;
         // Best effort: a stale validator ties nothing, since it only ever joins a `.part`.
-        let _ = part::write_validator(&self.sidecar, None);
+        let _ = validator::write_validator(&self.sidecar, None);
         Ok(self.done)
     }
 
@@ -626,31 +584,5 @@ pub async fn run(
                 return sink.finish()?.run_off_loop().await;
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_claim_holds_the_name_and_its_part() {
-        let claims = Arc::new(Claims::default());
-        let b = claims.claim("b").unwrap();
-        // `b.part` as a final name would be `b`'s .part (sanitize never makes one; claims do not
-        // rely on that).
-        assert!(claims.claim("b.part").is_none());
-        assert!(claims.claim("b").is_none());
-        let other = claims.claim("c").unwrap();
-        drop(b);
-        assert!(claims.claim("b.part").is_some());
-        drop(other);
-    }
-
-    #[test]
-    fn a_part_twin_claimed_first_keeps_the_name_out() {
-        let claims = Arc::new(Claims::default());
-        let _held = claims.claim("b.part").unwrap();
-        assert!(claims.claim("b").is_none());
     }
 }

@@ -21,8 +21,9 @@
 //! ## Reading order
 //! `manager.rs` (the loop), `download.rs` (one download), then `server.rs`, `progress.rs`,
 //! `keyboard.rs` and `signal.rs` (the other things the thread does while it waits), and
-//! `threads.rs` (the design this replaces). `part.rs` and `names.rs` are the careful parts: what
-//! touches the disk, and what comes from strangers.
+//! `threads.rs` (the design this replaces). `part.rs`, `validator.rs`, `claims.rs` and `names.rs`
+//! are the careful parts: what touches the disk, what ties a `.part` to one version of a file,
+//! and what comes from strangers.
 //!
 //! ## Implementation
 //! - **Redraws** come from a glass `interval` task, not from `indicatif`'s own ticker thread: a
@@ -56,6 +57,7 @@
 //!   `_` after it (`names.rs` says why).
 
 mod catalog;
+mod claims;
 mod download;
 mod keyboard;
 mod manager;
@@ -67,6 +69,7 @@ mod signal;
 mod summary;
 mod threads;
 mod trace;
+mod validator;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -78,7 +81,8 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 
 use crate::catalog::{Catalog, Scale};
-use crate::download::{Claims, Job, Settings};
+use crate::claims::Claims;
+use crate::download::{Job, Settings};
 use crate::manager::{Design, Event, Mailbox};
 use crate::progress::{Board, write_stdout};
 

@@ -16,7 +16,7 @@
 //!   `Range`; any other status fails the download and leaves the `.part` as it was. Nothing else
 //!   is ever appended.
 //! - A `.part` is resumed only if it can be tied to the version of the file the server has now
-//!   (issue 9). The first response's validator ([`Validator`]: its strong `ETag`, else its
+//!   (issue 9). The first response's validator (`validator::Validator`: its strong `ETag`, else its
 //!   `Last-Modified`) is written beside the `.part`, in `.NAME.part.validator`, before the first
 //!   body byte; a resume sends it as `If-Range`, so a server whose file changed answers `200` and
 //!   the download starts over; a `206` that carries another validator (a server that ignores
@@ -29,7 +29,7 @@
 //! - `NAME` is never replaced without `--force`: the final rename is a hard link, which fails if
 //!   the name exists (no window between a check and the rename).
 //! - No final name ends in `.part` (`names::sanitize`, checked again by [`final_path`]), and a
-//!   download claims both `NAME` and `NAME.part` for the run (`download::Claims`), so one
+//!   download claims both `NAME` and `NAME.part` for the run (`claims::Claims`), so one
 //!   download's `.part` is never another's file, finished or not.
 //!
 //! The `.part` is named after the URL (the only name known before the request, and so the only one
@@ -37,7 +37,7 @@
 //! name the finished file gets.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -81,112 +81,6 @@ impl ContentRange {
         }
         Some(ContentRange::Bytes { start, end, total })
     }
-}
-
-/// What ties a `.part` to one version of the file on the server (RFC 9110, section 8.8).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Validator {
-    /// A strong `ETag` (a weak one, `W/"..."`, may not be used in `If-Range`).
-    ETag(String),
-    /// `Last-Modified`, when there is no strong `ETag`.
-    LastModified(String),
-}
-
-impl Validator {
-    /// The validator of a response with these headers, if it has one.
-    pub fn of(etag: Option<&str>, last_modified: Option<&str>) -> Option<Validator> {
-        let usable = |v: &&str| !v.is_empty() && is_header_text(v);
-        match (etag.filter(usable), last_modified.filter(usable)) {
-            (Some(etag), _) if !etag.starts_with("W/") => Some(Validator::ETag(etag.to_owned())),
-            (_, Some(date)) => Some(Validator::LastModified(date.to_owned())),
-            _ => None,
-        }
-    }
-
-    /// What `If-Range` carries.
-    pub fn value(&self) -> &str {
-        match self {
-            Validator::ETag(v) | Validator::LastModified(v) => v,
-        }
-    }
-
-    /// Whether a response with these headers is of the same version. A response that drops the
-    /// validator cannot be tied to it, so it does not match either.
-    pub fn matches(&self, etag: Option<&str>, last_modified: Option<&str>) -> bool {
-        match self {
-            Validator::ETag(v) => etag == Some(v),
-            Validator::LastModified(v) => last_modified == Some(v),
-        }
-    }
-
-    /// The sidecar's contents: one line, `etag VALUE` or `last-modified VALUE`.
-    fn encode(&self) -> String {
-        match self {
-            Validator::ETag(v) => format!("etag {v}\n"),
-            Validator::LastModified(v) => format!("last-modified {v}\n"),
-        }
-    }
-
-    /// The inverse of [`encode`](Validator::encode); `None` for anything else (a damaged or
-    /// foreign sidecar ties nothing). The value becomes a request header, so it is checked again.
-    fn decode(text: &str) -> Option<Validator> {
-        let line = text.strip_suffix('\n')?;
-        let validator = match line.split_once(' ')? {
-            ("etag", v) => Validator::ETag(v.to_owned()),
-            ("last-modified", v) => Validator::LastModified(v.to_owned()),
-            _ => return None,
-        };
-        (!validator.value().is_empty() && is_header_text(validator.value())).then_some(validator)
-    }
-}
-
-/// Whether `v` may be sent as a header value: visible ASCII and spaces only.
-fn is_header_text(v: &str) -> bool {
-    v.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
-}
-
-/// `dir/.NAME.part.validator`, where the validator of `NAME.part` is kept.
-pub fn validator_path(dir: &Path, name: &str) -> io::Result<PathBuf> {
-    inside(
-        dir,
-        &format!(".{name}{}.validator", crate::names::PART_SUFFIX),
-    )
-}
-
-/// The validator kept at `path`, if any (`O_NOFOLLOW`: a symlink there is an error).
-pub fn read_validator(path: &Path) -> io::Result<Option<Validator>> {
-    let opened = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path);
-    let mut file = match opened {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let mut text = String::new();
-    // Far more than a validator needs; a bigger file is not ours.
-    io::Read::take(&mut file, 4096).read_to_string(&mut text)?;
-    Ok(Validator::decode(&text))
-}
-
-/// Keeps `validator` at `path`, on disk before returning; `None` removes what was there.
-pub fn write_validator(path: &Path, validator: Option<&Validator>) -> io::Result<()> {
-    let Some(validator) = validator else {
-        return match std::fs::remove_file(path) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        };
-    };
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .mode(0o644)
-        .open(path)?;
-    file.write_all(validator.encode().as_bytes())?;
-    file.sync_all()
 }
 
 /// What to do with a response, given the `have` bytes already in the `.part` (0: no `Range` sent).
@@ -544,45 +438,6 @@ mod tests {
                 "force: {force}"
             );
         }
-    }
-
-    #[test]
-    fn validators_prefer_a_strong_etag_and_round_trip() {
-        let etag = |v: &str| Validator::ETag(v.to_owned());
-        let date = "Tue, 01 Dec 2026 07:00:00 GMT";
-        assert_eq!(
-            Validator::of(Some("\"a\""), Some(date)),
-            Some(etag("\"a\""))
-        );
-        assert_eq!(
-            Validator::of(Some("W/\"a\""), Some(date)),
-            Some(Validator::LastModified(date.to_owned()))
-        );
-        assert_eq!(Validator::of(Some("W/\"a\""), None), None);
-        assert_eq!(Validator::of(None, None), None);
-        assert_eq!(Validator::of(Some("\"a\r\nX: y\""), None), None);
-        for v in [etag("\"a b\""), Validator::LastModified(date.to_owned())] {
-            assert_eq!(Validator::decode(&v.encode()), Some(v));
-        }
-        assert_eq!(Validator::decode("etag \"a\"\r\nhost: x\n"), None);
-        assert_eq!(Validator::decode("size 5\n"), None);
-        assert!(etag("\"a\"").matches(Some("\"a\""), None));
-        assert!(!etag("\"a\"").matches(Some("\"b\""), None));
-        assert!(!etag("\"a\"").matches(None, Some(date)));
-    }
-
-    #[test]
-    fn a_validator_is_kept_beside_the_part_and_removed() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = validator_path(dir.path(), "a.bin").unwrap();
-        assert_eq!(path, dir.path().join(".a.bin.part.validator"));
-        assert_eq!(read_validator(&path).unwrap(), None);
-        let v = Validator::ETag("\"x\"".into());
-        write_validator(&path, Some(&v)).unwrap();
-        assert_eq!(read_validator(&path).unwrap(), Some(v));
-        write_validator(&path, None).unwrap();
-        assert!(!path.exists());
-        write_validator(&path, None).unwrap();
     }
 
     #[test]

@@ -130,7 +130,7 @@ impl Response {
             request.push_str(&format!("Range: bytes={from}-\r\n"));
         }
         if let Some(validator) = if_range {
-            // Checked to be visible ASCII (`part::Validator`): it cannot end the header early.
+            // Checked to be visible ASCII (`validator::Validator`): it cannot end the header early.
             request.push_str(&format!("If-Range: {validator}\r\n"));
         }
         request.push_str("\r\n");
