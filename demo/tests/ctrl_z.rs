@@ -197,7 +197,8 @@ fn ctrl_z_gives_the_terminal_back_and_fg_takes_it_again() {
         flags & libc::ECHO != 0
     );
 
-    // `fg`.
+    // `fg`. What the terminal shows from here on must include the bars, drawn again.
+    let shown_before_fg = output.lock().unwrap().len();
     // SAFETY: `demo` is the shell's unreaped child, so its pid cannot have been reused.
     let continued = unsafe { libc::kill(demo, libc::SIGCONT) };
     assert_eq!(continued, 0);
@@ -227,4 +228,6 @@ fn ctrl_z_gives_the_terminal_back_and_fg_takes_it_again() {
         output.contains("verified byte for byte: 8 of 8 files"),
         "{output}"
     );
+    let after_fg = String::from_utf8_lossy(&output.as_bytes()[shown_before_fg..]);
+    assert!(after_fg.contains("total"), "no bars after fg:\n{after_fg}");
 }
