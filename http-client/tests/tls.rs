@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use http::{Method, StatusCode};
 use http_client::{Client, Error, TlsFailure};
-use support::tls::{AfterResponse, TestCa, Validity, serve_tls};
+use support::tls::{AfterResponse, TestCa, TlsServer, Validity, serve_tls};
 use support::{chunked_body, pattern, run, serve, serve_connections, with_length};
 
 /// A client that trusts `ca` and nothing else, so no test depends on the machine's store.
@@ -17,6 +17,20 @@ fn client_trusting(ca: &TestCa) -> Client {
         .tls_built_in_root_certs(false)
         .add_root_certificate(ca.certificate())
         .build()
+}
+
+/// A server for `localhost`, with a current certificate from `ca`, that answers `body` to all.
+fn answering(ca: &TestCa, body: &'static [u8]) -> TlsServer {
+    serve_tls(
+        ca.server_config(&["localhost"], Validity::Now),
+        AfterResponse::KeepAlive,
+        move |_| with_length("200 OK", "", body),
+    )
+}
+
+/// The URL of `path` on `server`, by the name its certificate is for.
+fn localhost(server: &TlsServer, path: &str) -> String {
+    format!("https://localhost:{}{path}", server.addr.port())
 }
 
 /// The `TlsFailure` of an error, or a panic naming what the error was instead.
@@ -100,7 +114,7 @@ fn a_tls_connection_is_reused_for_the_next_request() {
     run(async {
         let client = client_trusting(&ca);
         for i in 0..5 {
-            let url = format!("https://localhost:{}/{i}", server.addr.port());
+            let url = localhost(&server, &format!("/{i}"));
             let text = client.get(url).send().await.unwrap().text().await.unwrap();
             assert_eq!(text, format!("get /{i} http/1.1"));
         }
@@ -120,7 +134,7 @@ fn a_session_the_server_ended_with_close_notify_is_not_reused() {
     );
     run(async {
         let client = client_trusting(&ca);
-        let url = format!("https://localhost:{}/", server.addr.port());
+        let url = localhost(&server, "/");
         let first = client.get(&url).send().await.unwrap().text().await;
         assert_eq!(first.unwrap(), "once");
         // Let close_notify arrive while the session sits in the pool, TCP still open.
@@ -135,14 +149,10 @@ fn a_session_the_server_ended_with_close_notify_is_not_reused() {
 #[test]
 fn a_certificate_from_an_unknown_issuer_is_refused() {
     let ca = TestCa::new();
-    let server = serve_tls(
-        ca.server_config(&["localhost"], Validity::Now),
-        AfterResponse::KeepAlive,
-        |_| with_length("200 OK", "", b"secret"),
-    );
+    let server = answering(&ca, b"secret");
     run(async {
         let someone_else = TestCa::new();
-        let url = format!("https://localhost:{}/", server.addr.port());
+        let url = localhost(&server, "/");
         let error = client_trusting(&someone_else).get(&url).send().await;
         let failure = tls_failure(error);
         assert_eq!(failure, TlsFailure::UnknownIssuer);
@@ -157,11 +167,7 @@ fn a_certificate_from_an_unknown_issuer_is_refused() {
 #[test]
 fn a_certificate_for_another_name_is_refused() {
     let ca = TestCa::new();
-    let server = serve_tls(
-        ca.server_config(&["localhost"], Validity::Now),
-        AfterResponse::KeepAlive,
-        |_| with_length("200 OK", "", b"secret"),
-    );
+    let server = answering(&ca, b"secret");
     run(async {
         let url = format!("https://{}/", server.addr);
         let error = client_trusting(&ca).get(&url).send().await;
@@ -189,7 +195,7 @@ fn an_expired_certificate_is_refused() {
         |_| with_length("200 OK", "", b"stale"),
     );
     run(async {
-        let url = format!("https://localhost:{}/", server.addr.port());
+        let url = localhost(&server, "/");
         let error = client_trusting(&ca).get(&url).send().await;
         assert_eq!(tls_failure(error), TlsFailure::Expired);
     });
@@ -219,11 +225,7 @@ fn https_to_a_plain_http_port_says_the_server_does_not_speak_tls() {
 #[test]
 fn plain_http_to_a_tls_port_says_the_server_speaks_tls() {
     let ca = TestCa::new();
-    let server = serve_tls(
-        ca.server_config(&["localhost"], Validity::Now),
-        AfterResponse::KeepAlive,
-        |_| with_length("200 OK", "", b"never"),
-    );
+    let server = answering(&ca, b"never");
     run(async {
         let url = format!("http://{}/", server.addr);
         let error = Client::new().get(&url).send().await;
@@ -265,11 +267,7 @@ fn a_handshake_that_stalls_ends_with_the_connect_timeout() {
 #[test]
 fn a_redirect_from_http_to_https_is_followed_without_the_credentials() {
     let ca = TestCa::new();
-    let tls = serve_tls(
-        ca.server_config(&["localhost"], Validity::Now),
-        AfterResponse::KeepAlive,
-        |_| with_length("200 OK", "", b"secured"),
-    );
+    let tls = answering(&ca, b"secured");
     let tls_port = tls.addr.port();
     run(async {
         let plain = serve(move |_| {
