@@ -91,16 +91,7 @@ impl TlsStream {
             }
             received_tls = true;
         }
-        let session = &stream.session;
-        tracing::debug!(
-            target: "glass::tls",
-            host,
-            alpn = session.alpn_protocol().map(String::from_utf8_lossy).as_deref(),
-            version = ?session.protocol_version(),
-            cipher_suite = ?session.negotiated_cipher_suite().map(|s| s.suite()),
-            took = ?started.elapsed(),
-            "handshake done"
-        );
+        trace_handshake_done(&stream.session, host, started);
         Ok(stream)
     }
 
@@ -182,6 +173,24 @@ impl TlsStream {
         }
         Poll::Ready(Ok(n))
     }
+}
+
+/// Reports a finished handshake under the target `glass::tls`: what was agreed, and how long it
+/// took (the demo's `--trace` shows it).
+pub(crate) fn trace_handshake_done(session: &ClientConnection, host: &str, started: Instant) {
+    let version = session.protocol_version().map(|v| format!("{v:?}"));
+    let cipher_suite = session
+        .negotiated_cipher_suite()
+        .map(|s| format!("{:?}", s.suite()));
+    tracing::debug!(
+        target: "glass::tls",
+        host,
+        alpn = session.alpn_protocol().map(String::from_utf8_lossy).as_deref(),
+        version = version.as_deref(),
+        cipher_suite = cipher_suite.as_deref(),
+        took = ?started.elapsed(),
+        "handshake done"
+    );
 }
 
 /// rustls's `WouldBlock` back into `Pending`. It only ever comes from [`PollIo`], which returns it

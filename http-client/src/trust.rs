@@ -95,15 +95,20 @@ pub(crate) struct Trust {
 
 impl Default for Trust {
     fn default() -> Trust {
-        Trust {
-            extra_roots: Vec::new(),
-            system_roots: true,
-            config: OnceCell::new(),
-        }
+        Trust::new(Vec::new(), true)
     }
 }
 
 impl Trust {
+    /// Trusts `extra_roots` and, if `system_roots`, the system's store.
+    pub(crate) fn new(extra_roots: Vec<Certificate>, system_roots: bool) -> Trust {
+        Trust {
+            extra_roots,
+            system_roots,
+            config: OnceCell::new(),
+        }
+    }
+
     /// The shared rustls config: the roots, the `ring` provider's safe defaults (TLS 1.2 and
     /// 1.3), ALPN `http/1.1`. Certificate verification is rustls's webpki verifier and there is
     /// no switch to turn it off.
