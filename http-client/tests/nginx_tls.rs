@@ -137,6 +137,7 @@ impl Nginx {
                server {{
                  listen 127.0.0.1:{port} ssl;
                  ssl_certificate {d}/server.pem; ssl_certificate_key {d}/server.key;
+                 ssl_protocols TLSv1.2 TLSv1.3;
                  keepalive_requests 10000;
                  root {d}/www;
                  add_header X-Connection $connection;
