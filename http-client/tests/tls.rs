@@ -328,3 +328,60 @@ fn pem_that_holds_no_certificate_is_refused() {
     let bundle = http_client::Certificate::from_pem_bundle(two.as_bytes()).unwrap();
     assert_eq!(bundle.len(), 2);
 }
+
+#[test]
+fn a_body_cut_short_over_tls_is_an_error_with_or_without_close_notify() {
+    let ca = TestCa::new();
+    let short = |_: &str| b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nonly this".to_vec();
+    let polite = serve_tls(
+        ca.server_config(&["localhost"], Validity::Now),
+        AfterResponse::CloseNotify,
+        short,
+    );
+    let cut = serve_tls(
+        ca.server_config(&["localhost"], Validity::Now),
+        AfterResponse::Cut,
+        short,
+    );
+    run(async {
+        let client = client_trusting(&ca);
+        let response = client.get(localhost(&polite, "/")).send().await.unwrap();
+        match response.bytes().await {
+            Err(Error::BodyTruncated {
+                expected: Some(1000),
+                received: 9,
+                ..
+            }) => {}
+            other => panic!("expected BodyTruncated, got {other:?}"),
+        }
+        let response = client.get(localhost(&cut, "/")).send().await.unwrap();
+        let error = response.bytes().await.unwrap_err();
+        assert!(matches!(error, Error::Io { .. }), "{error:?}");
+    });
+}
+
+#[test]
+fn a_body_that_ends_at_the_close_is_complete_only_with_close_notify() {
+    let ca = TestCa::new();
+    // HTTP/1.0 without Content-Length: the body runs until the connection ends.
+    let until_close = |_: &str| b"HTTP/1.0 200 OK\r\n\r\nall of it".to_vec();
+    let polite = serve_tls(
+        ca.server_config(&["localhost"], Validity::Now),
+        AfterResponse::CloseNotify,
+        until_close,
+    );
+    let cut = serve_tls(
+        ca.server_config(&["localhost"], Validity::Now),
+        AfterResponse::Cut,
+        until_close,
+    );
+    run(async {
+        let client = client_trusting(&ca);
+        let response = client.get(localhost(&polite, "/")).send().await.unwrap();
+        assert_eq!(response.bytes().await.unwrap(), "all of it");
+        // Without close_notify, anyone on the path could have cut the body here: not a success.
+        let response = client.get(localhost(&cut, "/")).send().await.unwrap();
+        let error = response.bytes().await.unwrap_err();
+        assert!(error.to_string().contains("close_notify"), "{error}");
+    });
+}

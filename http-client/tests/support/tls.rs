@@ -86,6 +86,9 @@ pub enum AfterResponse {
     /// Sends `close_notify` but keeps the TCP connection open, as a server ending an idle
     /// session politely does; the client must not send on it again.
     CloseNotify,
+    /// Closes the TCP connection without `close_notify`: to a TLS client, what an attacker who
+    /// cuts the connection looks like.
+    Cut,
 }
 
 /// A running TLS server; its threads end with the test process.
@@ -170,6 +173,9 @@ fn serve_session(
         let close = String::from_utf8_lossy(&response)
             .to_ascii_lowercase()
             .contains("connection: close");
+        if after == AfterResponse::Cut {
+            return Ok(());
+        }
         if close || after == AfterResponse::CloseNotify {
             session.send_close_notify();
             while session.wants_write() {
