@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use http::{Method, StatusCode};
 use http_client::{Client, Error, TlsFailure};
-use support::tls::{AfterResponse, TestCa, TlsServer, Validity, serve_tls};
+use support::tls::{AfterResponse, Session, TestCa, TlsServer, Validity, serve_tls};
 use support::{chunked_body, pattern, run, serve, serve_connections, with_length};
 
 /// A client that trusts `ca` and nothing else, so no test depends on the machine's store.
@@ -86,6 +86,13 @@ fn bodies_of_both_framings_arrive_whole_over_tls() {
         requests[0].contains(&format!("host: localhost:{}", server.addr.port())),
         "{requests:?}"
     );
+    // SNI named the host, and ALPN agreed on HTTP/1.1 (one session: the second request reused it).
+    let sessions = server.sessions.lock().unwrap();
+    let expected = Session {
+        sni: Some("localhost".to_owned()),
+        alpn: Some("http/1.1".to_owned()),
+    };
+    assert_eq!(*sessions, [expected]);
 }
 
 #[test]
@@ -101,6 +108,8 @@ fn a_certificate_for_an_ip_address_verifies_against_that_address() {
         let text = client_trusting(&ca).get(url).send().await.unwrap().text();
         assert_eq!(text.await.unwrap(), "by address");
     });
+    // RFC 6066: an address is never sent as SNI.
+    assert_eq!(server.sessions.lock().unwrap()[0].sni, None);
 }
 
 #[test]

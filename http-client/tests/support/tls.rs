@@ -99,6 +99,18 @@ pub struct TlsServer {
     pub accepted: Arc<AtomicUsize>,
     /// Every request head received, in order, lowercased.
     pub requests: Arc<Mutex<Vec<String>>>,
+    /// For each session that got a request: the SNI name the client sent, and the ALPN
+    /// protocol agreed.
+    pub sessions: Arc<Mutex<Vec<Session>>>,
+}
+
+/// What a client asked for in one handshake, as the server saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    /// The server name indication, if the client sent one.
+    pub sni: Option<String>,
+    /// The protocol agreed through ALPN, if any.
+    pub alpn: Option<String>,
 }
 
 impl TlsServer {
@@ -119,16 +131,19 @@ pub fn serve_tls(
         addr: listener.local_addr().unwrap(),
         accepted: Arc::new(AtomicUsize::new(0)),
         requests: Arc::new(Mutex::new(Vec::new())),
+        sessions: Arc::new(Mutex::new(Vec::new())),
     };
     let (accepted, requests) = (server.accepted.clone(), server.requests.clone());
+    let sessions = server.sessions.clone();
     let respond = Arc::new(respond);
     std::thread::spawn(move || {
         for tcp in listener.incoming() {
             let Ok(tcp) = tcp else { return };
             accepted.fetch_add(1, Ordering::SeqCst);
             let (config, requests, respond) = (config.clone(), requests.clone(), respond.clone());
+            let sessions = sessions.clone();
             std::thread::spawn(move || {
-                let _ = serve_session(tcp, config, after, &requests, &*respond);
+                let _ = serve_session(tcp, config, after, (&requests, &sessions), &*respond);
             });
         }
     });
@@ -139,12 +154,12 @@ fn serve_session(
     mut tcp: TcpStream,
     config: Arc<rustls::ServerConfig>,
     after: AfterResponse,
-    requests: &Mutex<Vec<String>>,
+    (requests, sessions): (&Mutex<Vec<String>>, &Mutex<Vec<Session>>),
     respond: &dyn Fn(&str) -> Vec<u8>,
 ) -> std::io::Result<()> {
     let mut session = ServerConnection::new(config).unwrap();
     let mut pending = Vec::new();
-    loop {
+    for served in 0.. {
         // Read one request head through TLS.
         let head = loop {
             if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -165,6 +180,14 @@ fn serve_session(
                 }
             }
         };
+        if served == 0 {
+            sessions.lock().unwrap().push(Session {
+                sni: session.server_name().map(str::to_owned),
+                alpn: session
+                    .alpn_protocol()
+                    .map(|p| String::from_utf8_lossy(p).into_owned()),
+            });
+        }
         requests.lock().unwrap().push(head.clone());
         let response = respond(&head);
         let mut stream = rustls::Stream::new(&mut session, &mut tcp);
@@ -189,4 +212,5 @@ fn serve_session(
             return Ok(());
         }
     }
+    Ok(())
 }
