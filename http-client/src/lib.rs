@@ -53,6 +53,12 @@
 //! before. Failures a user can act on have their own [`TlsFailure`] (untrusted issuer, wrong name,
 //! expired, not TLS at all, handshake timed out).
 //!
+//! Caveats: TLS 1.2 and 1.3 only (rustls's safe defaults); no client certificates; no revocation
+//! checks (as curl's default). Sessions are resumed across the connections of one client
+//! (rustls's in-memory cache, shared through the client's one config). A body that runs until the
+//! connection closes is complete only when the server ended with `close_notify`; a TCP close
+//! without it is an [`Error::Io`], since anyone on the path could have cut the body there.
+//!
 //! ## Implementation
 //! - **Heads by `httparse`, framing by hand.** `httparse` parses the status line, the header
 //!   fields and chunk-size lines. Every other rule of RFC 9112 is in `body.rs`, in section 6.3's
