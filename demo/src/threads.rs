@@ -142,8 +142,11 @@ impl Write for Socket {
 
 /// The TLS handshake with `host` on `tcp`, blocking (under the socket's read timeout), as
 /// `http_client`'s `tls.rs` does it without blocking: the same steps, the same failures.
-fn handshake(mut tcp: TcpStream, host: &str) -> Result<Socket, String> {
-    let config = tls_config().map_err(|f| format!("TLS: {f}"))?;
+fn handshake(
+    mut tcp: TcpStream,
+    config: Arc<rustls::ClientConfig>,
+    host: &str,
+) -> Result<Socket, String> {
     let name = rustls::pki_types::ServerName::try_from(host.to_owned())
         .map_err(|_| format!("TLS: `{host}` is not a valid server name"))?;
     let mut session = ClientConnection::new(config, name).map_err(|e| format!("TLS: {e}"))?;
@@ -190,6 +193,11 @@ impl Response {
         let authority = uri.authority().ok_or_else(|| fail("no host".into()))?;
         let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
         let host = authority.host().trim_matches(['[', ']']);
+        // Before connecting, as `http_client` does: trusting nobody fails without a connection.
+        let tls = match https {
+            true => Some(tls_config().map_err(|f| fail(format!("TLS: {f}")))?),
+            false => None,
+        };
         let addrs = (host, port)
             .to_socket_addrs()
             .map_err(|e| fail(format!("resolving the host: {e}")))?;
@@ -213,9 +221,9 @@ impl Response {
         stream
             .set_read_timeout(Some(timeouts.read))
             .map_err(|e| fail(format!("setting the read timeout: {e}")))?;
-        let mut stream = match https {
-            true => handshake(stream, host).map_err(fail)?,
-            false => Socket::Plain(stream),
+        let mut stream = match tls {
+            Some(config) => handshake(stream, config, host).map_err(fail)?,
+            None => Socket::Plain(stream),
         };
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
         let mut request = format!(

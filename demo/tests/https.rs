@@ -150,3 +150,31 @@ fn a_cacert_file_that_cannot_be_used_is_a_usage_error() {
         text(&output).1
     );
 }
+
+#[test]
+fn an_empty_system_store_is_a_clear_error_and_no_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let (empty_file, empty_dir) = (dir.path().join("none.pem"), dir.path().join("certs"));
+    std::fs::write(&empty_file, "").unwrap();
+    std::fs::create_dir(&empty_dir).unwrap();
+    for design in [&[][..], &["--threads"][..]] {
+        // rustls-native-certs reads these instead of the system's own store, as OpenSSL does.
+        let output = Command::new(env!("CARGO_BIN_EXE_demo"))
+            .args(["https://127.0.0.1:9/file.bin"])
+            .args(design)
+            .env("SSL_CERT_FILE", &empty_file)
+            .env("SSL_CERT_DIR", &empty_dir)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let (_, stderr) = text(&output);
+        assert_eq!(output.status.code(), Some(1), "{design:?}: {stderr}");
+        assert!(
+            stderr.contains("no trusted root certificates (the system's store is empty"),
+            "{design:?}: {stderr}"
+        );
+        // Port 9 refuses connections: the error came before any connection was tried.
+        assert!(!stderr.contains("refused"), "{design:?}: {stderr}");
+    }
+}
