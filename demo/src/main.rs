@@ -23,7 +23,8 @@
 //! ## Reading order
 //! `manager.rs` (the loop), `download.rs` (one download), then `server.rs`, `progress.rs`,
 //! `keyboard.rs` and `signal.rs` (the other things the thread does while it waits), and
-//! `threads.rs` (the design this replaces). `part.rs` and `names.rs` are the careful parts: what
+//! `threads.rs` (the design this replaces), and `tls.rs` (whom `https://` trusts, and `--https`'s
+//! certificate). `part.rs` and `names.rs` are the careful parts: what
 //! touches the disk, and what comes from strangers.
 //!
 //! ## Implementation
