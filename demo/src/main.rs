@@ -17,15 +17,15 @@
 //! little of the time the thread was busy. With URLs it is a small downloader that resumes
 //! `.part` files and never overwrites without `--force`; `https://` is verified against the
 //! system's root certificates, or only those in `--cacert FILE`, and `--https` puts the embedded
-//! demo itself behind TLS. `--threads` runs the same downloads with
-//! an OS thread each, for comparison; `--trace` and `--trace-file` show the machinery.
+//! demo itself behind TLS. `--threads` runs the same downloads with an OS thread each, for
+//! comparison; `--trace` and `--trace-file` show the machinery.
 //!
 //! ## Reading order
 //! `manager.rs` (the loop), `download.rs` (one download), then `server.rs`, `progress.rs`,
-//! `keyboard.rs` and `signal.rs` (the other things the thread does while it waits), and
-//! `threads.rs` (the design this replaces), and `tls.rs` (whom `https://` trusts, and `--https`'s
-//! certificate). `part.rs` and `names.rs` are the careful parts: what
-//! touches the disk, and what comes from strangers.
+//! `keyboard.rs` and `signal.rs` (the other things the thread does while it waits),
+//! `threads.rs` (the design this replaces), and `tls.rs` (whom `https://` trusts, and the
+//! `--https` certificate). `part.rs` and `names.rs` are the careful parts: what touches the disk,
+//! and what comes from strangers.
 //!
 //! ## Implementation
 //! - **Redraws** come from a glass `interval` task, not from `indicatif`'s own ticker thread: a
