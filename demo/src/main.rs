@@ -15,14 +15,17 @@
 //! With no arguments it starts its own HTTP server on `127.0.0.1` (same thread), downloads eight
 //! generated files of 1 to 64 MiB from it, checks every byte, and prints a summary showing how
 //! little of the time the thread was busy. With URLs it is a small downloader that resumes
-//! `.part` files and never overwrites without `--force`. `--threads` runs the same downloads with
-//! an OS thread each, for comparison; `--trace` and `--trace-file` show the machinery.
+//! `.part` files and never overwrites without `--force`; `https://` is verified against the
+//! system's root certificates, or only those in `--cacert FILE`, and `--https` puts the embedded
+//! demo itself behind TLS. `--threads` runs the same downloads with an OS thread each, for
+//! comparison; `--trace` and `--trace-file` show the machinery.
 //!
 //! ## Reading order
 //! `manager.rs` (the loop), `download.rs` (one download), then `server.rs`, `progress.rs`,
-//! `keyboard.rs` and `signal.rs` (the other things the thread does while it waits), and
-//! `threads.rs` (the design this replaces). `part.rs`, `validator.rs`, `claims.rs` and `names.rs`
-//! are the careful parts: what touches the disk, what ties a `.part` to one version of a file,
+//! `keyboard.rs` and `signal.rs` (the other things the thread does while it waits),
+//! `threads.rs` (the design this replaces), and `tls.rs` (whom `https://` trusts, and the
+//! `--https` certificate). `part.rs`, `validator.rs`, `claims.rs` and `names.rs` are the careful
+//! parts: what touches the disk, what ties a `.part` to one version of a file,
 //! and what comes from strangers.
 //!
 //! ## Implementation
@@ -49,12 +52,12 @@
 //!   `ETag` or `Last-Modified` beside it, and a resume sends it as `If-Range`; a `.part` with
 //!   no validator starts over unless `--continue` (`-c`) is given (`part.rs`).
 //! - Honest limits: file writes block the event loop (microseconds into the page cache; see
-//!   `part.rs`; the `fsync` at the end runs on the blocking pool); no `https`; `--threads`
-//!   follows no redirects; a `.part` is found by the URL's name only. A `.part` resumed with
-//!   `--continue` is resumed on trust. A body sent with neither `Content-Length` nor chunked
-//!   framing ends when the server closes the connection, so it cannot be length-checked: a
-//!   connection cut early is saved as the whole file. A name ending in `.part` is saved with a
-//!   `_` after it (`names.rs` says why).
+//!   `part.rs`; the `fsync` at the end runs on the blocking pool); `--threads` follows no
+//!   redirects; a `.part` is found by the URL's name only. A `.part` resumed with `--continue`
+//!   is resumed on trust. A body sent with neither `Content-Length` nor chunked framing ends
+//!   when the server closes the connection, so it cannot be length-checked: a connection cut
+//!   early is saved as the whole file (over `https`, only a missing `close_notify` gives it
+//!   away). A name ending in `.part` is saved with a `_` after it (`names.rs` says why).
 
 mod catalog;
 mod claims;
@@ -68,6 +71,7 @@ mod server;
 mod signal;
 mod summary;
 mod threads;
+mod tls;
 mod trace;
 mod validator;
 
@@ -91,8 +95,17 @@ use crate::progress::{Board, write_stdout};
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
-    /// http:// URLs to download. None: the embedded demo (a local server and eight files).
+    /// http:// or https:// URLs to download. None: the embedded demo (a local server and eight
+    /// files).
     urls: Vec<String>,
+    /// Verify https:// servers against the PEM certificates in FILE, and no others (as curl's
+    /// option of the same name) [default: the system's store].
+    #[arg(long, value_name = "FILE")]
+    cacert: Option<PathBuf>,
+    /// The embedded demo over TLS: its server gets a certificate made at start, trusted for this
+    /// run only.
+    #[arg(long, conflicts_with = "urls")]
+    https: bool,
     /// Where to save files [default: the current folder; the embedded demo: a temporary folder,
     /// removed afterwards].
     #[arg(short, long, value_name = "DIR")]
@@ -142,8 +155,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let roots = match tls::Roots::new(cli.cacert.as_deref()) {
+        Ok(roots) => roots,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if cli.serve {
-        return executor::block_on(serve_forever(cli.demo_scale));
+        return executor::block_on(serve_forever(cli.demo_scale, cli.https));
     }
     let (dir, temporary) = match output_dir(&cli) {
         Ok(dir) => dir,
@@ -153,7 +173,7 @@ fn main() -> ExitCode {
         }
     };
     let bars = !cli.trace && std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
-    let code = executor::block_on(run(&cli, &dir, bars));
+    let code = executor::block_on(run(&cli, roots, &dir, bars));
     if temporary && let Err(e) = std::fs::remove_dir_all(&dir) {
         eprintln!("warning: could not remove {}: {e}", dir.display());
     }
@@ -183,13 +203,16 @@ fn output_dir(cli: &Cli) -> Result<(PathBuf, bool), String> {
 }
 
 /// The whole run, as the future `block_on` drives.
-async fn run(cli: &Cli, dir: &Path, bars: bool) -> ExitCode {
+async fn run(cli: &Cli, mut roots: tls::Roots, dir: &Path, bars: bool) -> ExitCode {
     let started = Instant::now();
     let embedded = cli.urls.is_empty();
     let jobs = if embedded {
         let catalog = Rc::new(Catalog::new(cli.demo_scale));
-        let addr = match server::start(catalog.clone()).await {
-            Ok(addr) => addr,
+        let (addr, scheme) = match start_server(catalog.clone(), cli.https).await {
+            Ok((addr, ca)) => {
+                roots.extra.extend(ca.map(|ca| ca.cert));
+                (addr, if cli.https { "https" } else { "http" })
+            }
             Err(e) => {
                 eprintln!("error: could not start the embedded server: {e}");
                 return ExitCode::FAILURE;
@@ -199,7 +222,7 @@ async fn run(cli: &Cli, dir: &Path, bars: bool) -> ExitCode {
             .files
             .iter()
             .map(|f| Job {
-                url: format!("http://{addr}/files/{}", f.name),
+                url: format!("{scheme}://{addr}/files/{}", f.name),
                 expected: Some(Arc::new(f.clone())),
             })
             .collect()
@@ -218,12 +241,14 @@ async fn run(cli: &Cli, dir: &Path, bars: bool) -> ExitCode {
 
     let read_timeout = Duration::from_millis(cli.read_timeout_ms);
     let design = if cli.threads {
+        threads::trust(roots);
         Design::Threads(threads::Timeouts {
             connect: CONNECT_TIMEOUT,
             read: read_timeout,
         })
     } else {
-        let client = http_client::Client::builder()
+        let client = roots
+            .apply(http_client::Client::builder())
             .connect_timeout(CONNECT_TIMEOUT)
             .read_timeout(read_timeout)
             .build();
@@ -385,14 +410,36 @@ async fn handle_signals(
     }
 }
 
+/// Starts the embedded server, over TLS with `https`; returns its address and, for TLS, the CA
+/// to trust for it.
+async fn start_server(
+    catalog: Rc<Catalog>,
+    https: bool,
+) -> Result<(std::net::SocketAddr, Option<tls::RunCa>), String> {
+    let identity = match https {
+        true => Some(tls::embedded_server_identity()?),
+        false => None,
+    };
+    let (acceptor, ca) = identity.map(|i| (i.acceptor, i.ca)).unzip();
+    let addr = server::start(catalog, acceptor)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((addr, ca))
+}
+
 /// `--serve`: the embedded server alone, for trying the downloader against it by hand.
-async fn serve_forever(scale: Scale) -> ExitCode {
+async fn serve_forever(scale: Scale, https: bool) -> ExitCode {
     let catalog = Rc::new(Catalog::new(scale));
-    match server::start(catalog.clone()).await {
-        Ok(addr) => {
-            write_stdout(&format!("serving on http://{addr}/ (Ctrl-C stops)\n"));
+    match start_server(catalog.clone(), https).await {
+        Ok((addr, ca)) => {
+            let scheme = if https { "https" } else { "http" };
+            if let Some(ca) = ca {
+                // Printed so that another program (`curl --cacert`) can trust this run's server.
+                write_stdout(&format!("trust this run's CA (--cacert):\n{}", ca.pem));
+            }
+            write_stdout(&format!("serving on {scheme}://{addr}/ (Ctrl-C stops)\n"));
             for f in &catalog.files {
-                write_stdout(&format!("http://{addr}/files/{}\n", f.name));
+                write_stdout(&format!("{scheme}://{addr}/files/{}\n", f.name));
             }
             std::future::pending::<ExitCode>().await
         }

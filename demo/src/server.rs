@@ -7,6 +7,9 @@
 //! files are sent with `Content-Length`, odd ones `chunked`. `Range: bytes=N-` (and `N-M`) is
 //! answered with `206`, so interrupted downloads resume against it too.
 //!
+//! With `--https` each connection is a TLS session first (`futures-rustls` over glass's
+//! `TcpStream`, see `tls.rs`): the handshake, the encryption and the pacing all share the thread.
+//!
 //! Deliberately small: one request per connection (`Connection: close`), `GET` and `HEAD` only,
 //! no keep-alive, no `If-Range`. It is a test pattern generator, not a web server.
 
@@ -15,7 +18,9 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use reactor::net::{TcpListener, TcpStream};
+use futures::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use futures_rustls::TlsAcceptor;
+use reactor::net::TcpListener;
 use reactor::time::{sleep, sleep_until};
 
 use crate::catalog::{Catalog, GeneratedFile};
@@ -26,18 +31,26 @@ const MAX_HEAD: usize = 16 * 1024;
 /// Slices are sized for about this many writes a second per file: smooth bars, few wake-ups.
 const SLICES_PER_SECOND: f64 = 20.0;
 
-/// Binds `127.0.0.1:0`, spawns the task that accepts connections, and returns the address.
-pub async fn start(catalog: Rc<Catalog>) -> io::Result<SocketAddr> {
+/// Binds `127.0.0.1:0`, spawns the task that accepts connections, and returns the address. With
+/// `tls`, every connection speaks TLS.
+pub async fn start(catalog: Rc<Catalog>, tls: Option<TlsAcceptor>) -> io::Result<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     executor::spawn(async move {
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
-                    let catalog = catalog.clone();
+                    let (catalog, tls) = (catalog.clone(), tls.clone());
                     executor::spawn(async move {
-                        // A client that goes away mid-file is its own business.
-                        let _ = serve(stream, &catalog).await;
+                        // A client that goes away mid-file (or refuses the handshake) is its own
+                        // business.
+                        let _ = match tls {
+                            Some(tls) => match tls.accept(stream).await {
+                                Ok(stream) => serve(stream, &catalog).await,
+                                Err(e) => Err(e),
+                            },
+                            None => serve(stream, &catalog).await,
+                        };
                     });
                     crate::trace::name_task("server: one connection");
                 }
@@ -50,13 +63,26 @@ pub async fn start(catalog: Rc<Catalog>) -> io::Result<SocketAddr> {
     Ok(addr)
 }
 
-/// Answers one request on `stream`, then closes it.
-async fn serve(stream: TcpStream, catalog: &Catalog) -> io::Result<()> {
+/// Answers one request on `stream` (a `TcpStream`, or a TLS session on one), then closes it:
+/// over TLS with `close_notify`, so the client can tell the end from a cut.
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    catalog: &Catalog,
+) -> io::Result<()> {
+    answer(&mut stream, catalog).await?;
+    stream.close().await
+}
+
+/// Reads one request from `stream` and answers it.
+async fn answer<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    catalog: &Catalog,
+) -> io::Result<()> {
     let mut buf = vec![0; MAX_HEAD];
     let mut len = 0;
     let request = loop {
         if len == buf.len() {
-            return respond(&stream, "431 Request Header Fields Too Large", "", "").await;
+            return respond(stream, "431 Request Header Fields Too Large", "", "").await;
         }
         let n = stream.read(&mut buf[len..]).await?;
         if n == 0 {
@@ -66,7 +92,7 @@ async fn serve(stream: TcpStream, catalog: &Catalog) -> io::Result<()> {
         match parse_request(&buf[..len]) {
             Ok(Some(request)) => break request,
             Ok(None) => continue,
-            Err(()) => return respond(&stream, "400 Bad Request", "", "bad request\n").await,
+            Err(()) => return respond(stream, "400 Bad Request", "", "bad request\n").await,
         }
     };
     let (method, path, range) = (
@@ -75,7 +101,7 @@ async fn serve(stream: TcpStream, catalog: &Catalog) -> io::Result<()> {
         request.range,
     );
     if method != "GET" && method != "HEAD" {
-        return respond(&stream, "405 Method Not Allowed", "", "GET or HEAD\n").await;
+        return respond(stream, "405 Method Not Allowed", "", "GET or HEAD\n").await;
     }
     let head_only = method == "HEAD";
     if path == "/" {
@@ -83,20 +109,20 @@ async fn serve(stream: TcpStream, catalog: &Catalog) -> io::Result<()> {
         for f in &catalog.files {
             index.push_str(&format!("/files/{}  {} bytes\n", f.name, f.size));
         }
-        return respond(&stream, "200 OK", "", if head_only { "" } else { &index }).await;
+        return respond(stream, "200 OK", "", if head_only { "" } else { &index }).await;
     }
     let file = path
         .strip_prefix("/files/")
         .and_then(|name| catalog.find(name));
     let Some(file) = file else {
-        return respond(&stream, "404 Not Found", "", "no such file\n").await;
+        return respond(stream, "404 Not Found", "", "no such file\n").await;
     };
     match range.as_deref().map(|r| parse_range(r, file.size)) {
-        None => send_file(&stream, file, 0, file.size, false, head_only).await,
-        Some(Some((start, end))) => send_file(&stream, file, start, end, true, head_only).await,
+        None => send_file(stream, file, 0, file.size, false, head_only).await,
+        Some(Some((start, end))) => send_file(stream, file, start, end, true, head_only).await,
         Some(None) => {
             let extra = format!("Content-Range: bytes */{}\r\n", file.size);
-            respond(&stream, "416 Range Not Satisfiable", &extra, "").await
+            respond(stream, "416 Range Not Satisfiable", &extra, "").await
         }
     }
 }
@@ -145,7 +171,12 @@ fn parse_range(value: &str, size: u64) -> Option<(u64, u64)> {
 }
 
 /// Sends a short response with a fixed body.
-async fn respond(stream: &TcpStream, status: &str, extra: &str, body: &str) -> io::Result<()> {
+async fn respond(
+    stream: &mut (impl AsyncWrite + Unpin),
+    status: &str,
+    extra: &str,
+    body: &str,
+) -> io::Result<()> {
     let head = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n{extra}\
          Connection: close\r\n\r\n{body}",
@@ -157,7 +188,7 @@ async fn respond(stream: &TcpStream, status: &str, extra: &str, body: &str) -> i
 /// Sends bytes `start..end` of `file` at the file's pace: the whole file would take its
 /// `duration`, so a resumed remainder takes proportionally less.
 async fn send_file(
-    stream: &TcpStream,
+    stream: &mut (impl AsyncWrite + Unpin),
     file: &GeneratedFile,
     start: u64,
     end: u64,
@@ -183,6 +214,7 @@ async fn send_file(
     head.push_str("Content-Type: application/octet-stream\r\nAccept-Ranges: bytes\r\n");
     head.push_str("Connection: close\r\n\r\n");
     stream.write_all(head.as_bytes()).await?;
+    stream.flush().await?;
     if head_only {
         return Ok(());
     }
@@ -204,6 +236,8 @@ async fn send_file(
         } else {
             stream.write_all(&buf[..n]).await?;
         }
+        // Over TLS, records rustls still holds go out now, not when the next slice is due.
+        stream.flush().await?;
         offset += n as u64;
     }
     if chunked {

@@ -8,16 +8,22 @@
 //! (`Content-Length`, `chunked`, or the connection's end) are read by `http_client::proto`, the
 //! very code the async client runs, which does no I/O of its own; this file only moves bytes from
 //! a blocking socket into its buffer. So neither design accepts a response the other refuses.
-//! What the blocking side lacks: redirects and `https` (both fail with a message saying so), and
-//! connection reuse (one `GET` per connection, `Connection: close`). `http_client` is the real
-//! client; this is the comparison.
+//! `https://` too: rustls over the blocking socket (its `StreamOwned`), with the config and the
+//! words for a failed handshake from `http_client::proto`, so both designs trust the same roots
+//! and refuse the same certificates. What the blocking side lacks: redirects (they fail with a
+//! message saying so) and connection reuse (one `GET` per connection, `Connection: close`).
+//! `http_client` is the real client; this is the comparison.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use http_client::proto::{self, Decoder, ProtocolError};
+use http_client::proto::rustls::{self, ClientConnection, StreamOwned};
+use http_client::proto::{self, Decoder, ProtocolError, TlsFailure};
+
+use crate::tls::Roots;
 
 use crate::download::{self, Done, DownloadError, Head, Job, Next, Settings};
 use crate::progress::Progress;
@@ -33,6 +39,28 @@ pub struct Timeouts {
 
 /// How many bytes each read asks for, as `http_client`'s connections do.
 const READ_SIZE: usize = 64 * 1024;
+
+/// The roots `https://` downloads trust, set by [`trust`] before the first download. Process-wide
+/// because every download thread of the run shares them, as the glass tasks share one client.
+static ROOTS: OnceLock<Roots> = OnceLock::new();
+/// The rustls config made from [`ROOTS`] by the first `https://` download, then shared.
+static TLS_CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, TlsFailure>> = OnceLock::new();
+
+/// Sets the roots for this run's `https://` downloads (the first call wins; without one, none is
+/// trusted and every `https://` download fails saying so).
+pub fn trust(roots: Roots) {
+    let _ = ROOTS.set(roots);
+}
+
+/// The shared rustls config, made on first use.
+fn tls_config() -> Result<Arc<rustls::ClientConfig>, TlsFailure> {
+    TLS_CONFIG
+        .get_or_init(|| {
+            let roots = ROOTS.get().cloned().unwrap_or_default();
+            proto::tls_config(&roots.extra, roots.system)
+        })
+        .clone()
+}
 
 /// Does `job` on the calling thread, blocking it until done.
 pub fn fetch(
@@ -71,12 +99,82 @@ struct Response {
 struct Connection {
     /// For error messages.
     url: String,
-    /// The socket, blocking, with the read timeout set.
-    stream: TcpStream,
+    /// The socket, blocking, with the read timeout set; for `https://` a TLS session on it.
+    stream: Socket,
     /// Bytes read and not yet taken by the head parser or the decoder.
     buf: BytesMut,
     /// For the timeout's error message (the socket enforces it).
     read_timeout: Duration,
+}
+
+/// What the bytes travel on.
+enum Socket {
+    /// `http://`.
+    Plain(TcpStream),
+    /// `https://`: rustls's blocking stream, which reads and writes the socket as needed.
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Read for Socket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Socket::Plain(tcp) => tcp.read(buf),
+            Socket::Tls(tls) => tls.read(buf),
+        }
+    }
+}
+
+impl Write for Socket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Socket::Plain(tcp) => tcp.write(buf),
+            Socket::Tls(tls) => tls.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Socket::Plain(tcp) => tcp.flush(),
+            Socket::Tls(tls) => tls.flush(),
+        }
+    }
+}
+
+/// The TLS handshake with `host` on `tcp`, blocking (under the socket's read timeout), as
+/// `http_client`'s `tls.rs` does it without blocking: the same steps, the same failures.
+fn handshake(
+    mut tcp: TcpStream,
+    config: Arc<rustls::ClientConfig>,
+    host: &str,
+) -> Result<Socket, String> {
+    let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+        .map_err(|_| format!("TLS: `{host}` is not a valid server name"))?;
+    let mut session = ClientConnection::new(config, name).map_err(|e| format!("TLS: {e}"))?;
+    let started = Instant::now();
+    tracing::debug!(target: "glass::tls", host, "handshake start");
+    let io_error = |e: io::Error| match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+            "TLS: the handshake timed out (read timeout)".to_owned()
+        }
+        _ => format!("TLS: during the handshake: {e}"),
+    };
+    let mut received_tls = false;
+    while session.is_handshaking() {
+        if session.wants_write() {
+            session.write_tls(&mut tcp).map_err(io_error)?;
+            continue;
+        }
+        if session.read_tls(&mut tcp).map_err(io_error)? == 0 {
+            return Err("TLS: the server closed the connection during the handshake".into());
+        }
+        if let Err(e) = session.process_new_packets() {
+            let _ = session.write_tls(&mut tcp); // The alert saying why, if the socket takes it.
+            return Err(format!("TLS: {}", proto::tls_failure(e, received_tls)));
+        }
+        received_tls = true;
+    }
+    proto::trace_handshake_done(&session, host, started);
+    Ok(Socket::Tls(Box::new(StreamOwned::new(session, tcp))))
 }
 
 impl Response {
@@ -93,12 +191,20 @@ impl Response {
             what,
         };
         let uri: http::Uri = url.parse().map_err(|e| fail(format!("invalid URL: {e}")))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(fail("only http:// URLs are supported".into()));
-        }
+        let https = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            _ => return Err(fail("only http:// and https:// URLs are supported".into())),
+        };
         let authority = uri.authority().ok_or_else(|| fail("no host".into()))?;
-        let port = authority.port_u16().unwrap_or(80);
-        let addrs = (authority.host().trim_matches(['[', ']']), port)
+        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let host = authority.host().trim_matches(['[', ']']);
+        // Before connecting, as `http_client` does: trusting nobody fails without a connection.
+        let tls = match https {
+            true => Some(tls_config().map_err(|f| fail(format!("TLS: {f}")))?),
+            false => None,
+        };
+        let addrs = (host, port)
             .to_socket_addrs()
             .map_err(|e| fail(format!("resolving the host: {e}")))?;
         let mut last_error = None;
@@ -121,6 +227,10 @@ impl Response {
         stream
             .set_read_timeout(Some(timeouts.read))
             .map_err(|e| fail(format!("setting the read timeout: {e}")))?;
+        let mut stream = match tls {
+            Some(config) => handshake(stream, config, host).map_err(fail)?,
+            None => Socket::Plain(stream),
+        };
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
         let mut request = format!(
             "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: glass-demo-threads\r\n\
@@ -134,8 +244,9 @@ impl Response {
             request.push_str(&format!("If-Range: {validator}\r\n"));
         }
         request.push_str("\r\n");
-        (&stream)
+        stream
             .write_all(request.as_bytes())
+            .and_then(|()| stream.flush())
             .map_err(|e| fail(format!("sending the request: {e}")))?;
         let mut conn = Connection {
             url: url.to_owned(),

@@ -2,8 +2,11 @@
 //!
 //! The executor and the reactor emit `tracing` events at `TRACE` level under the targets
 //! `glass::executor` (spawn, poll, wake, wake from another thread) and `glass::reactor` (register,
-//! deregister, epoll_wait, timers fired). With no subscriber installed each costs a check of a
-//! global flag; this module installs one only when asked:
+//! deregister, epoll_wait, timers fired), and `http_client` under `glass::http` (connected,
+//! redirects) and `glass::tls` (each handshake's start, and its end with the ALPN protocol, TLS
+//! version, cipher suite and time taken; `--threads` emits the same for its handshakes). With no
+//! subscriber installed each costs a check of a global flag; this module installs one only when
+//! asked:
 //!
 //! - `--trace`: `tracing-subscriber`'s formatter on stderr, one readable line per event, stamped
 //!   with the time since start.

@@ -3,10 +3,11 @@
 //! A request's life, in [`Client::execute`]:
 //!
 //! ```text
-//!   send ─► an idle connection to host:port in the pool? ── no ──► connect
-//!             │ yes                                                  │
-//!             ▼                                                      │
-//!           write the request head, read the response head ◄────────┘
+//!   send ─► an idle connection to scheme://host:port in the pool? ── no ──► connect, and
+//!             │ yes                                                       for https the TLS
+//!             │                                                           handshake
+//!             ▼                                                              │
+//!           write the request head, read the response head ◄─────────────────┘
 //!             │   nothing at all came back on a pooled connection (the server closed it
 //!             │   meanwhile) and the method is idempotent: once more, on a new connection
 //!             ▼
@@ -25,8 +26,9 @@ use crate::connection::Connection;
 use crate::pool::{Key, Pool};
 use crate::request::{Request, RequestBuilder};
 use crate::timeouts::Timeouts;
+use crate::trust::Trust;
 use crate::url::IntoUrl;
-use crate::{Error, Response, head, redirect};
+use crate::{Certificate, Error, Response, head, redirect};
 
 /// How many redirects are followed by default: more than any real chain needs (browsers allow 20),
 /// few enough that a loop fails fast.
@@ -72,6 +74,9 @@ struct Config {
     timeout: Option<Duration>,
     /// How many redirects in a row are followed; 0 returns redirects to the caller.
     max_redirects: usize,
+    /// The root certificates `https://` servers are verified against, and the TLS config made
+    /// from them on first use.
+    trust: Trust,
 }
 
 impl Default for Config {
@@ -81,6 +86,7 @@ impl Default for Config {
             read_timeout: None,
             timeout: None,
             max_redirects: DEFAULT_MAX_REDIRECTS,
+            trust: Trust::default(),
         }
     }
 }
@@ -140,7 +146,8 @@ impl Client {
 
     /// Sends `request` to its server once (no redirects), on an idle connection if there is one.
     async fn send_once(&self, request: &Request, timeouts: &Timeouts) -> Result<Response, Error> {
-        let key = (request.url.host.clone(), request.url.port);
+        let url = &request.url;
+        let key = (url.scheme, url.host.clone(), url.port);
         let head = request.encode_head();
         if let Some(conn) = self.inner.pool.checkout(&key) {
             match self.exchange(conn, request, &head, &key, timeouts).await {
@@ -152,7 +159,7 @@ impl Client {
                 result => return result,
             }
         }
-        let conn = Connection::connect(&request.url, timeouts).await?;
+        let conn = Connection::connect(&request.url, timeouts, &self.inner.config.trust).await?;
         self.exchange(conn, request, &head, &key, timeouts).await
     }
 
@@ -226,6 +233,25 @@ impl ClientBuilder {
     /// responses.
     pub fn max_redirects(mut self, max: usize) -> ClientBuilder {
         self.config.max_redirects = max;
+        self
+    }
+
+    /// Trusts `cert` as a root for `https://` servers, besides the system's store (reqwest's
+    /// method of the same name; curl's `--cacert` adds a file of them, and
+    /// [`Certificate::from_pem_bundle`] reads one).
+    pub fn add_root_certificate(mut self, cert: Certificate) -> ClientBuilder {
+        self.config.trust.extra_roots.push(cert);
+        self
+    }
+
+    /// Whether the system's root certificates are trusted (yes unless told otherwise; reqwest's
+    /// method of the same name). With `false`, only the roots added with
+    /// [`add_root_certificate`](ClientBuilder::add_root_certificate) are, and a client with
+    /// neither fails every `https://` request with [`TlsFailure::NoRootCertificates`].
+    ///
+    /// [`TlsFailure::NoRootCertificates`]: crate::TlsFailure::NoRootCertificates
+    pub fn tls_built_in_root_certs(mut self, trust: bool) -> ClientBuilder {
+        self.config.trust.system_roots = trust;
         self
     }
 

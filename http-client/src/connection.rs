@@ -1,10 +1,12 @@
-//! [`Connection`]: one TCP connection to a server and the bytes read from it but not yet used.
+//! [`Connection`]: one connection to a server (plain TCP, or TLS over it) and the bytes read from
+//! it but not yet used.
 //!
 //! Everything that reads a response (the head parser, the body decoders) works on
 //! [`Connection::buf`]: [`Connection::fill`] appends what the socket has, and the readers consume
 //! from the front. Bytes past the end of one step (the start of the body after the head) simply
 //! stay in the buffer for the next.
 
+use std::cell::Cell;
 use std::future::{Future, poll_fn};
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -15,8 +17,11 @@ use bytes::BytesMut;
 use reactor::net::TcpStream;
 
 use crate::Error;
+use crate::error::TlsFailure;
 use crate::timeouts::{Timeouts, Wait};
-use crate::url::Url;
+use crate::tls::TlsStream;
+use crate::trust::Trust;
+use crate::url::{Scheme, Url};
 
 /// The first read asks for this much: enough for most heads and small bodies.
 const MIN_READ: usize = 8 * 1024;
@@ -26,8 +31,8 @@ const MAX_READ: usize = 64 * 1024;
 
 /// An open connection to one server.
 pub(crate) struct Connection {
-    /// The socket.
-    stream: TcpStream,
+    /// The socket, and for `https://` the TLS session on it.
+    stream: Stream,
     /// Bytes received and not yet consumed by the head parser or a body decoder. Body data leaves
     /// it by `split_to(..).freeze()`, which hands the caller the bytes without copying them.
     pub(crate) buf: BytesMut,
@@ -37,36 +42,68 @@ pub(crate) struct Connection {
     read_size: usize,
 }
 
+/// What the bytes travel on.
+enum Stream {
+    /// `http://`: the socket itself.
+    Plain(TcpStream),
+    /// `https://`: a TLS session over the socket.
+    Tls(TlsStream),
+}
+
 impl Connection {
-    /// Resolves the URL's host and connects to the first of its addresses that accepts.
+    /// Resolves the URL's host, connects to the first of its addresses that accepts, and for
+    /// `https://` runs the TLS handshake. The connect timeout covers all three.
     ///
     /// Names are resolved here (on the reactor's blocking pool, as `TcpStream::connect` would do)
     /// rather than by `TcpStream::connect` itself, so that a name that does not resolve is reported
     /// as [`Error::Resolve`] and not confused with a refused connection.
-    pub(crate) async fn connect(url: &Url, timeouts: &Timeouts) -> Result<Connection, Error> {
-        let stream = timeouts
-            .guard(Wait::Connect, &url.uri, async {
-                let mut last_error = None;
-                for addr in resolve(url).await? {
-                    match TcpStream::connect(addr).await {
-                        Ok(stream) => return Ok(stream),
-                        Err(e) => last_error = Some(e),
-                    }
-                }
-                Err(Error::Connect {
-                    url: url.uri.clone(),
-                    source: last_error.unwrap_or_else(|| io::ErrorKind::NotFound.into()),
-                })
-            })
-            .await??;
-        // A request goes out in one write, so Nagle's algorithm can only delay it.
-        let _ = stream.set_nodelay(true);
-        tracing::debug!(target: "glass::http", host = %url.host, port = url.port, "connected");
+    pub(crate) async fn connect(
+        url: &Url,
+        timeouts: &Timeouts,
+        trust: &Trust,
+    ) -> Result<Connection, Error> {
+        let tls_error = |failure| Error::Tls {
+            url: url.uri.clone(),
+            failure,
+        };
+        // Before any connection: a client that trusts nobody fails here, not after a handshake.
+        let tls_config = match url.scheme {
+            Scheme::Https => Some(trust.config().map_err(tls_error)?),
+            Scheme::Http => None,
+        };
+        // Set once the TCP connection is up, so a timeout can say it was the handshake's.
+        let handshaking = Cell::new(false);
+        let connecting = async {
+            let tcp = connect_tcp(url).await?;
+            // A request goes out in one write, so Nagle's algorithm can only delay it.
+            let _ = tcp.set_nodelay(true);
+            tracing::debug!(target: "glass::http", host = %url.host, port = url.port, "connected");
+            let Some(config) = tls_config else {
+                return Ok(Stream::Plain(tcp));
+            };
+            handshaking.set(true);
+            let tls = TlsStream::handshake(tcp, config, &url.host)
+                .await
+                .map_err(tls_error)?;
+            Ok(Stream::Tls(tls))
+        };
+        let stream = match timeouts.guard(Wait::Connect, &url.uri, connecting).await {
+            Ok(stream) => stream?,
+            Err(Error::ConnectTimeout { after, .. }) if handshaking.get() => {
+                return Err(tls_error(TlsFailure::HandshakeTimeout { after }));
+            }
+            Err(e) => return Err(e),
+        };
         Ok(Connection {
             stream,
             buf: BytesMut::new(),
             read_size: MIN_READ,
         })
+    }
+
+    /// Whether this connection is plain TCP (an `http://` one).
+    pub(crate) fn is_plain(&self) -> bool {
+        matches!(self.stream, Stream::Plain(_))
     }
 
     /// Reads whatever the socket has (waiting for at least one byte) onto the end of `buf`.
@@ -95,7 +132,11 @@ impl Connection {
         poll_fn(|cx| {
             let start = self.buf.len();
             self.buf.resize(start + self.read_size, 0);
-            let poll = pin!(self.stream.read(&mut self.buf[start..])).poll(cx);
+            let buf = &mut self.buf[start..];
+            let poll = match &mut self.stream {
+                Stream::Plain(tcp) => pin!(tcp.read(buf)).poll(cx),
+                Stream::Tls(tls) => tls.poll_read(cx, buf),
+            };
             let n = match poll {
                 Poll::Ready(Ok(n)) => n,
                 _ => 0,
@@ -107,13 +148,19 @@ impl Connection {
 
     /// Writes all of `bytes` (a request head).
     pub(crate) async fn write_all(
-        &self,
+        &mut self,
         bytes: &[u8],
         timeouts: &Timeouts,
         url: &http::Uri,
     ) -> Result<(), Error> {
+        let writing = async {
+            match &mut self.stream {
+                Stream::Plain(tcp) => tcp.write_all(bytes).await,
+                Stream::Tls(tls) => tls.write_all(bytes).await,
+            }
+        };
         timeouts
-            .guard(Wait::Write, url, self.stream.write_all(bytes))
+            .guard(Wait::Write, url, writing)
             .await?
             .map_err(|source| Error::Io {
                 url: url.clone(),
@@ -123,24 +170,50 @@ impl Connection {
 
     /// Whether the server has closed the connection, reset it, or sent something unasked while it
     /// sat idle in the pool. Never waits: it tries one read, and a read that would block means the
-    /// connection is quiet, which is what a usable idle connection is.
+    /// connection is quiet, which is what a usable idle connection is. Over TLS the read goes
+    /// through rustls, so a `close_notify` counts as a close.
     pub(crate) fn is_stale(&mut self) -> bool {
         if !self.buf.is_empty() {
             return true;
         }
-        let mut probe = [0u8; 1];
-        !matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+        match &mut self.stream {
+            Stream::Plain(tcp) => {
+                let mut probe = [0u8; 1];
+                !matches!(tcp.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+            }
+            Stream::Tls(tls) => tls.is_stale(),
+        }
     }
 }
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The buffer's length, not its bytes: a response's `Debug` should not print a body.
+        let (tcp, tls) = match &self.stream {
+            Stream::Plain(tcp) => (tcp, false),
+            Stream::Tls(tls) => (tls.tcp(), true),
+        };
         f.debug_struct("Connection")
-            .field("stream", &self.stream)
+            .field("stream", tcp)
+            .field("tls", &tls)
             .field("buffered", &self.buf.len())
             .finish()
     }
+}
+
+/// Connects to the first address of `url`'s host that accepts.
+async fn connect_tcp(url: &Url) -> Result<TcpStream, Error> {
+    let mut last_error = None;
+    for addr in resolve(url).await? {
+        match TcpStream::connect(addr).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(Error::Connect {
+        url: url.uri.clone(),
+        source: last_error.unwrap_or_else(|| io::ErrorKind::NotFound.into()),
+    })
 }
 
 /// The addresses to try for `url`: an IP address as is, a name through the system resolver, which

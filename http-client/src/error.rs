@@ -21,10 +21,24 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-    /// The scheme is not `http`. In particular `https` is not supported: glass has no TLS.
+    /// The scheme is neither `http` nor `https`.
     UnsupportedScheme {
         /// The URL.
         url: Uri,
+    },
+    /// A certificate given to [`Certificate::from_pem`](crate::Certificate::from_pem) could not
+    /// be read.
+    InvalidCertificate {
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// The TLS layer of an `https://` request failed, or an `http://` server answered in TLS: the
+    /// connection was not (or could not be) secured, and nothing was sent on it.
+    Tls {
+        /// The URL.
+        url: Uri,
+        /// What was wrong, in words a user understands.
+        failure: TlsFailure,
     },
     /// A header given to [`RequestBuilder::header`](crate::RequestBuilder::header) is not a valid
     /// header name or value.
@@ -110,12 +124,14 @@ pub enum Error {
 }
 
 impl Error {
-    /// The URL the error is about; `None` only for [`Error::InvalidUrl`], whose URL did not parse
-    /// (it is in the variant as a string).
+    /// The URL the error is about; `None` for [`Error::InvalidUrl`], whose URL did not parse (it
+    /// is in the variant as a string), and for [`Error::InvalidCertificate`], which comes before
+    /// any request.
     pub fn url(&self) -> Option<&Uri> {
         match self {
-            Error::InvalidUrl { .. } => None,
+            Error::InvalidUrl { .. } | Error::InvalidCertificate { .. } => None,
             Error::UnsupportedScheme { url }
+            | Error::Tls { url, .. }
             | Error::InvalidHeader { url, .. }
             | Error::Resolve { url, .. }
             | Error::Connect { url, .. }
@@ -130,11 +146,18 @@ impl Error {
         }
     }
 
-    /// Whether this is one of the three timeouts.
+    /// Whether this is one of the three timeouts (a TLS handshake that timed out counts as the
+    /// connect timeout it is).
     pub fn is_timeout(&self) -> bool {
         matches!(
             self,
-            Error::ConnectTimeout { .. } | Error::ReadTimeout { .. } | Error::Timeout { .. }
+            Error::ConnectTimeout { .. }
+                | Error::ReadTimeout { .. }
+                | Error::Timeout { .. }
+                | Error::Tls {
+                    failure: TlsFailure::HandshakeTimeout { .. },
+                    ..
+                }
         )
     }
 }
@@ -148,10 +171,11 @@ impl fmt::Display for Error {
             Error::InvalidUrl { url, reason } => write!(f, "invalid URL `{url}`: {reason}"),
             Error::UnsupportedScheme { url } => write!(
                 f,
-                "cannot fetch {url}: the scheme `{}` is not supported (only http://; glass has no \
-                 TLS)",
+                "cannot fetch {url}: the scheme `{}` is not supported (only http:// and https://)",
                 url.scheme_str().unwrap_or_default()
             ),
+            Error::InvalidCertificate { reason } => write!(f, "invalid certificate: {reason}"),
+            Error::Tls { url, failure } => write!(f, "TLS with {url} failed: {failure}"),
             Error::InvalidHeader { url, source } => {
                 write!(f, "invalid request header for {url}: {source}")
             }
@@ -207,6 +231,103 @@ impl std::error::Error for Error {
             | Error::Connect { source, .. }
             | Error::Io { source, .. } => Some(source),
             _ => None,
+        }
+    }
+}
+
+/// What went wrong in a TLS handshake (or instead of one), for [`Error::Tls`]. The variants are
+/// the failures a user can act on; anything rarer is [`TlsFailure::Other`] with rustls's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsFailure {
+    /// The certificate does not chain to a trusted root: self-signed, a private CA, or a chain
+    /// the server sent incomplete. Trust its CA with
+    /// [`ClientBuilder::add_root_certificate`](crate::ClientBuilder::add_root_certificate)
+    /// (the demo: `--cacert FILE`).
+    UnknownIssuer,
+    /// The certificate is valid, but for other names than the URL's host.
+    NotValidForName {
+        /// The names the certificate is for (may be empty if rustls did not say).
+        presented: Vec<String>,
+    },
+    /// The certificate's validity ended before now.
+    Expired,
+    /// The certificate's validity starts after now (or this machine's clock is behind).
+    NotYetValid,
+    /// An `https://` server answered with something that is not TLS: most often plain HTTP on
+    /// the port (use `http://`).
+    NotTls,
+    /// An `http://` server answered in TLS: the port expects `https://`.
+    ServerSpeaksTls,
+    /// Connecting plus the handshake took longer than the client's `connect_timeout`, and the
+    /// TCP connection was up: the server accepted but did not finish the handshake.
+    HandshakeTimeout {
+        /// The limit that was reached.
+        after: Duration,
+    },
+    /// No root certificate to verify servers against: none was added, and the system's store
+    /// was not used or is empty (on Debian, install `ca-certificates`).
+    NoRootCertificates {
+        /// Whether the system's store was looked at.
+        system_store: bool,
+        /// What went wrong reading it, if anything did.
+        system_errors: Vec<String>,
+    },
+    /// Anything else, in rustls's words (a refused handshake, no common protocol version...).
+    Other(String),
+}
+
+impl fmt::Display for TlsFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsFailure::UnknownIssuer => write!(
+                f,
+                "the certificate's issuer is not trusted (add its CA as a root certificate)"
+            ),
+            TlsFailure::NotValidForName { presented } if presented.is_empty() => {
+                write!(f, "the certificate is not valid for this host name")
+            }
+            TlsFailure::NotValidForName { presented } => write!(
+                f,
+                "the certificate is not valid for this host name (it is for {})",
+                presented.join(", ")
+            ),
+            TlsFailure::Expired => write!(f, "the certificate has expired"),
+            TlsFailure::NotYetValid => write!(
+                f,
+                "the certificate is not valid yet (or this machine's clock is wrong)"
+            ),
+            TlsFailure::NotTls => write!(
+                f,
+                "the server does not speak TLS on this port (plain HTTP? try http://)"
+            ),
+            TlsFailure::ServerSpeaksTls => {
+                write!(f, "the server answered in TLS: this port expects https://")
+            }
+            TlsFailure::HandshakeTimeout { after } => write!(
+                f,
+                "the TLS handshake did not finish within the connect timeout ({after:?})"
+            ),
+            TlsFailure::NoRootCertificates {
+                system_store,
+                system_errors,
+            } => {
+                write!(f, "no trusted root certificates")?;
+                match (system_store, system_errors.is_empty()) {
+                    (false, _) => write!(f, " (the system's store is turned off, none was added)"),
+                    (true, true) => write!(
+                        f,
+                        " (the system's store is empty: install ca-certificates, or add a root \
+                         certificate)"
+                    ),
+                    (true, false) => write!(
+                        f,
+                        " (the system's store could not be read: {})",
+                        system_errors.join("; ")
+                    ),
+                }
+            }
+            TlsFailure::Other(what) => f.write_str(what),
         }
     }
 }

@@ -8,7 +8,7 @@ use http::{StatusCode, Uri, Version};
 
 use crate::Error;
 use crate::connection::Connection;
-use crate::error::ProtocolError;
+use crate::error::{ProtocolError, TlsFailure};
 use crate::timeouts::Timeouts;
 
 /// The largest response head accepted: a server that sends more is broken or hostile, and
@@ -136,6 +136,12 @@ pub(crate) async fn read(
     let mut interim_bytes = 0;
     loop {
         if !conn.buf.is_empty() {
+            if conn.is_plain() && looks_like_tls(&conn.buf) {
+                return Err(Error::Tls {
+                    url: url.clone(),
+                    failure: TlsFailure::ServerSpeaksTls,
+                });
+            }
             let head = take_head(&mut conn.buf, &mut interim_bytes).map_err(|e| e.at(url))?;
             if let Some(head) = head {
                 return Ok(head);
@@ -157,6 +163,13 @@ pub(crate) async fn read(
             });
         }
     }
+}
+
+/// Whether an answer starts like a TLS record (an alert or a handshake, in TLS 1.x's `3.x`
+/// version), which is what a TLS server sends back to a plain HTTP request. No HTTP response can
+/// start so: it starts with `HTTP/`.
+fn looks_like_tls(answer: &[u8]) -> bool {
+    matches!(answer, [0x15 | 0x16, 0x03, ..])
 }
 
 #[cfg(test)]

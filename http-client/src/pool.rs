@@ -1,4 +1,4 @@
-//! [`Pool`]: idle keep-alive connections, by the host and port they go to.
+//! [`Pool`]: idle keep-alive connections, by the scheme, host and port they go to.
 //!
 //! A connection enters the pool only when the body of its last response has been read to its end
 //! and nothing follows it (see `Response`), so the next response on it starts at a clean
@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::connection::Connection;
+use crate::url::Scheme;
 
 /// The most idle connections kept per host and port; the oldest goes first when one more comes.
 /// Enough for a downloader's parallel fetches, few enough not to hoard file descriptors.
@@ -19,8 +20,11 @@ const MAX_IDLE_PER_HOST: usize = 32;
 /// connections after a while (nginx: 75 s), often without the close reaching us in time.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Which server a connection goes to: host and port, as in the URL.
-pub(crate) type Key = (String, u16);
+/// Which server a connection goes to: scheme, host and port, as in the URL. The scheme is part of
+/// it because a TLS session to a port is not interchangeable with plain TCP to the same port
+/// (a server may well speak both on one), and because a connection that was verified for a name
+/// must only carry requests for that name.
+pub(crate) type Key = (Scheme, String, u16);
 
 /// The idle connections of one [`Client`](crate::Client).
 #[derive(Debug, Default)]
@@ -49,7 +53,7 @@ impl Pool {
             if since.elapsed() < IDLE_TIMEOUT && !conn.is_stale() {
                 return Some(conn);
             }
-            tracing::debug!(target: "glass::http", host = %key.0, port = key.1, "closing a stale idle connection");
+            tracing::debug!(target: "glass::http", host = %key.1, port = key.2, "closing a stale idle connection");
         }
         None
     }

@@ -53,9 +53,61 @@
 //! # Ok(()) }
 //! ```
 //!
+//! For `https://`, [`tls_config`] makes the rustls config the async client uses (the same roots,
+//! the same `ring` provider, ALPN `http/1.1`), and [`tls_failure`] puts a failed handshake in the
+//! same words as [`Error::Tls`](crate::Error::Tls); rustls's own `StreamOwned` then does the
+//! blocking I/O. rustls is re-exported as [`rustls`] so that the versions match.
+//!
 //! Errors are [`ProtocolError`]s, which do not know the URL; the async client wraps them in an
 //! [`Error`](crate::Error) that names it, and other callers should say which URL too.
 
 pub use crate::body::Decoder;
 pub use crate::error::ProtocolError;
 pub use crate::head::{Head, take_head};
+
+use std::sync::Arc;
+
+pub use rustls;
+
+use crate::Certificate;
+pub use crate::error::TlsFailure;
+
+/// The rustls client config an `http_client::Client` would use with these roots: `extra_roots`
+/// and, if `system_roots`, the system's store. Fails with [`TlsFailure::NoRootCertificates`] when
+/// that makes no roots at all.
+///
+/// ```
+/// # use http_client::proto::{TlsFailure, tls_config};
+/// let error = tls_config(&[], false).unwrap_err();
+/// assert!(matches!(error, TlsFailure::NoRootCertificates { .. }));
+/// ```
+pub fn tls_config(
+    extra_roots: &[Certificate],
+    system_roots: bool,
+) -> Result<Arc<rustls::ClientConfig>, TlsFailure> {
+    crate::trust::Trust::new(extra_roots.to_vec(), system_roots).config()
+}
+
+/// What a rustls error during a handshake means, as the async client reports it. `received_tls`:
+/// whether the server had already sent well-formed TLS; if not, a garbled answer is
+/// [`TlsFailure::NotTls`].
+///
+/// ```
+/// # use http_client::proto::{TlsFailure, rustls, tls_failure};
+/// let expired = rustls::Error::InvalidCertificate(rustls::CertificateError::Expired);
+/// assert_eq!(tls_failure(expired, true), TlsFailure::Expired);
+/// ```
+pub fn tls_failure(error: rustls::Error, received_tls: bool) -> TlsFailure {
+    crate::tls::failure(error, received_tls)
+}
+
+/// Emits the `glass::tls` event the async client emits when a handshake with `host`, begun at
+/// `started`, is done: ALPN, protocol version, cipher suite, time taken. For a blocking caller's
+/// own handshakes, so that a trace reads the same whichever design ran.
+pub fn trace_handshake_done(
+    session: &rustls::ClientConnection,
+    host: &str,
+    started: std::time::Instant,
+) {
+    crate::tls::trace_handshake_done(session, host, started)
+}

@@ -5,7 +5,7 @@ use http::Uri;
 
 use crate::Error;
 
-/// Something that names an `http://` URL: a `&str`, a `String`, or an [`http::Uri`].
+/// Something that names an `http://` or `https://` URL: a `&str`, a `String`, or an [`http::Uri`].
 pub trait IntoUrl: sealed::Sealed {}
 
 mod sealed {
@@ -57,7 +57,8 @@ impl Sealed for &Uri {
     }
 }
 
-/// An `http://` URL with a host: everything needed to connect and to write a request line.
+/// An `http://` or `https://` URL with a host: everything needed to connect and to write a
+/// request line.
 /// (`http::Uri` has already dropped any `#fragment`, which is never sent.)
 ///
 /// `pub` only because the sealed [`IntoUrl`] names it; this module is private, so no caller can.
@@ -65,19 +66,47 @@ impl Sealed for &Uri {
 pub struct Url {
     /// The URL itself, what [`Response::url`](crate::Response::url) and errors show.
     pub(crate) uri: Uri,
+    /// Whether the connection is plain TCP or TLS over it.
+    pub(crate) scheme: Scheme,
     /// The host to connect to: a name, or an IP address without IPv6's brackets.
     pub(crate) host: String,
-    /// The port to connect to (80 unless the URL says otherwise).
+    /// The port to connect to (the scheme's default, 80 or 443, unless the URL says otherwise).
     pub(crate) port: u16,
+}
+
+/// The two schemes glass fetches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Scheme {
+    /// `http://`: HTTP/1.1 straight on TCP.
+    Http,
+    /// `https://`: HTTP/1.1 in a TLS session on TCP.
+    Https,
+}
+
+impl Scheme {
+    /// The port a URL of this scheme means when it names none.
+    fn default_port(self) -> u16 {
+        match self {
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        }
+    }
 }
 
 impl Url {
     fn new(uri: Uri) -> Result<Url, Error> {
-        match uri.scheme_str() {
-            Some("http") => {}
+        // `http::Uri` has lowercased the scheme already.
+        let scheme = match uri.scheme_str() {
+            Some("http") => Scheme::Http,
+            Some("https") => Scheme::Https,
             Some(_) => return Err(Error::UnsupportedScheme { url: uri }),
-            None => return Err(invalid(&uri.to_string(), "no scheme (expected http://)")),
-        }
+            None => {
+                return Err(invalid(
+                    &uri.to_string(),
+                    "no scheme (expected http:// or https://)",
+                ));
+            }
+        };
         let Some(authority) = uri.authority() else {
             return Err(invalid(&uri.to_string(), "no host"));
         };
@@ -100,13 +129,18 @@ impl Url {
                 Ok(port) => port,
                 Err(_) => return Err(invalid(&uri.to_string(), "port out of range")),
             },
-            _ => 80,
+            _ => scheme.default_port(),
         };
         let host = host
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
-        Ok(Url { uri, host, port })
+        Ok(Url {
+            uri,
+            scheme,
+            host,
+            port,
+        })
     }
 
     /// The `Host` header's value: the host and, if the URL names one, the port, as written.
@@ -126,9 +160,13 @@ impl Url {
         }
     }
 
-    /// Whether `other` is on the same host and port, so that credentials may follow a redirect.
+    /// Whether `other` has the same scheme, host and port (the same origin, RFC 6454), so that
+    /// credentials may follow a redirect. `http://a` and `https://a` are different origins: a
+    /// password sent over TLS must not follow a redirect to plain text, nor the reverse.
     pub(crate) fn same_origin(&self, other: &Url) -> bool {
-        self.host.eq_ignore_ascii_case(&other.host) && self.port == other.port
+        self.scheme == other.scheme
+            && self.host.eq_ignore_ascii_case(&other.host)
+            && self.port == other.port
     }
 
     /// Resolves a `Location` (absolute or relative) against this URL, as RFC 3986 section 5.2
@@ -269,10 +307,13 @@ mod tests {
 
     #[test]
     fn urls_that_cannot_be_fetched_are_refused() {
-        assert!(matches!(
-            "https://a/".into_url(),
-            Err(Error::UnsupportedScheme { .. })
-        ));
+        let https = "HTTPS://a/".into_url().unwrap();
+        assert_eq!((https.scheme, https.port), (Scheme::Https, 443));
+        assert_eq!("http://a/".into_url().unwrap().port, 80);
+        assert!(
+            !https.same_origin(&"http://a:443/".into_url().unwrap()),
+            "another scheme is another origin"
+        );
         assert!(matches!(
             "ftp://a/".into_url(),
             Err(Error::UnsupportedScheme { .. })

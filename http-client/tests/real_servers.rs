@@ -5,16 +5,13 @@
 
 mod support;
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::{Method, StatusCode, Version};
 use http_client::Client;
 use support::{pattern, run};
-
-/// How long a server may take to start accepting: interpreters start slowly on a loaded machine.
-const STARTUP: Duration = Duration::from_secs(15);
 
 /// A server process, killed on drop.
 struct ChildServer {
@@ -27,30 +24,16 @@ struct ChildServer {
 impl ChildServer {
     /// Runs `command` with a free port as its last argument and waits until that port accepts.
     fn start(mut command: Command) -> ChildServer {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let addr = support::child::free_local_addr();
         let child = command
-            .arg(port.to_string())
+            .arg(addr.port().to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("could not start {command:?}: {e}"));
         let mut server = ChildServer { child, addr };
-        let started = Instant::now();
-        while TcpStream::connect(addr).is_err() {
-            if let Some(status) = server.child.try_wait().unwrap() {
-                panic!("{command:?} exited before accepting connections: {status}");
-            }
-            assert!(
-                started.elapsed() < STARTUP,
-                "{command:?} never accepted connections"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let what = format!("{command:?}");
+        support::child::wait_until_accepting(&mut server.child, addr, &what, &String::new);
         server
     }
 

@@ -12,6 +12,9 @@ use std::time::Duration;
 
 use reactor::net::{TcpListener, TcpStream};
 
+pub mod child;
+pub mod tls;
+
 /// Longer than any test should take, even on a loaded machine; reaching it means a hang.
 pub const TEST_DEADLINE: Duration = Duration::from_secs(20);
 
