@@ -18,10 +18,56 @@
 //!
 //! ## What is here
 //! - [`block_on`], [`spawn`], [`JoinHandle`], [`JoinError`], [`yield_now`], [`spawn_blocking`].
+//! - [`Builder`]: spawn a named task. [`tasks`]: every live task, its [`TaskState`] and
+//!   [`TaskMetrics`] (tokio-console's task list, inside the program).
 //! - [`metrics`]: counters that are always on (polls, wakes, time parked).
+//! - [`set_task_timing`], [`set_slow_poll_threshold`]: the time split and the slow-poll warning.
 //!
-//! Reading order: `waker.rs` (the hand-written `Waker`), `task.rs` (a task and its handle),
-//! `runtime.rs` (the loop).
+//! Reading order: `state.rs` (the atomics a waker shares), `waker.rs` (the hand-written `Waker`),
+//! `task.rs` (a task and its handle), `runtime.rs` (the loop), then `timing.rs` and `trace.rs`
+//! (what it tells a reader).
+//!
+//! ## Trace events and warnings
+//! Every event has target `glass::executor`. A task is named by `task` (its id, [`TaskInfo::id`];
+//! 0 is the future given to `block_on`) and `name` (when it has one).
+//!
+//! | event | level | fields |
+//! |---|---|---|
+//! | `spawn` | TRACE | `task`, `name` |
+//! | `wake` | TRACE | `task`, `name`, `cause`, `wake_id`, `queued`, and by cause: `fd` and `direction` (`io`), `by` (`task`), `thread` (`thread`) |
+//! | `poll` | TRACE | `task`, `name`, `ready`, `took`, `woken_by`, `queued` |
+//! | slow poll | WARN | `task`, `name`, `took`; the message says what to do |
+//! | lost waker | WARN | `task`, `name`; the message says what to do |
+//!
+//! - `cause`: why the task was woken. `io`: the reactor dispatched a readiness event (`fd=7`,
+//!   `direction=readable`); `timer`: a sleep or timeout expired; `task`: another task's poll woke
+//!   it (`by` = that task's id: a channel send, a finished `JoinHandle`); `self`: its own poll
+//!   (`yield_now`, the I/O budget); `thread`: another thread (`thread` = its name); `spawn`: it
+//!   was just spawned. (`other` would be a wake made on the executor's thread outside any poll
+//!   and outside the reactor; glass itself makes none.) Only wakes that queue a task emit an
+//!   event: a wake of a task that is already queued does nothing.
+//! - `wake_id`: a number unique to each traced wake in a runtime (from 1). The poll that wake
+//!   caused carries it as `woken_by`, so a tool can draw an arrow from each wake to its poll
+//!   (the demo's Chrome trace does, with flow events).
+//! - `queued`: tasks in the run queue after the wake, or after the poll (the main future
+//!   included; wakes from other threads cannot know it and leave it out): a counter track.
+//! - `took`: how long the poll ran (`22µs`).
+//! - **Slow poll**: a poll that held the thread longer than [`slow_poll_threshold`] (20 ms unless
+//!   changed): "task `X` held the thread for 212 ms in one poll; nothing else ran meanwhile. Move
+//!   blocking or CPU-heavy work into `spawn_blocking`." It needs the clock, so it is given while
+//!   task timing is on, which it is whenever a subscriber listens to these warnings.
+//! - **Lost waker**: the task returned `Pending` and no clone of its waker is alive any more, so
+//!   nothing can ever wake it. Noticed right after the poll if it kept none, or when the last
+//!   clone is dropped without a wake (on any thread). A waker stored by a sleep, a socket, a
+//!   channel, a `JoinHandle` or a wrapper such as `futures::future::select` is alive, so none of
+//!   those raise it.
+//!
+//! ## Caveats
+//! - The time split and the slow-poll warning cost clock reads, so they are off unless somebody
+//!   looks (see [`set_task_timing`]); the counters are always on.
+//! - The lost-waker check counts clones of the task's own waker. A future that wakes its task
+//!   through some other path than a clone of `cx.waker()` (say, by aborting it through its
+//!   `JoinHandle`) is warned about, and indeed nothing but that path can wake it.
 //!
 //! ## Implementation
 //! - **The ready queue** is a `VecDeque` of task ids for wakes on the executor's thread, fed by a
@@ -38,11 +84,19 @@
 //!   between two polls queue the task.
 //! - **Sleeping** is one call, `reactor::park`. A wake from another thread ends that sleep through
 //!   the reactor's `mio::Waker`, but only when the executor is actually asleep (a flag and a pair of
-//!   fences), so a busy executor pays no system call for it.
+//!   fences), so a busy executor pays no system call for it. Both protocols live in `state.rs`,
+//!   and a `loom` model (`tests/loom_waker.rs`) checks them in every interleaving.
 //! - **Panics** in a task are caught around its poll and reported through its `JoinHandle`; a panic
 //!   in the future given to `block_on` reaches the caller.
 //! - **Shutdown**: when `block_on` returns, unfinished tasks are dropped, their destructors run,
 //!   and wakers that outlive the runtime become harmless no-ops.
+//! - **Seeing why**: the executor knows nothing of sockets, so to name a wake's cause it asks the
+//!   reactor what it is dispatching (`reactor::dispatching()`: `fd=7 readable`, `timer`) while the
+//!   wake runs on its thread, and knows itself which task is being polled. One arrow each way:
+//!   the reactor calls `Waker::wake`, the executor asks the reactor.
+//! - **Lost wakers** are counted, not guessed: a task holds exactly two counts of its waker data
+//!   (its `Waker` and the `Arc` beside it), so when a waker drop leaves only those and the task
+//!   is not queued, no clone is left to wake it. The check is a load of the count in the drop.
 //! - Not here, on purpose: work stealing, multiple threads running tasks, a `Send` spawn. glass
 //!   shows one thread doing many things at once; tokio's multi-threaded runtime is the next step.
 
@@ -50,13 +104,28 @@
 
 mod metrics;
 mod runtime;
+// The loom model (`tests/loom_waker.rs`) checks this module's functions, so under `cfg(loom)` it
+// is public; otherwise it is private like the rest.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod state;
+#[cfg(not(loom))]
+mod state;
 mod task;
+mod task_list;
+mod timing;
+mod trace;
 mod waker;
 mod yield_now;
 
-pub use metrics::RuntimeMetrics;
-pub use runtime::{block_on, metrics, spawn};
-pub use task::{JoinError, JoinHandle, TaskMetrics};
+pub use metrics::{RuntimeMetrics, TaskMetrics};
+pub use runtime::{block_on, metrics, spawn, tasks};
+pub use task::{JoinError, JoinHandle};
+pub use task_list::{Builder, TaskInfo, TaskState};
+pub use timing::{
+    DEFAULT_SLOW_POLL_THRESHOLD, set_slow_poll_threshold, set_task_timing, slow_poll_threshold,
+    task_timing,
+};
 pub use yield_now::yield_now;
 
 /// Runs `f` on a small pool of reused helper threads (at most `reactor::blocking::MAX_THREADS`),

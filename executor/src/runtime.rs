@@ -13,6 +13,12 @@
 //! Checking the reactor after a bounded number of polls, even when tasks are still ready, is what
 //! keeps a task that yields in a loop from starving sockets and timers.
 //!
+//! ## Around each poll
+//! `poll_task` does the bookkeeping: it clears the task's `SCHEDULED` bit, notes which task is
+//! running (so a wake can tell `self` from `task`, and `tasks()` can say `Running`), times the
+//! poll if timing is on (one clock read per poll: the read that ends a poll starts the next), and
+//! afterwards warns if the poll was slow or returned `Pending` with no waker kept.
+//!
 //! ## Two queues
 //! A wake on the executor's own thread (a socket event, a timer, a task waking another) pushes the
 //! task id onto `local`, a plain `VecDeque`: no atomics, no locks. A wake from any other thread
@@ -35,9 +41,13 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 use slab::Slab;
 
-use crate::metrics::RuntimeMetrics;
-use crate::task::{JoinHandle, Runnable, TaskCell};
-use crate::waker::{Shared, TaskId, WakerData};
+use crate::metrics::{RuntimeMetrics, TaskMetrics};
+use crate::state::Parking;
+use crate::task::{JoinHandle, Runnable, TaskCell, TaskHeader};
+use crate::task_list::{TaskInfo, TaskState};
+use crate::timing;
+use crate::trace::{self, Cause, Lost};
+use crate::waker::{OWN_COUNTS, Shared, TaskId, WakerData};
 
 /// How many tasks the loop polls before it checks the reactor without sleeping. tokio uses 61; the
 /// exact number matters little as long as it is bounded.
@@ -56,15 +66,31 @@ struct Runtime {
     /// Each entry keeps its task's sequence number beside it, so checking a queued id against
     /// the slot needs no trip into the task's allocations.
     tasks: RefCell<Slab<(u64, Rc<dyn Runnable>)>>,
+    /// The header of the future given to `block_on`: its waker, counters and times.
+    main: TaskHeader,
     /// The sequence number of the next spawned task (see `TaskId`).
     next_seq: Cell<u64>,
+    /// The task being polled (or cancelled, or dropped) right now: how a wake on this thread
+    /// tells `self` from `task`, and how `tasks()` knows which one is `Running`.
+    polling: Cell<Option<TaskId>>,
+    /// Wakes of `polling` made by itself during the current poll, added to its header after.
+    self_wakes: Cell<u64>,
+    /// Whether the clock is read this turn (`timing::wanted`), mirrored in `shared.timing`.
+    timing: Cell<bool>,
+    /// Set by the first `tasks()` call: someone reads the figures, so timing stays on.
+    reader_present: Cell<bool>,
+    /// The clock read that ended the last poll, while nothing else has happened since: it also
+    /// starts the next poll. 0 when stale.
+    clock: Cell<u64>,
+    /// `block_on` is returning or unwinding: wakers dropped now are not lost, they are cleaned up.
+    closing: Cell<bool>,
     /// Counters kept on this thread: plain cells, no atomics.
     tasks_spawned: Cell<u64>,
     tasks_finished: Cell<u64>,
     polls: Cell<u64>,
     local_wakes: Cell<u64>,
-    /// `shared.remote_wakes` as it was when the channel was last emptied.
-    remote_wakes_seen: Cell<u64>,
+    /// `shared.parking`'s send count as it was when the channel was last emptied.
+    remote_seen: Cell<u64>,
     /// The reactor's counters when `block_on` started: the reactor already counts its turns and
     /// times its sleeps, so this runtime's share is the difference, not a second clock.
     reactor_at_start: reactor::ReactorMetrics,
@@ -90,6 +116,12 @@ fn try_with_current<R>(f: impl FnOnce(&Runtime) -> R) -> Option<R> {
     unsafe { current.as_ref() }.map(f)
 }
 
+/// Runs `f` with the runtime that `shared` belongs to, if it is running on this thread.
+fn with_own_runtime<R>(shared: &Arc<Shared>, f: impl FnOnce(&Runtime) -> R) -> Option<R> {
+    // Not `ptr_eq` false: a waker of another (earlier) runtime on this thread.
+    try_with_current(|rt| Arc::ptr_eq(&rt.shared, shared).then(|| f(rt))).flatten()
+}
+
 /// Whether this thread is inside `block_on`.
 pub(crate) fn in_block_on() -> bool {
     try_with_current(|_| ()).is_some()
@@ -100,24 +132,36 @@ fn with_current<R>(what: &str, f: impl FnOnce(&Runtime) -> R) -> R {
         .unwrap_or_else(|| panic!("{what} must be called from inside executor::block_on"))
 }
 
-/// Queues `id` on the local run queue if `shared` belongs to the runtime running on this thread;
-/// `false` if the caller is on another thread (or the runtime is gone) and must use the channel.
-pub(crate) fn push_local(shared: &Arc<Shared>, id: TaskId) -> bool {
-    try_with_current(|rt| {
-        if !Arc::ptr_eq(&rt.shared, shared) {
-            return false; // A waker of another (earlier) runtime on this thread.
+/// A wake of `data`'s task, if made on its executor's thread: counts it, and when `queue` (this
+/// wake set `SCHEDULED`) puts the task on the local run queue. `false` if the caller is on
+/// another thread (or the runtime is gone) and must use the channel.
+pub(crate) fn wake_local(data: &WakerData, queue: bool) -> bool {
+    with_own_runtime(&data.shared, |rt| {
+        let by_itself = rt.polling.get() == Some(data.id);
+        if by_itself {
+            rt.self_wakes.set(rt.self_wakes.get() + 1);
         }
-        let mut local = rt.local.borrow_mut();
-        // Tasks other threads woke earlier go first. The loop moves the channel's ids over only
-        // once per turn, so without this a task woken from another thread waited behind up to a
-        // whole batch of local wakes, and `yield_now` resumed its caller before tasks that were
-        // already ready (tests/yield_now.rs).
-        rt.take_remote_wakes(&mut local);
-        local.push_back(id);
-        rt.local_wakes.set(rt.local_wakes.get() + 1);
-        true
+        if queue {
+            rt.queue_woken(data, by_itself);
+        }
     })
-    .unwrap_or(false)
+    .is_some()
+}
+
+/// The last clone of task `id`'s waker that anyone kept has just been dropped (`drop_waker`):
+/// checks at once on the executor's thread, or asks it to check from any other.
+pub(crate) fn last_waker_dropped(shared: &Arc<Shared>, id: TaskId) {
+    if with_own_runtime(shared, |rt| rt.check_lost(id)).is_none() {
+        crate::waker::send_lost_check(shared, id);
+    }
+}
+
+/// A task's figures, with the interval in progress if timing is on and it has not finished.
+pub(crate) fn task_metrics(header: &TaskHeader, finished: bool) -> TaskMetrics {
+    let now = with_own_runtime(&header.data.shared, |rt| {
+        (rt.timing.get() && !finished).then(|| rt.shared.now())
+    });
+    header.metrics(now.flatten())
 }
 
 /// Runs `future` to completion on this thread, together with every task it spawns, and returns its
@@ -133,57 +177,72 @@ pub(crate) fn push_local(shared: &Arc<Shared>, id: TaskId) -> bool {
 /// If called from inside `block_on` on the same thread: a thread has one executor, and blocking it
 /// from one of its own tasks would stop all the others.
 pub fn block_on<F: Future>(future: F) -> F::Output {
-    let (sender, remote) = crossbeam_channel::unbounded();
-    let shared = Arc::new(Shared {
-        remote: sender,
-        sleeping: AtomicBool::new(false),
-        unparker: reactor::unparker(),
-        remote_wakes: AtomicU64::new(0),
-    });
-    let rt = Rc::new(Runtime {
-        shared: shared.clone(),
-        local: RefCell::new(VecDeque::new()),
-        remote,
-        tasks: RefCell::new(Slab::new()),
-        next_seq: Cell::new(1),
-        tasks_spawned: Cell::new(0),
-        tasks_finished: Cell::new(0),
-        polls: Cell::new(0),
-        local_wakes: Cell::new(0),
-        remote_wakes_seen: Cell::new(0),
-        reactor_at_start: reactor::metrics(),
-        started: Instant::now(),
-    });
     assert!(
         CURRENT.get().is_null(),
         "executor::block_on called inside block_on: a thread runs one executor at a time, and \
          blocking inside a task would stop every other task (use .await instead)"
     );
+    let (sender, remote) = crossbeam_channel::unbounded();
+    let timing = timing::wanted(false);
+    let shared = Arc::new(Shared {
+        remote: sender,
+        parking: Parking::default(),
+        unparker: reactor::unparker(),
+        lost_checks_sent: AtomicU64::new(0),
+        epoch: Instant::now(),
+        timing: AtomicBool::new(timing),
+        next_wake_id: AtomicU64::new(0),
+    });
+    // The main future is queued from the start, as a spawned task is.
+    let main_data = Arc::new(WakerData::new(TaskId::MAIN, None, shared.clone(), true));
+    let rt = Rc::new(Runtime {
+        main: TaskHeader::new(main_data, if timing { shared.now() } else { 0 }),
+        shared,
+        local: RefCell::new(VecDeque::from([TaskId::MAIN])),
+        remote,
+        tasks: RefCell::new(Slab::new()),
+        next_seq: Cell::new(1),
+        polling: Cell::new(None),
+        self_wakes: Cell::new(0),
+        timing: Cell::new(timing),
+        reader_present: Cell::new(false),
+        clock: Cell::new(0),
+        closing: Cell::new(false),
+        tasks_spawned: Cell::new(0),
+        tasks_finished: Cell::new(0),
+        polls: Cell::new(0),
+        local_wakes: Cell::new(0),
+        remote_seen: Cell::new(0),
+        reactor_at_start: reactor::metrics(),
+        started: Instant::now(),
+    });
     CURRENT.set(Rc::as_ptr(&rt));
     // Tears down on every way out, a panic in `future` included.
     let _teardown = Teardown(rt.clone());
+    trace::spawn(&rt.main.data, 1);
 
-    let main_data = Arc::new(WakerData::new(TaskId::MAIN, shared, false));
-    let main_waker = WakerData::into_waker(main_data.clone());
     let mut future = pin!(future);
-    main_waker.wake_by_ref(); // The main future is polled first.
-
+    // Declared after `future`, so dropped before it: the future's destructors run "closing".
+    let _closing = Closing(&rt);
+    let mut cx = Context::from_waker(&rt.main.waker);
     loop {
+        rt.refresh_timing();
         rt.take_remote_wakes(&mut rt.local.borrow_mut());
         for _ in 0..POLLS_PER_TURN {
             // The borrow ends with this statement: the poll below may push onto `local`.
             let Some(id) = rt.local.borrow_mut().pop_front() else {
                 break;
             };
-            if id == TaskId::MAIN {
-                main_data.clear_scheduled();
-                rt.polls.set(rt.polls.get() + 1);
-                let mut cx = Context::from_waker(&main_waker);
-                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                    return output;
-                }
-            } else {
+            if id != TaskId::MAIN {
                 rt.run_task(id);
+                continue;
+            }
+            let mut output = None;
+            let polled = rt.poll_task(&rt.main, || {
+                future.as_mut().poll(&mut cx).map(|v| output = Some(v))
+            });
+            if let (Poll::Ready(()), Some(output)) = (polled, output) {
+                return output;
             }
         }
         rt.park();
@@ -191,18 +250,111 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 impl Runtime {
-    /// Moves the ids other threads have sent onto the back of `local`, if there are any.
-    ///
-    /// Asking the channel (`is_empty`) on every local wake cost ~5% of a yield loop; comparing the
-    /// remote-wake counter with the value seen last time is one load of a rarely written word.
-    /// Remote wakers bump the counter (release) after sending, so when we see a new count (acquire)
-    /// its ids are in the channel.
-    fn take_remote_wakes(&self, local: &mut VecDeque<TaskId>) {
-        let sent = self.shared.remote_wakes.load(Ordering::Acquire);
-        if sent != self.remote_wakes_seen.get() {
-            self.remote_wakes_seen.set(sent);
-            local.extend(self.remote.try_iter());
+    /// Reads the timing switch once per turn; wakers on other threads see it through `shared`.
+    fn refresh_timing(&self) {
+        let timing = timing::wanted(self.reader_present.get());
+        if timing != self.timing.get() {
+            self.timing.set(timing);
+            self.shared.timing.store(timing, Ordering::Relaxed);
         }
+    }
+
+    /// Moves the ids other threads have sent onto the back of `local`, if there are any, and
+    /// answers the lost-waker checks among them.
+    fn take_remote_wakes(&self, local: &mut VecDeque<TaskId>) {
+        if let Some(sent) = self.shared.parking.sent_since(self.remote_seen.get()) {
+            self.remote_seen.set(sent);
+            for id in self.remote.try_iter() {
+                match id.as_lost_check() {
+                    None => local.push_back(id),
+                    Some(id) => self.check_lost(id),
+                }
+            }
+        }
+    }
+
+    /// Queues a task whose wake on this thread set its `SCHEDULED` bit; `by_itself`: during its
+    /// own poll.
+    fn queue_woken(&self, data: &WakerData, by_itself: bool) {
+        // A wake during the task's own poll needs no clock: its wait starts when the poll ends.
+        let woken_at = if self.timing.get() && !by_itself {
+            self.shared.now()
+        } else {
+            0
+        };
+        data.woken_at.store(woken_at, Ordering::Relaxed);
+        let mut local = self.local.borrow_mut();
+        // Tasks other threads woke earlier go first. The loop moves the channel's ids over only
+        // once per turn, so without this a task woken from another thread waited behind up to a
+        // whole batch of local wakes, and `yield_now` resumed its caller before tasks that were
+        // already ready (tests/yield_now.rs).
+        self.take_remote_wakes(&mut local);
+        local.push_back(data.id);
+        let queued = local.len();
+        drop(local);
+        self.local_wakes.set(self.local_wakes.get() + 1);
+        if trace::enabled() {
+            trace::wake(data, self.cause(by_itself), Some(queued));
+        }
+    }
+
+    /// Why a task is being woken on this thread right now.
+    fn cause(&self, by_itself: bool) -> Cause {
+        match (by_itself, self.polling.get(), reactor::dispatching()) {
+            (true, _, _) => Cause::SelfWake,
+            (false, Some(waker), _) => Cause::Task(waker.seq),
+            (false, None, Some(dispatch)) => Cause::Reactor(dispatch),
+            (false, None, None) => Cause::Other,
+        }
+    }
+
+    /// Runs `f` as task `id`'s doing: wakes meanwhile are attributed to it. Returns what `f` gave
+    /// and how many times the task woke itself meanwhile.
+    fn as_task<R>(&self, id: TaskId, f: impl FnOnce() -> R) -> (R, u64) {
+        let outer = self.polling.replace(Some(id));
+        let result = f();
+        self.polling.set(outer);
+        (result, self.self_wakes.replace(0))
+    }
+
+    /// Polls the task of `header` once through `poll`, with the bookkeeping around it (module
+    /// docs).
+    fn poll_task(&self, header: &TaskHeader, poll: impl FnOnce() -> Poll<()>) -> Poll<()> {
+        let data = &header.data;
+        // Read before SCHEDULED is cleared: until then no waker writes them.
+        let woken_at = data.woken_at.load(Ordering::Relaxed);
+        let woken_by = data.wake_id.load(Ordering::Relaxed);
+        data.state.clear_scheduled();
+        header.polls.set(header.polls.get() + 1);
+        self.polls.set(self.polls.get() + 1);
+        header.lost_warned.set(false);
+        let timing = self.timing.get();
+        if timing {
+            let start = match self.clock.replace(0) {
+                0 => self.shared.now(),
+                start => start,
+            };
+            update(&header.times, |t| t.poll_starts(start, woken_at));
+        }
+        let (result, self_wakes) = self.as_task(data.id, poll);
+        header.self_wakes.set(header.self_wakes.get() + self_wakes);
+        let took = timing.then(|| {
+            let end = self.shared.now();
+            self.clock.set(end);
+            let (took, slow) = update(&header.times, |t| t.poll_ends(end));
+            if slow {
+                trace::slow_poll(data, took);
+            }
+            took
+        });
+        if trace::enabled() {
+            let queued = self.local.borrow().len();
+            trace::poll(data, result.is_ready(), took, woken_by, queued);
+        }
+        if result.is_pending() {
+            self.warn_if_lost(header, Lost::AfterPoll);
+        }
+        result
     }
 
     /// Polls the task `id` once, if it still exists; removes it once it has finished.
@@ -213,33 +365,67 @@ impl Runtime {
             _ => return, // A late wake for a task that has finished.
         };
         let header = task.header();
-        header.data.clear_scheduled();
-        self.polls.set(self.polls.get() + 1);
         let finished = if header.abort_requested.get() {
-            task.cancel();
+            header.data.state.clear_scheduled();
+            self.polls.set(self.polls.get() + 1);
+            self.as_task(id, || task.cancel());
             true
-        } else if tracing::enabled!(target: "glass::executor", tracing::Level::TRACE) {
-            let started = Instant::now();
-            let result = task.poll();
-            tracing::trace!(target: "glass::executor", task = id.seq, ready = result.is_ready(), took = ?started.elapsed(), "poll");
-            result.is_ready()
         } else {
-            task.poll().is_ready()
+            self.poll_task(header, || task.poll()).is_ready()
         };
         if finished {
+            self.clock.set(0); // Dropping the task takes time that belongs to no poll.
             let removed = self.tasks.borrow_mut().remove(id.index);
             self.tasks_finished.set(self.tasks_finished.get() + 1);
             drop(removed);
             // If the `JoinHandle` is gone, this last `Rc` drops the task's output, whose
             // destructor may panic; with nobody left to report it to, the panic is caught here
             // rather than allowed to unwind through `block_on` (tokio does the same).
-            if panic::catch_unwind(AssertUnwindSafe(|| drop(task))).is_err() {
+            let (dropped, _) =
+                self.as_task(id, || panic::catch_unwind(AssertUnwindSafe(|| drop(task))));
+            if dropped.is_err() {
                 tracing::warn!(target: "glass::executor", task = id.seq, "a detached task's output panicked when dropped");
             }
         }
     }
 
-    fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    /// Answers "has task `id` lost its last waker?" on the executor's thread.
+    fn check_lost(&self, id: TaskId) {
+        if self.closing.get() || self.polling.get() == Some(id) {
+            return; // Shutting down, or it is running: its poll's end will check.
+        }
+        if id == TaskId::MAIN {
+            return self.warn_if_lost(&self.main, Lost::LastCloneDropped);
+        }
+        let task = match self
+            .tasks
+            .try_borrow()
+            .ok()
+            .and_then(|t| t.get(id.index).cloned())
+        {
+            Some((seq, task)) if seq == id.seq => task,
+            _ => return, // It has finished: nobody needs to wake it.
+        };
+        self.warn_if_lost(task.header(), Lost::LastCloneDropped);
+    }
+
+    /// Warns, once per wait, if nothing can wake the task of `header` any more: only the task's
+    /// own counts of its waker remain, and it is not queued.
+    fn warn_if_lost(&self, header: &TaskHeader, when: Lost) {
+        let data = &header.data;
+        if Arc::strong_count(data) != OWN_COUNTS || header.lost_warned.get() {
+            return;
+        }
+        // The count was read relaxed; a waker that woke the task before dropping its clone
+        // (Release) must be seen to have set SCHEDULED.
+        fence(Ordering::Acquire);
+        if !data.state.is_scheduled() && !header.abort_requested.get() {
+            header.lost_warned.set(true);
+            trace::lost_waker(data, when);
+        }
+    }
+
+    fn spawn<F>(&self, future: F, name: Option<Arc<str>>) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
     {
@@ -251,30 +437,66 @@ impl Runtime {
             seq,
         };
         // A new task is runnable at once: it starts out queued, counted as its first wake.
-        let data = Arc::new(WakerData::new(id, self.shared.clone(), true));
-        let waker = WakerData::into_waker(data.clone());
-        let cell = Rc::new(TaskCell::new(future, waker, data));
+        let data = Arc::new(WakerData::new(id, name, self.shared.clone(), true));
+        let spawned_at = if self.timing.get() {
+            self.shared.now()
+        } else {
+            0
+        };
+        let cell = Rc::new(TaskCell::new(future, TaskHeader::new(data, spawned_at)));
         tasks.insert((seq, cell.clone()));
         drop(tasks);
         // Queued directly rather than through the waker: we are on the executor's thread, so
-        // `push_local`'s checks would all come out the same way (measured on chained_spawn).
-        self.local.borrow_mut().push_back(id);
+        // `wake_local`'s checks would all come out the same way (measured on chained_spawn).
+        let queued = {
+            let mut local = self.local.borrow_mut();
+            local.push_back(id);
+            local.len()
+        };
         self.local_wakes.set(self.local_wakes.get() + 1);
         self.tasks_spawned.set(self.tasks_spawned.get() + 1);
-        tracing::trace!(target: "glass::executor", task = seq, "spawn");
+        trace::spawn(&Runnable::header(&*cell).data, queued);
         JoinHandle::new(cell)
+    }
+
+    /// Every live task, as `tasks()` returns them.
+    fn tasks(&self) -> Vec<TaskInfo> {
+        // Someone reads the figures: time from now on.
+        self.reader_present.set(true);
+        self.refresh_timing();
+        let now = self.timing.get().then(|| self.shared.now());
+        let polling = self.polling.get();
+        let tasks = self.tasks.borrow();
+        tasks
+            .iter()
+            .map(|(_, (seq, task))| {
+                let header = task.header();
+                let state = if polling == Some(header.data.id) {
+                    TaskState::Running
+                } else if header.data.state.is_scheduled() {
+                    TaskState::Scheduled
+                } else {
+                    TaskState::Idle
+                };
+                TaskInfo {
+                    id: *seq,
+                    name: header.data.name.clone(),
+                    state,
+                    metrics: header.metrics(now),
+                }
+            })
+            .collect()
     }
 
     /// Lets the reactor wait for I/O and timers: as long as it likes if no task is ready, not at
     /// all (just collect what is due) otherwise.
     fn park(&self) {
+        self.clock.set(0);
         let mut max_wait = Some(Duration::ZERO);
         if self.local.borrow().is_empty() && self.remote.is_empty() {
             // Announce the sleep, then look at the queue once more. A remote waker does the
-            // mirror image (queue, then look at the flag), and the two SeqCst fences make sure at
-            // least one of us sees the other: see `WakerData::wake`.
-            self.shared.sleeping.store(true, Ordering::Relaxed);
-            fence(Ordering::SeqCst);
+            // mirror image (queue, then look at the flag): see `crate::state::Parking`.
+            self.shared.parking.announce_sleep();
             if self.remote.is_empty() {
                 max_wait = None;
             }
@@ -283,23 +505,43 @@ impl Runtime {
             // epoll_wait fails only for programming errors (a bad fd or buffer); retrying would spin.
             panic!("executor: the reactor failed to wait for events: {e}");
         }
-        self.shared.sleeping.store(false, Ordering::Relaxed);
+        self.shared.parking.awake();
     }
 
     fn metrics(&self) -> RuntimeMetrics {
         let elapsed = self.started.elapsed();
         let reactor = reactor::metrics();
         let time_parked = reactor.time_asleep - self.reactor_at_start.time_asleep;
+        let lost_checks = self.shared.lost_checks_sent.load(Ordering::Relaxed);
         RuntimeMetrics {
             tasks_spawned: self.tasks_spawned.get(),
             tasks_finished: self.tasks_finished.get(),
             polls: self.polls.get(),
             local_wakes: self.local_wakes.get(),
-            remote_wakes: self.shared.remote_wakes.load(Ordering::Relaxed),
+            remote_wakes: self.shared.parking.sent().saturating_sub(lost_checks),
             parks: reactor.epoll_waits - self.reactor_at_start.epoll_waits,
             time_parked,
             time_running: elapsed.saturating_sub(time_parked),
         }
+    }
+}
+
+/// Applies `f` to the value in `cell`.
+fn update<T: Copy, R>(cell: &Cell<T>, f: impl FnOnce(&mut T) -> R) -> R {
+    let mut value = cell.get();
+    let result = f(&mut value);
+    cell.set(value);
+    result
+}
+
+/// Marks the runtime as closing before the main future is dropped (see `Runtime::closing`); its
+/// destructors' wakes are attributed to it.
+struct Closing<'a>(&'a Runtime);
+
+impl Drop for Closing<'_> {
+    fn drop(&mut self) {
+        self.0.closing.set(true);
+        self.0.polling.set(Some(TaskId::MAIN));
     }
 }
 
@@ -318,21 +560,26 @@ impl Drop for Teardown {
             }
         }
         let _reset = ResetCurrent;
+        let rt = &*self.0;
+        rt.closing.set(true);
 
         // A destructor may spawn; keep draining until the slab stays empty. Each task is taken out
         // of the slab before it is cancelled, so no borrow is held while destructors run. Anything
         // that panics here (a destructor's panic payload that panics when dropped, a foreign waker)
         // has nobody to report to: it is caught so that the other tasks are still dropped.
         loop {
-            let tasks = std::mem::take(&mut *self.0.tasks.borrow_mut());
+            let tasks = std::mem::take(&mut *rt.tasks.borrow_mut());
             if tasks.is_empty() {
                 break;
             }
             for (_, (_, task)) in tasks {
-                let _ = panic::catch_unwind(AssertUnwindSafe(move || {
-                    task.cancel();
-                    drop(task);
-                }));
+                let id = task.header().data.id;
+                let _ = rt.as_task(id, || {
+                    panic::catch_unwind(AssertUnwindSafe(move || {
+                        task.cancel();
+                        drop(task);
+                    }))
+                });
             }
         }
     }
@@ -340,7 +587,7 @@ impl Drop for Teardown {
 
 /// Spawns `future` as a new task on the current thread's executor and returns a handle to await
 /// its output. The task starts running the next time the executor picks a task, and keeps running
-/// even if the handle is dropped.
+/// even if the handle is dropped. [`Builder`](crate::Builder) does the same for a named task.
 ///
 /// No `Send` bound: a task never leaves the thread it was spawned on, so it may hold `Rc`s and
 /// `RefCell`s across `.await`s.
@@ -351,7 +598,15 @@ pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
 {
-    with_current("executor::spawn", |rt| rt.spawn(future))
+    spawn_named(future, None)
+}
+
+/// [`spawn`], with the name given to [`Builder::name`](crate::Builder::name).
+pub(crate) fn spawn_named<F>(future: F, name: Option<Arc<str>>) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+{
+    with_current("executor::spawn", |rt| rt.spawn(future, name))
 }
 
 /// The runtime's counters so far.
@@ -360,4 +615,15 @@ where
 /// If called outside `block_on`.
 pub fn metrics() -> RuntimeMetrics {
     with_current("executor::metrics", |rt| rt.metrics())
+}
+
+/// Every live task of the runtime on this thread, with its id, name, state and figures (the
+/// future given to `block_on` is not a task and is not listed). Calling it turns task timing on
+/// for the rest of the run (see [`set_task_timing`](crate::set_task_timing)), so the first call's
+/// durations cover only what was timed before it.
+///
+/// # Panics
+/// If called outside `block_on`.
+pub fn tasks() -> Vec<TaskInfo> {
+    with_current("executor::tasks", |rt| rt.tasks())
 }

@@ -19,18 +19,31 @@ use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
+use crate::metrics::TaskMetrics;
+use crate::runtime;
+use crate::timing::TaskTimes;
 use crate::waker::WakerData;
 
-/// The parts of a task that do not depend on its future's type.
+/// The parts of a task that do not depend on its future's type (the main future given to
+/// `block_on` has one too, so that it is timed and checked like any task).
 pub(crate) struct TaskHeader {
-    /// The task's waker, built once at spawn; polls borrow it.
+    /// The task's waker, built once at spawn; polls borrow it. With `data`, one of the task's
+    /// `OWN_COUNTS` on its `WakerData`.
     pub(crate) waker: Waker,
     /// The same data the waker points to, for the scheduled flag, the id and the wake count.
     pub(crate) data: Arc<WakerData>,
     /// How many times the executor has polled this task.
     pub(crate) polls: Cell<u64>,
+    /// Wakes made during the task's own poll (`TaskMetrics::self_wakes`).
+    pub(crate) self_wakes: Cell<u64>,
+    /// Where its time went, while timing is on (`crate::timing`).
+    pub(crate) times: Cell<TaskTimes>,
+    /// A lost-waker warning was given since the last poll: one per wait is enough.
+    pub(crate) lost_warned: Cell<bool>,
     /// Set by `JoinHandle::abort`: the executor drops the future the next time it picks the task
     /// instead of polling it. (Dropping it inside `abort` could run the task's destructors while
     /// the task itself is on the stack, if a task aborts itself.)
@@ -67,16 +80,52 @@ trait JoinTarget<T> {
     fn is_finished(&self) -> bool;
 }
 
+impl TaskHeader {
+    /// The header of a task whose waker points to `data`; `spawned_at`: now, if timing is on.
+    pub(crate) fn new(data: Arc<WakerData>, spawned_at: u64) -> TaskHeader {
+        TaskHeader {
+            waker: WakerData::into_waker(data.clone()),
+            data,
+            polls: Cell::new(0),
+            self_wakes: Cell::new(0),
+            times: Cell::new(TaskTimes {
+                spawned_at,
+                ..TaskTimes::default()
+            }),
+            lost_warned: Cell::new(false),
+            abort_requested: Cell::new(false),
+            join_waker: RefCell::new(None),
+        }
+    }
+
+    /// The task's figures; `live`: the clock now, to count the interval in progress (`None`:
+    /// timing is off or the task has finished; only the closed intervals count).
+    pub(crate) fn metrics(&self, live: Option<u64>) -> TaskMetrics {
+        let data = &self.data;
+        let mut times = self.times.get();
+        if let Some(now) = live {
+            let scheduled = data.state.is_scheduled();
+            times = times.at(now, scheduled, data.woken_at.load(Ordering::Relaxed));
+        }
+        TaskMetrics {
+            polls: self.polls.get(),
+            wakes: data.state.wakes(),
+            self_wakes: self.self_wakes.get(),
+            remote_wakes: data.remote_wakes.load(Ordering::Relaxed),
+            busy: Duration::from_nanos(times.busy),
+            scheduled: Duration::from_nanos(times.scheduled),
+            idle: Duration::from_nanos(times.idle),
+            first_poll_delay: times.first_poll_delay.map(Duration::from_nanos),
+            max_poll: Duration::from_nanos(times.max_poll),
+            slow_polls: times.slow_polls,
+        }
+    }
+}
+
 impl<F: Future> TaskCell<F> {
-    pub(crate) fn new(future: F, waker: Waker, data: Arc<WakerData>) -> Self {
+    pub(crate) fn new(future: F, header: TaskHeader) -> Self {
         TaskCell {
-            header: TaskHeader {
-                waker,
-                data,
-                polls: Cell::new(0),
-                abort_requested: Cell::new(false),
-                join_waker: RefCell::new(None),
-            },
+            header,
             stage: RefCell::new(Stage::Running(future)),
         }
     }
@@ -109,7 +158,6 @@ impl<F: Future> Runnable for TaskCell<F> {
         // out of `Stage::Running`: it is dropped in place when the stage is overwritten.
         let future = unsafe { Pin::new_unchecked(future) };
         let mut cx = Context::from_waker(&self.header.waker);
-        self.header.polls.set(self.header.polls.get() + 1);
         let result = match panic::catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx))) {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(output)) => Ok(output),
@@ -196,13 +244,27 @@ impl<T> JoinHandle<T> {
         self.cell.is_finished()
     }
 
-    /// How often the task has been polled and woken so far.
+    /// The task's counters and, while timing is on, its time split so far (the interval in
+    /// progress included). See [`TaskMetrics`] for what each figure means.
+    ///
+    /// ```
+    /// let metrics = executor::block_on(async {
+    ///     let handle = executor::spawn(async { executor::yield_now().await });
+    ///     while !handle.is_finished() {
+    ///         executor::yield_now().await;
+    ///     }
+    ///     handle.metrics()
+    /// });
+    /// assert_eq!(metrics.polls, 2);
+    /// assert_eq!(metrics.self_wakes, 1);
+    /// ```
     pub fn metrics(&self) -> TaskMetrics {
-        let header = self.cell.header();
-        TaskMetrics {
-            polls: header.polls.get(),
-            wakes: header.data.wakes(),
-        }
+        runtime::task_metrics(self.cell.header(), self.cell.is_finished())
+    }
+
+    /// The task's id, as [`tasks`](crate::tasks) and the trace events give it.
+    pub fn id(&self) -> u64 {
+        self.cell.header().data.id.seq
     }
 }
 
@@ -228,15 +290,6 @@ impl<T> fmt::Debug for JoinHandle<T> {
             .field("finished", &self.is_finished())
             .finish()
     }
-}
-
-/// Per-task counters, from [`JoinHandle::metrics`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TaskMetrics {
-    /// Times the executor polled the task.
-    pub polls: u64,
-    /// Times the task's waker was called (wakes that found it already queued included).
-    pub wakes: u64,
 }
 
 /// Why a task did not produce its result.

@@ -13,16 +13,19 @@
 //!   executor ignores ids whose task is gone (or whose slab slot now holds a newer task).
 //! - **After `block_on` returned.** The runtime is no longer current on any thread and the
 //!   receiving end of the channel is gone, so `send` fails and the wake does nothing.
-//! - **Clones and drops** only move the `Arc`'s count; the last drop frees the `WakerData`.
+//! - **Clones and drops** only move the `Arc`'s count; the last drop frees the `WakerData`. A drop
+//!   that leaves only the task's own counts is also the moment a waker is lost (`drop_waker`).
 
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{RawWaker, RawWakerVTable, Waker};
+use std::time::Instant;
 
 use crossbeam_channel::Sender;
 
 use crate::runtime;
+use crate::state::{Parking, WakeState};
 
 /// Identifies a task: its slot in the executor's slab, and a sequence number that is unique for
 /// the life of the runtime (so a stale id can never name the slot's next occupant).
@@ -38,6 +41,25 @@ impl TaskId {
         index: usize::MAX,
         seq: 0,
     };
+
+    /// Set in `seq` of an id sent through the channel to ask "is this task's last waker gone?"
+    /// rather than to wake it (see `drop_waker`). Sequence numbers never reach this bit.
+    const LOST_CHECK: u64 = 1 << 63;
+
+    pub(crate) fn lost_check(self) -> TaskId {
+        TaskId {
+            seq: self.seq | TaskId::LOST_CHECK,
+            ..self
+        }
+    }
+
+    /// The task a lost-waker check is about, if this id is one.
+    pub(crate) fn as_lost_check(self) -> Option<TaskId> {
+        (self.seq & TaskId::LOST_CHECK != 0).then_some(TaskId {
+            seq: self.seq & !TaskId::LOST_CHECK,
+            ..self
+        })
+    }
 }
 
 /// What every waker of one runtime shares.
@@ -45,93 +67,104 @@ pub(crate) struct Shared {
     /// The queue for wakes from other threads. Any thread may push a task id into it; only the
     /// executor's thread receives. (Wakes on the executor's thread use its local queue instead.)
     pub(crate) remote: Sender<TaskId>,
-    /// True while the executor is (about to be) asleep in `epoll_wait`. A wake from another thread
-    /// that finds it set must unpark the reactor, or the task would sit in the queue unseen.
-    pub(crate) sleeping: AtomicBool,
+    /// The `sleeping` flag and the count of ids sent: how a remote wake ends the executor's sleep.
+    pub(crate) parking: Parking,
     /// Ends the executor's `epoll_wait` from another thread.
     pub(crate) unparker: reactor::Unparker,
-    /// Wakes that came from threads other than the executor's.
-    pub(crate) remote_wakes: AtomicU64,
+    /// Of `parking`'s sends, those that were lost-waker checks rather than wakes.
+    pub(crate) lost_checks_sent: AtomicU64,
+    /// The time origin of `WakerData::woken_at` (nanoseconds since this instant).
+    pub(crate) epoch: Instant,
+    /// Whether wakes note their time: the runtime's task-timing switch, copied here once per turn
+    /// of its loop so that wakers on other threads can read it (see `crate::timing`).
+    pub(crate) timing: std::sync::atomic::AtomicBool,
+    /// The next `wake_id` of a traced wake (trace events only).
+    pub(crate) next_wake_id: AtomicU64,
+}
+
+impl Shared {
+    /// Nanoseconds since `epoch`, never 0 (0 means "no time noted" in `woken_at`).
+    pub(crate) fn now(&self) -> u64 {
+        (self.epoch.elapsed().as_nanos() as u64).max(1)
+    }
+
+    /// Sends `id` to the executor from another thread, and ends its sleep if it is asleep.
+    /// `false` if the runtime is gone.
+    fn send_remote(&self, id: TaskId) -> bool {
+        if self.remote.send(id).is_err() {
+            return false; // The runtime is gone; there is nobody left to run the task.
+        }
+        if self.parking.sent_one() {
+            self.unparker.unpark();
+        }
+        true
+    }
 }
 
 /// The data behind one task's waker.
 pub(crate) struct WakerData {
     pub(crate) id: TaskId,
-    /// Two things in one word, so that a wake costs one atomic instruction rather than two:
-    /// - bit 0, `SCHEDULED`: set from the moment the task is put on a ready queue until the
-    ///   executor is about to poll it. A wake that finds it set does nothing more: however often a
-    ///   task is woken between two polls, it is queued, and so polled, once;
-    /// - the bits above: how many times the waker was called (`TaskMetrics::wakes`).
-    pub(crate) state: AtomicU64,
+    /// The `SCHEDULED` flag and the wake count (see `crate::state`).
+    pub(crate) state: WakeState,
+    /// When the wake that queued the task was made, in nanoseconds since `Shared::epoch`; 0 when
+    /// it was made during the task's own poll (the wait then starts when the poll ends) or when
+    /// timing was off. Written only by the wake that set `SCHEDULED`, before it queues the task,
+    /// and read by the executor before it clears the flag: nobody else writes it meanwhile.
+    pub(crate) woken_at: AtomicU64,
+    /// The `wake_id` of the wake that queued the task, for the `woken_by` field of the poll it
+    /// causes (0 when tracing was off). Written and read as `woken_at` is.
+    pub(crate) wake_id: AtomicU64,
+    /// Wakes made from threads other than the executor's (`TaskMetrics::remote_wakes`).
+    pub(crate) remote_wakes: AtomicU64,
+    /// The name given with `Builder::name`, for `tasks()`, trace events and warnings (here rather
+    /// than in the task's header so that a wake on another thread can name the task too).
+    pub(crate) name: Option<Arc<str>>,
     pub(crate) shared: Arc<Shared>,
 }
 
-/// `WakerData::state`'s flag bit: the task is on a ready queue.
-pub(crate) const SCHEDULED: u64 = 1;
-/// `WakerData::state`'s unit for counting wakes, above the flag bit.
-pub(crate) const ONE_WAKE: u64 = 2;
+/// The strong counts of a task's `WakerData` that the task itself holds: its own `Waker` (which
+/// polls borrow) and the `Arc` beside it in the task's header. A count above this is a clone that
+/// someone stored to wake the task later; at exactly this, nobody can (see `drop_waker`).
+pub(crate) const OWN_COUNTS: usize = 2;
 
 impl WakerData {
     /// A task's waker data; `queued`: the task starts out on a ready queue (a new task), which
     /// counts as its first wake.
-    pub(crate) fn new(id: TaskId, shared: Arc<Shared>, queued: bool) -> WakerData {
+    pub(crate) fn new(
+        id: TaskId,
+        name: Option<Arc<str>>,
+        shared: Arc<Shared>,
+        queued: bool,
+    ) -> WakerData {
         WakerData {
             id,
-            state: AtomicU64::new(if queued { ONE_WAKE | SCHEDULED } else { 0 }),
+            name,
+            state: WakeState::new(queued),
+            woken_at: AtomicU64::new(0),
+            wake_id: AtomicU64::new(0),
+            remote_wakes: AtomicU64::new(0),
             shared,
         }
-    }
-
-    /// Clears SCHEDULED just before the task is polled, so that a wake during the poll queues it
-    /// again. Acquire pairs with the waker's release: the poll sees what the waker's thread did.
-    pub(crate) fn clear_scheduled(&self) {
-        self.state.fetch_and(!SCHEDULED, Ordering::AcqRel);
-    }
-
-    /// How many times the waker has been called.
-    pub(crate) fn wakes(&self) -> u64 {
-        self.state.load(Ordering::Relaxed) / ONE_WAKE
     }
 
     /// Puts the task on a ready queue unless it is already queued: the executor's local queue when
     /// called on its thread, the channel otherwise.
     pub(crate) fn wake(&self) {
-        // Count the wake and set SCHEDULED in one compare-and-swap (a loop only when another
-        // thread changed the word in between). Two separate atomics cost ~6 ns more per wake.
-        let mut state = self.state.load(Ordering::Relaxed);
-        while let Err(actual) = self.state.compare_exchange_weak(
-            state,
-            (state + ONE_WAKE) | SCHEDULED,
-            Ordering::AcqRel,
-            Ordering::Relaxed,
-        ) {
-            state = actual;
-        }
-        if state & SCHEDULED != 0 {
-            return; // Already queued: one poll will see every wake-up since the last.
-        }
-        if runtime::push_local(&self.shared, self.id) {
-            // On the executor's own thread the executor is busy right now (it is running whoever
-            // called us) and will look at its queue before it sleeps: no unpark needed.
-            tracing::trace!(target: "glass::executor", task = self.id.seq, "wake");
+        let queue = self.state.wake();
+        // On the executor's own thread: counted, timed, traced and queued there, no atomics.
+        if runtime::wake_local(self, queue) {
             return;
         }
-        if self.shared.remote.send(self.id).is_err() {
-            return; // The runtime is gone; there is nobody left to run the task.
+        self.remote_wakes.fetch_add(1, Ordering::Relaxed);
+        if !queue {
+            return; // Already queued: one poll will see every wake-up since the last.
         }
-        // Release: whoever sees the new count also sees our id in the channel (`take_remote_wakes`).
-        self.shared.remote_wakes.fetch_add(1, Ordering::Release);
-        tracing::trace!(target: "glass::executor", task = self.id.seq, from_thread = ?std::thread::current().id(), "wake from another thread");
-        // Pairs with the fence in `Runtime::park`: either the executor sees our id in the queue
-        // before it sleeps, or we see its `sleeping` flag here and unpark it. Never neither.
-        fence(Ordering::SeqCst);
-        // The plain load first: while the executor is awake (the common case under load) the
-        // flag is false, and a locked swap would only fight over its cache line.
-        if self.shared.sleeping.load(Ordering::Relaxed)
-            && self.shared.sleeping.swap(false, Ordering::Relaxed)
-        {
-            self.shared.unparker.unpark();
+        if self.shared.timing.load(Ordering::Relaxed) {
+            self.woken_at.store(self.shared.now(), Ordering::Relaxed);
         }
+        crate::trace::remote_wake(self);
+        // The channel's send publishes `woken_at` and `wake_id` to the executor that receives it.
+        self.shared.send_remote(self.id);
     }
 
     /// Makes a `Waker` that owns one strong count of `data`.
@@ -171,7 +204,29 @@ unsafe fn wake_by_ref(ptr: *const ()) {
 }
 
 /// Drops the waker: releases its count; the last one frees the `WakerData`.
+///
+/// This is also where a lost waker is caught: if this is the last clone anyone stored (only the
+/// task's own counts remain after it) and the task is not queued, nothing can wake the task any
+/// more. Whether that is a mistake depends on what the task is doing (it may be running, and
+/// about to store a new clone), which only the executor's thread knows: the executor checks
+/// (`runtime::last_waker_dropped`). The fast path costs a load of the count, which the drop's
+/// own decrement touches anyway.
 unsafe fn drop_waker(ptr: *const ()) {
-    // SAFETY: `ptr` is from `Arc::into_raw` and this waker owns one count, which it gives up here.
-    unsafe { drop(Arc::from_raw(ptr.cast::<WakerData>())) };
+    // SAFETY: `ptr` is from `Arc::into_raw` and this waker owns one count, which it gives up here
+    // (when `data` is dropped, below).
+    let data = unsafe { Arc::from_raw(ptr.cast::<WakerData>()) };
+    if Arc::strong_count(&data) == OWN_COUNTS + 1 && !data.state.is_scheduled() {
+        // Keep what the check needs: once our count is gone, `data` may be freed at any moment
+        // (the task may finish on its thread).
+        let (id, shared) = (data.id, data.shared.clone());
+        drop(data);
+        runtime::last_waker_dropped(&shared, id);
+    }
+}
+
+/// Asks the executor, from another thread, whether task `id` has just lost its last waker; the
+/// executor answers on its own thread, when it empties the channel.
+pub(crate) fn send_lost_check(shared: &Shared, id: TaskId) {
+    shared.lost_checks_sent.fetch_add(1, Ordering::Relaxed);
+    shared.send_remote(id.lost_check());
 }

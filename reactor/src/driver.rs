@@ -6,6 +6,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::io;
+use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::sync::{Arc, Once};
 use std::task::{Context, Poll, Waker};
@@ -14,6 +15,8 @@ use std::time::{Duration, Instant};
 use mio::{Events, Interest, Token};
 use slab::Slab;
 
+pub(crate) use crate::dispatch::Direction;
+use crate::dispatch::{self, Dispatch};
 use crate::time::Timers;
 
 /// The token of the `mio::Waker` that other threads use to interrupt `epoll_wait`. Source tokens
@@ -41,7 +44,8 @@ pub(crate) fn try_with_reactor<R>(f: impl FnOnce(&Reactor) -> R) -> Option<R> {
 /// The per-thread reactor. Fields are `RefCell`s because the reactor is shared by every socket on
 /// its thread. No borrow of the source table, a waker slot or the timers is held while a waker
 /// runs; only the events buffer is, and a waker cannot start another turn (`block_on` refuses to
-/// nest).
+/// nest). Every waker runs under `catch_unwind` (see `dispatch::wake_all`), so a panicking one
+/// cannot leave the buffer's other events undispatched.
 pub(crate) struct Reactor {
     /// The epoll instance.
     poll: RefCell<mio::Poll>,
@@ -87,6 +91,10 @@ pub(crate) struct ScheduledIo {
     writers: RefCell<Waiters>,
     /// The token this source was registered with; events carrying any other token are stale.
     token: Token,
+    /// The registered descriptor, for the trace (`fd=7 readable`) and [`dispatch::dispatching`].
+    fd: RawFd,
+    /// What it was registered for, for the `deregister` trace event.
+    interest: Interest,
 }
 
 /// The tasks waiting on one direction of a source. Nearly always one, so the first has a slot of
@@ -117,13 +125,6 @@ impl Waiters {
     }
 }
 
-/// Which half of a source an operation waits on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Direction {
-    Read,
-    Write,
-}
-
 /// A token packs the slab index (low 32 bits) and the registration's generation (high 32 bits).
 fn source_token(index: usize, generation: u32) -> Token {
     Token(((generation as usize) << 32) | index)
@@ -151,10 +152,12 @@ impl Reactor {
         })
     }
 
-    /// Registers `source` for both directions, edge-triggered (mio's only mode).
+    /// Registers `source` (whose descriptor is `fd`) for `interest`, edge-triggered (mio's only
+    /// mode).
     pub(crate) fn register(
         &self,
         source: &mut impl mio::event::Source,
+        fd: RawFd,
         interest: Interest,
     ) -> io::Result<Rc<ScheduledIo>> {
         let mut sources = self.sources.borrow_mut();
@@ -170,10 +173,12 @@ impl Reactor {
             readers: RefCell::new(Waiters::default()),
             writers: RefCell::new(Waiters::default()),
             token,
+            fd,
+            interest,
         });
         entry.insert(io.clone());
         self.update_metrics(|m| m.registrations += 1);
-        tracing::trace!(target: "glass::reactor", token = token.0, ?interest, "register");
+        tracing::trace!(target: "glass::reactor", fd, ?interest, token = token.0, "register");
         Ok(io)
     }
 
@@ -188,7 +193,7 @@ impl Reactor {
             sources.remove(index);
         }
         self.update_metrics(|m| m.registrations -= 1);
-        tracing::trace!(target: "glass::reactor", token = io.token.0, "deregister");
+        tracing::trace!(target: "glass::reactor", fd = io.fd, interest = ?io.interest, token = io.token.0, "deregister");
     }
 
     /// One turn of the reactor: sleep in `epoll_wait` until a source is ready, a timer is due,
@@ -231,10 +236,10 @@ impl Reactor {
                 _ => continue, // A stale event for a slot that has since been reused.
             };
             if event.is_readable() || event.is_read_closed() || event.is_error() {
-                io.wake(Direction::Read);
+                io.wake(Direction::Readable);
             }
             if event.is_writable() || event.is_write_closed() || event.is_error() {
-                io.wake(Direction::Write);
+                io.wake(Direction::Writable);
             }
         }
         drop(events);
@@ -244,9 +249,7 @@ impl Reactor {
             self.update_metrics(|m| m.timers_fired += fired.len() as u64);
             tracing::trace!(target: "glass::reactor", count = fired.len(), "timers fired");
         }
-        for waker in fired {
-            waker.wake();
-        }
+        dispatch::wake_all(Dispatch::Timer, fired);
         Ok(())
     }
 
@@ -302,17 +305,21 @@ impl ScheduledIo {
     fn wake(&self, direction: Direction) {
         // Take the waiters out first, so no borrow is held while the wakers run.
         let waiters = std::mem::take(&mut *self.waiters(direction).borrow_mut());
-        waiters
-            .first
-            .into_iter()
-            .chain(waiters.rest)
-            .for_each(Waker::wake);
+        if waiters.first.is_none() {
+            return; // Nobody waits on this direction: nothing to dispatch, nothing to trace.
+        }
+        let dispatch = Dispatch::Io {
+            fd: self.fd,
+            direction,
+        };
+        tracing::trace!(target: "glass::reactor", fd = self.fd, %direction, wakers = 1 + waiters.rest.len(), "dispatch");
+        dispatch::wake_all(dispatch, waiters.first.into_iter().chain(waiters.rest));
     }
 
     fn waiters(&self, direction: Direction) -> &RefCell<Waiters> {
         match direction {
-            Direction::Read => &self.readers,
-            Direction::Write => &self.writers,
+            Direction::Readable => &self.readers,
+            Direction::Writable => &self.writers,
         }
     }
 }

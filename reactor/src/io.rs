@@ -21,8 +21,12 @@ pub(crate) struct PollEvented<T: mio::event::Source> {
 }
 
 impl<T: mio::event::Source> PollEvented<T> {
-    pub(crate) fn new(mut source: T, interest: Interest) -> io::Result<Self> {
-        let io = with_reactor(|r| r.register(&mut source, interest))?;
+    pub(crate) fn new(mut source: T, interest: Interest) -> io::Result<Self>
+    where
+        T: AsRawFd,
+    {
+        let fd = source.as_raw_fd();
+        let io = with_reactor(|r| r.register(&mut source, fd, interest))?;
         Ok(PollEvented {
             source: Some(source),
             io,
@@ -79,7 +83,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// Registers `inner` for the given interest only (stdin: `Interest::READABLE`).
     pub fn with_interest(inner: T, interest: Interest) -> io::Result<Self> {
         let fd = inner.as_raw_fd();
-        let io = with_reactor(|r| r.register(&mut SourceFd(&fd), interest))?;
+        let io = with_reactor(|r| r.register(&mut SourceFd(&fd), fd, interest))?;
         Ok(AsyncFd {
             inner: Some(inner),
             fd,
@@ -107,9 +111,9 @@ impl<T: AsRawFd> AsyncFd<T> {
         mut f: impl FnMut(&T) -> io::Result<R>,
     ) -> io::Result<R> {
         let direction = if interest == Interest::READABLE {
-            Direction::Read
+            Direction::Readable
         } else if interest == Interest::WRITABLE {
-            Direction::Write
+            Direction::Writable
         } else {
             panic!("AsyncFd::async_io waits for one direction: READABLE or WRITABLE")
         };

@@ -25,7 +25,8 @@
 //!   [`timeout`](time::timeout), [`interval`](time::interval).
 //! - [`io`]: [`AsyncFd`](io::AsyncFd), for any other file descriptor (stdin, a pipe).
 //! - [`blocking`]: a small thread pool for work that must not run on the event loop.
-//! - For the executor: [`park`], [`unparker`] and [`Unparker`], and [`metrics`].
+//! - For the executor: [`park`], [`unparker`] and [`Unparker`], [`metrics`], and [`dispatching`]
+//!   (what the reactor is waking tasks for, right now).
 //!
 //! ## Implementation
 //! - **One reactor per thread**, created on first use and kept in a thread-local. glass runs every
@@ -45,6 +46,18 @@
 //!   `epoll_wait`'s timeout.
 //! - **Cross-thread wake-ups** go through a `mio::Waker` (an eventfd in the same epoll set): a waker
 //!   fired on another thread queues its task, then [`Unparker::unpark`] ends the sleep at once.
+//! - **The seam with the executor: one arrow each way.** The executor calls in ([`park`],
+//!   [`unparker`], [`metrics`]); the reactor calls out only through `std::task::Waker::wake`. To
+//!   let a trace say *why* a task woke, the reactor notes what it is dispatching (`fd=7 readable`,
+//!   `timer`) in a thread-local for the length of each `wake` call it makes; the executor's waker
+//!   reads it with [`dispatching`] and names it as the wake's cause. The reactor still knows no
+//!   task: the note is about descriptors and timers only. Its own trace events (target
+//!   `glass::reactor`): `register` and `deregister` (`fd`, `interest`, `token`), `epoll_wait`
+//!   (`timeout` asked, `events` returned, time `asleep`), `dispatch` (`fd`, `direction`,
+//!   `wakers`), `timers fired` (`count`).
+//! - **Wakers are foreign code.** Each `wake` the reactor makes runs under `catch_unwind`: a
+//!   waker that panics is reported as a `tracing` ERROR event (target `glass::reactor`) and the
+//!   turn goes on, so the other tasks of that turn are still woken (as in async-io).
 //! - **Dropping** a socket, an [`AsyncFd`](io::AsyncFd) or a sleep removes its registration and
 //!   its waker; nothing dangles.
 //! - **Open files**: creating the first reactor raises the soft `RLIMIT_NOFILE` to the hard limit,
@@ -53,6 +66,7 @@
 #![warn(missing_docs)]
 
 pub mod blocking;
+mod dispatch;
 mod driver;
 pub mod io;
 pub mod net;
@@ -60,6 +74,7 @@ pub mod time;
 
 use std::time::Duration;
 
+pub use dispatch::{Direction, Dispatch, dispatching};
 pub use driver::{ReactorMetrics, Unparker};
 
 /// Waits for I/O readiness or timers on this thread's reactor, for at most `max_wait` (`None`: until

@@ -5,6 +5,8 @@
 //! Each test binary uses a different subset, hence the `allow(dead_code)`.
 #![allow(dead_code)]
 
+pub mod capture;
+
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::future::{Future, poll_fn};
@@ -252,5 +254,13 @@ impl Gate {
 pub async fn yield_times(n: usize) {
     for _ in 0..n {
         executor::yield_now().await;
+    }
+}
+
+/// Spins on the thread for `d` without yielding: CPU-bound work on the event loop.
+pub fn hog(d: Duration) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < d {
+        std::hint::spin_loop();
     }
 }

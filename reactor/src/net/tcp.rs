@@ -43,7 +43,7 @@ impl TcpListener {
     /// should pause before accepting again rather than retry at once.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (stream, addr) =
-            poll_fn(|cx| self.inner.poll_io(Direction::Read, cx, |l| l.accept())).await?;
+            poll_fn(|cx| self.inner.poll_io(Direction::Readable, cx, |l| l.accept())).await?;
         Ok((TcpStream::from_mio(stream)?, addr))
     }
 
@@ -103,7 +103,7 @@ impl TcpStream {
         // once the connection is up (mio's documented recipe).
         let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?;
         poll_fn(|cx| {
-            stream.inner.poll_io(Direction::Write, cx, |s| {
+            stream.inner.poll_io(Direction::Writable, cx, |s| {
                 if let Some(e) = s.take_error()? {
                     return Err(e);
                 }
@@ -193,12 +193,13 @@ impl TcpStream {
 
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.inner
-            .poll_io(Direction::Read, cx, |mut s| io::Read::read(&mut s, buf))
+            .poll_io(Direction::Readable, cx, |mut s| io::Read::read(&mut s, buf))
     }
 
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.inner
-            .poll_io(Direction::Write, cx, |mut s| io::Write::write(&mut s, buf))
+        self.inner.poll_io(Direction::Writable, cx, |mut s| {
+            io::Write::write(&mut s, buf)
+        })
     }
 }
 

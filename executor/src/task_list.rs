@@ -1,0 +1,79 @@
+//! Naming tasks and listing them: [`Builder`], [`tasks`](crate::tasks), [`TaskInfo`],
+//! [`TaskState`]. This is tokio-console's task list, available inside the program.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::metrics::TaskMetrics;
+use crate::runtime;
+use crate::task::JoinHandle;
+
+/// Spawns a task with options; today, a name (tokio's `task::Builder` shape). The name appears in
+/// [`tasks`](crate::tasks), in the trace events and in the warnings, where an unnamed task is
+/// known only by its id.
+///
+/// ```
+/// let names = executor::block_on(async {
+///     let handle = executor::Builder::new()
+///         .name("download file-1MiB.bin")
+///         .spawn(async { 42 });
+///     let names: Vec<_> = executor::tasks().into_iter().map(|t| t.name).collect();
+///     assert_eq!(handle.await.unwrap(), 42);
+///     names
+/// });
+/// assert_eq!(names[0].as_deref(), Some("download file-1MiB.bin"));
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct Builder {
+    name: Option<Arc<str>>,
+}
+
+impl Builder {
+    /// A builder with no options set: [`spawn`](Builder::spawn) then does what
+    /// [`executor::spawn`](crate::spawn) does.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Names the task.
+    pub fn name(mut self, name: impl Into<Arc<str>>) -> Builder {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Spawns `future` as a task, as [`executor::spawn`](crate::spawn) does.
+    ///
+    /// # Panics
+    /// If called outside `block_on`.
+    pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        runtime::spawn_named(future, self.name)
+    }
+}
+
+/// A live task, as [`tasks`](crate::tasks) saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskInfo {
+    /// The task's id: unique for the life of its runtime, never reused (the `task` field of the
+    /// trace events, and [`JoinHandle::id`]).
+    pub id: u64,
+    /// The name given with [`Builder::name`], if any.
+    pub name: Option<Arc<str>>,
+    /// What it was doing at that moment.
+    pub state: TaskState,
+    /// Its counters and time split so far (see [`TaskMetrics`]).
+    pub metrics: TaskMetrics,
+}
+
+/// What a task is doing (tokio-console's task states).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskState {
+    /// Waiting for an event: it returned `Pending` and has not been woken since.
+    Idle,
+    /// Woken, and waiting in the run queue for the thread.
+    Scheduled,
+    /// Being polled right now (the task that called `tasks()`, or the one it runs inside).
+    Running,
+}
