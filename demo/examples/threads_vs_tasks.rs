@@ -294,25 +294,32 @@ fn what_to_notice(rows: &[Row]) {
             per_download / 1024.0,
             ratio(threads.switches, tasks.switches),
         );
+        let both = format!(
+            "{:.1} s and {:.1} s",
+            threads.wall.as_secs_f64(),
+            tasks.wall.as_secs_f64()
+        );
         said += &if threads.failed > 0 || tasks.failed > 0 {
             format!(
                 "; not all finished (threads {} failed, tasks {})",
                 threads.failed, tasks.failed
             )
         } else if slower > 1.25 {
-            format!("; threads took {slower:.1}x as long")
+            format!("; threads took {slower:.1}x as long ({both})")
         } else if slower < 0.8 {
-            format!("; tasks took {:.1}x as long", 1.0 / slower)
-        } else {
+            format!("; tasks took {:.1}x as long ({both})", 1.0 / slower)
+        } else if threads.wall.max(tasks.wall) < HOLD + HOLD / 4 {
             "; both took about the server's 2 s".to_owned()
+        } else {
+            format!("; both took about as long ({both})")
         };
         let overflows = threads.overflows.unwrap_or(0) + tasks.overflows.unwrap_or(0);
-        if overflows > 0 {
+        if overflows > 0 && threads.slowest_head.max(tasks.slowest_head) > HOLD / 4 {
             said += &format!(
-                ". {overflows} connects found the server's accept queue ({GLASS_BACKLOG}) full \
-                 and waited for a SYN retry, which is why some heads came late (slowest: \
-                 threads {:.2} s, tasks {:.2} s): the tasks' connects all leave at once, the \
-                 threads' only as fast as threads start. That wait is the server's queue, not \
+                ". {overflows} connects found the server's accept queue ({GLASS_BACKLOG}) full, \
+                 and the slowest head came after {:.2} s (threads) and {:.2} s (tasks): those \
+                 connects waited for a SYN retry. The tasks' connects all leave at once, the \
+                 threads' only as fast as threads start; that wait is the server's queue, not \
                  the cost of either design",
                 threads.slowest_head.as_secs_f64(),
                 tasks.slowest_head.as_secs_f64(),
