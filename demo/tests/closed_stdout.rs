@@ -8,9 +8,9 @@ use common::{Reply, TestServer, demo_with_stdout_closed, pattern};
 fn a_closed_stdout_loses_the_output_not_the_downloads() {
     let body = pattern(50_000, 31);
     let server = TestServer::start(vec![("/piped.bin", Reply::file(&body))]);
-    let dir = tempfile::tempdir().unwrap();
     for design in [None, Some("--threads")] {
-        let _ = std::fs::remove_file(dir.path().join("piped.bin"));
+        // A folder of its own: the first design's file must not pass for the second's.
+        let dir = tempfile::tempdir().unwrap();
         let url = server.url("/piped.bin");
         let mut args = vec![url.as_str()];
         args.extend(design);

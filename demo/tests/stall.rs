@@ -8,9 +8,10 @@ use common::{Reply, TestServer, demo, pattern, text};
 fn a_stalled_body_leaves_the_part_file_and_names_the_timeout() {
     let body = pattern(100_000, 14);
     let server = TestServer::start(vec![("/slow.bin", Reply::Stall { body, sent: 40_000 })]);
-    let dir = tempfile::tempdir().unwrap();
     let url = server.url("/slow.bin");
     for design in [None, Some("--threads")] {
+        // A folder of its own: the first design's .part must not pass for the second's.
+        let dir = tempfile::tempdir().unwrap();
         let mut args = vec![url.as_str(), "--read-timeout-ms", "300"];
         args.extend(design);
         let output = demo(&args, dir.path());

@@ -109,7 +109,7 @@ fn a_panic_in_the_block_on_future_still_drops_the_pending_tasks_and_frees_the_th
     let drops = Drops::new();
     let guards = drops.clone();
     let after = with_deadline(move || {
-        let _ = std::panic::catch_unwind(move || {
+        let outcome = std::panic::catch_unwind(move || {
             block_on(async move {
                 for _ in 0..10 {
                     let guard = guards.guard();
@@ -122,6 +122,10 @@ fn a_panic_in_the_block_on_future_still_drops_the_pending_tasks_and_frees_the_th
                 panic!("boom");
             })
         });
+        assert!(
+            outcome.is_err(),
+            "the panic did not reach block_on's caller"
+        );
         block_on(async { spawn(async { 3 }).await.unwrap() })
     });
     assert_eq!(drops.count(), 10, "the pending tasks were not dropped");

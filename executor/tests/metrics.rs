@@ -44,8 +44,8 @@ fn metrics_count_panicked_and_aborted_tasks_as_finished() {
         let aborted = spawn(pending::<()>());
         yield_now().await;
         aborted.abort();
-        let _ = panics.await;
-        let _ = aborted.await;
+        assert!(panics.await.unwrap_err().is_panic());
+        assert!(aborted.await.unwrap_err().is_cancelled());
         executor::metrics()
     });
     assert_eq!(m.tasks_spawned, 2);

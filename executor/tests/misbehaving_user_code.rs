@@ -3,7 +3,7 @@
 //! executor consistent: no panic escaping where it has nowhere to go, no dangling runtime, no
 //! closure started by a call that then panics.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::{Future, pending};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -38,7 +38,11 @@ fn a_join_waker_that_panics_at_shutdown_leaves_no_runtime_behind() {
     block_on(async {
         let mut handle = spawn(pending::<()>());
         let waker = Waker::from(Arc::new(PanickingWaker));
-        let _ = Pin::new(&mut handle).poll(&mut Context::from_waker(&waker));
+        assert!(
+            Pin::new(&mut handle)
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
         // Returning cancels the pending task, which wakes that waker.
     });
     // Before the fix the thread still pointed at the freed runtime here.
@@ -79,6 +83,8 @@ fn a_destructor_panicking_with_a_bomb_payload_at_shutdown_leaves_no_runtime_behi
 
 thread_local! {
     static STASHED: RefCell<Option<JoinHandle<u32>>> = const { RefCell::new(None) };
+    /// What the stashed handle gave when `PollsOnWake` polled it: `None` until it was ready.
+    static FOUND: Cell<Option<u32>> = const { Cell::new(None) };
 }
 
 /// A foreign waker that polls the stashed handle as soon as it is woken, as an inline-polling
@@ -93,7 +99,7 @@ impl Wake for PollsOnWake {
                 && let std::task::Poll::Ready(result) =
                     Pin::new(handle).poll(&mut Context::from_waker(&waker))
             {
-                assert_eq!(result.unwrap(), 5);
+                FOUND.set(result.ok());
             }
         });
     }
@@ -107,13 +113,19 @@ fn a_join_waker_that_polls_the_handle_at_once_finds_the_result() {
             5u32
         });
         let waker = Waker::from(Arc::new(PollsOnWake));
-        let _ = Pin::new(&mut handle).poll(&mut Context::from_waker(&waker));
+        let first = Pin::new(&mut handle).poll(&mut Context::from_waker(&waker));
+        assert!(first.is_pending(), "the task yields before it returns");
         STASHED.with(|stashed| *stashed.borrow_mut() = Some(handle));
         for _ in 0..3 {
             yield_now().await;
         }
     });
     STASHED.with(|stashed| stashed.borrow_mut().take());
+    assert_eq!(
+        FOUND.get(),
+        Some(5),
+        "the waker never found the handle ready"
+    );
 }
 
 #[test]

@@ -20,9 +20,11 @@ use http::{Method, StatusCode, Version};
 use crate::error::ProtocolError;
 use crate::head::Head;
 
-/// The longest chunk-size line accepted (the size, then extensions that are ignored anyway).
+/// The longest chunk-size line accepted, CRLF included (the size, then extensions that are ignored
+/// anyway).
 const MAX_CHUNK_SIZE_LINE: usize = 4 * 1024;
-/// The most trailer bytes accepted after the last chunk, as for a head.
+/// The most trailer bytes accepted after the last chunk, the empty line that ends them included,
+/// as for a head.
 const MAX_TRAILERS: usize = 64 * 1024;
 
 /// Takes a response's body out of the bytes read from its connection: made by
@@ -197,8 +199,12 @@ impl Decoder {
                     }
                 },
                 Chunk::Trailers { seen } => {
-                    let Some(end) = buf.iter().position(|&b| b == b'\n') else {
-                        if seen + buf.len() > MAX_TRAILERS {
+                    // Only as far as the limit is looked at, so that which error a long line
+                    // gets does not depend on how much of it has arrived.
+                    let room = MAX_TRAILERS - seen;
+                    let window = &buf[..buf.len().min(room)];
+                    let Some(end) = window.iter().position(|&b| b == b'\n') else {
+                        if window.len() == room {
                             return Err(ProtocolError::malformed("trailers over 64 KiB"));
                         }
                         return Ok(());
@@ -209,8 +215,10 @@ impl Decoder {
                     }
                     let next = if line == b"\r\n" {
                         Framing::Done
-                    } else if !line.contains(&b':') || seen + line.len() > MAX_TRAILERS {
-                        return Err(ProtocolError::malformed("invalid or oversized trailers"));
+                    } else if !line.contains(&b':') {
+                        return Err(ProtocolError::malformed(
+                            "trailer line is not a field (no colon)",
+                        ));
                     } else {
                         Framing::Chunked(Chunk::Trailers {
                             seen: seen + line.len(),
@@ -230,9 +238,12 @@ impl Decoder {
 /// line is not complete yet. `httparse` does the parsing, overflow check included; the checks it
 /// leaves to its caller are here.
 fn parse_chunk_size(buf: &[u8]) -> Result<Option<(usize, u64)>, ProtocolError> {
-    let (line, size) = match httparse::parse_chunk_size(buf) {
+    // Only the first 4 KiB are parsed: a longer line is refused whether it has all arrived or
+    // not (parsing all of `buf` would accept it when it came in one read).
+    let window = &buf[..buf.len().min(MAX_CHUNK_SIZE_LINE)];
+    let (line, size) = match httparse::parse_chunk_size(window) {
         Ok(httparse::Status::Complete(parsed)) => parsed,
-        Ok(httparse::Status::Partial) if buf.len() > MAX_CHUNK_SIZE_LINE => {
+        Ok(httparse::Status::Partial) if window.len() == MAX_CHUNK_SIZE_LINE => {
             return Err(ProtocolError::malformed("chunk-size line over 4 KiB"));
         }
         Ok(httparse::Status::Partial) => return Ok(None),
@@ -281,6 +292,11 @@ pub(crate) fn content_length(headers: &HeaderMap) -> Result<Option<u64>, Protoco
             ));
         }
         length = Some(value);
+    }
+    // A field with no number in it at all (`Content-Length: ,`) is as invalid as an empty one,
+    // not absent: read as absent, the body would run until the connection's end.
+    if length.is_none() && headers.contains_key(CONTENT_LENGTH) {
+        return Err(ProtocolError::malformed("invalid Content-Length"));
     }
     Ok(length)
 }
@@ -509,6 +525,8 @@ mod tests {
             &[""],
             &["1", "2"],
             &["99999999999999999999"],
+            &[","],
+            &[" , "],
         ] {
             assert!(content_length(&headers(bad)).is_err(), "{bad:?}");
         }

@@ -47,11 +47,14 @@ impl Head {
 /// Parses a response head at the start of `buf`. `Ok(None)` means the head is not complete yet;
 /// `Ok(Some((head, len)))` gives the head and how many bytes of `buf` it took.
 pub(crate) fn parse(buf: &[u8]) -> Result<Option<(Head, usize)>, ProtocolError> {
+    // Only the first 64 KiB are parsed, so that a head too long is refused as too long, whatever
+    // follows the limit and however much of it has arrived.
+    let buf = &buf[..buf.len().min(MAX_HEAD_BYTES)];
     let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut fields);
     let len = match response.parse(buf) {
         Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) if buf.len() >= MAX_HEAD_BYTES => {
+        Ok(httparse::Status::Partial) if buf.len() == MAX_HEAD_BYTES => {
             return Err(ProtocolError::HeadTooLarge("over 64 KiB"));
         }
         Ok(httparse::Status::Partial) => return Ok(None),
@@ -60,10 +63,6 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Option<(Head, usize)>, ProtocolError> 
         }
         Err(e) => return Err(ProtocolError::malformed(format!("invalid head: {e}"))),
     };
-    if len > MAX_HEAD_BYTES {
-        return Err(ProtocolError::HeadTooLarge("over 64 KiB"));
-    }
-
     let version = match response.version {
         Some(0) => Version::HTTP_10,
         _ => Version::HTTP_11,
