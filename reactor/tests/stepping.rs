@@ -6,16 +6,7 @@
 #[path = "run_example/mod.rs"]
 mod run_example;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// The workspace's root: the walk's command is run from there, as the doc says.
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("reactor/ is in the workspace")
-        .to_owned()
-}
 
 /// Whether `program` can be started (`program --version` succeeds).
 fn have(program: &str) -> bool {
@@ -36,7 +27,8 @@ fn the_gdb_walk_prints_every_step_of_one_read_in_order() {
         return;
     }
     // The doc's walk runs the dev profile's build, whatever profile this test was built with.
-    let root = workspace_root();
+    // The walk's command is run from the workspace's root, as the doc says.
+    let root = run_example::workspace_root();
     let status = Command::new(env!("CARGO"))
         .args(["build", "--quiet", "-p", "reactor", "--example", "one_read"])
         .current_dir(&root)

@@ -1,16 +1,24 @@
-//! Running the crates' examples from a test, as a reader would: `executor/tests/examples.rs`,
-//! `reactor/tests/examples.rs` and `reactor/tests/stepping.rs` include this file.
+//! Running the crates' examples from a test, as a reader would. Included by
+//! `executor/tests/examples.rs` and `reactor/tests/{examples,stepping,docs_tour}.rs`.
 
 // Each test that includes this file uses a different part of it.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Every example of the ladder finishes in a few seconds; this is far more, for a loaded machine.
 pub const DEADLINE: Duration = Duration::from_secs(120);
+
+/// The workspace's root directory.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the crate is in the workspace")
+        .to_owned()
+}
 
 /// The packages whose examples this test process has built.
 static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
