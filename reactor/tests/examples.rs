@@ -123,3 +123,49 @@ fn one_read_is_pending_then_woken_by_io_then_ready() {
         .expect("an epoll_wait between the Pending and the dispatch");
     assert!(asleep >= Duration::from_millis(50), "{out}");
 }
+
+#[test]
+fn echo_server_echoes_what_a_client_sends_and_logs_the_connection() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::{Command, Stdio};
+
+    let mut server = Command::new(run_example::example("reactor", "echo_server"))
+        .arg("127.0.0.1:0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the echo server starts");
+    let mut log = BufReader::new(server.stderr.take().expect("piped"));
+    let mut first = String::new();
+    log.read_line(&mut first)
+        .expect("the server logs its address");
+    // `echo server listening on 127.0.0.1:PORT (try: nc 127.0.0.1 PORT)`
+    let addr = first
+        .split_whitespace()
+        .nth(4)
+        .unwrap_or_else(|| panic!("an address in {first:?}"))
+        .to_owned();
+
+    let mut client = std::net::TcpStream::connect(&addr).expect("connect to the example");
+    client
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("a read timeout");
+    client.write_all(b"hello, echo\n").expect("write");
+    let mut back = [0u8; 12];
+    client.read_exact(&mut back).expect("the bytes come back");
+    assert_eq!(&back, b"hello, echo\n");
+    drop(client);
+    let mut connected = String::new();
+    log.read_line(&mut connected).expect("a log line");
+    let mut closed = String::new();
+    log.read_line(&mut closed).expect("a log line");
+    // Still our unreaped child, so this pid cannot have been reused.
+    server.kill().expect("stop the server");
+    server.wait().expect("reap the server");
+    assert!(connected.ends_with(": connected\n"), "{connected:?}");
+    assert!(
+        closed.ends_with(": closed after echoing 12 bytes\n"),
+        "{closed:?}"
+    );
+}

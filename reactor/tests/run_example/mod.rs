@@ -1,5 +1,6 @@
 //! Running the crates' examples from a test, as a reader would. Included by
-//! `executor/tests/examples.rs` and `reactor/tests/{examples,stepping,docs_tour}.rs`.
+//! `executor/tests/examples.rs`, `reactor/tests/{examples,stepping,docs_tour}.rs` and
+//! `http-client/tests/fetch_example.rs`.
 
 // Each test that includes this file uses a different part of it.
 #![allow(dead_code)]
