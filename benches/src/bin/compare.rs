@@ -139,7 +139,7 @@ fn machine_line(options: &Options) -> String {
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     format!(
-        "compare: glass vs tokio current_thread, {} UTC, {cpu}, {cores} CPUs{}",
+        "compare: glass vs tokio current_thread vs smol LocalExecutor, {} UTC, {cpu}, {cores} CPUs{}",
         today_utc(),
         if options.quick { ", --quick" } else { "" }
     )
