@@ -45,6 +45,9 @@ pub struct Options {
     pub quick: bool,
     /// `--pairs N`: exactly this many pairs per workload.
     pub pairs: Option<usize>,
+    /// `--instructions`: count instructions under callgrind instead of timing
+    /// (see [`crate::instructions`]).
+    pub instructions: bool,
     /// Workload names (or parts of names) to run; empty runs them all.
     pub filter: Vec<String>,
 }
@@ -57,6 +60,7 @@ impl Options {
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--quick" => options.quick = true,
+                "--instructions" => options.instructions = true,
                 "--pairs" => {
                     let value = args.next().ok_or("--pairs needs a number")?;
                     let pairs = value

@@ -70,6 +70,7 @@
 pub mod compare;
 mod harness;
 pub mod http_server;
+pub mod instructions;
 pub mod workloads;
 
 pub use harness::{Contender, Harness, Run};
