@@ -25,6 +25,9 @@
 //!   real run has, and the counts include the other threads' work, which is the same for every
 //!   runtime: the ratios are diluted towards 1 there.
 //! - The sizes are the `--quick` ones: callgrind runs a program some 50 times slower.
+//! - Instructions are not all equal: a 64-byte vector store is one, and so is an add. Bulk
+//!   copying (bulk_transfer, the HTTP bodies) is mostly the kernel's, which is not counted; see
+//!   [`NO_REP_STRINGS`] for the user-space copies.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -36,6 +39,13 @@ use crate::Contender;
 use crate::compare::Options;
 use crate::workloads::Workload;
 use crate::workloads::many_connections::SERVER_WRAP;
+
+/// glibc copies and clears large blocks with `rep movsb` / `rep stosb`, and valgrind counts every
+/// iteration of those as one instruction: a 64 KiB `memset` reads as tens of thousands of
+/// instructions, though it costs about as much as a few thousand vector stores. These tunables
+/// make glibc use its vector loops at every size, whose instructions are counted as executed.
+pub const NO_REP_STRINGS: &str =
+    "glibc.cpu.x86_rep_movsb_threshold=4294967295:glibc.cpu.x86_rep_stosb_threshold=4294967295";
 
 /// The runs of the longer of the two invocations; the shorter has one.
 pub const RUNS: usize = 3;
@@ -105,6 +115,7 @@ fn instructions(
         command
     };
     let output = command
+        .env("GLIBC_TUNABLES", NO_REP_STRINGS)
         .args(["--once", workload.name, runtime.name()])
         .args([size.to_string(), runs.to_string()])
         .stdin(Stdio::null())
