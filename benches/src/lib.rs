@@ -26,6 +26,7 @@
 //! | ping_pong | one round trip between two tasks | local wakes through a runtime-neutral channel |
 //! | chained_spawn | one spawn from inside a task | spawning from a task, queue latency |
 //! | cross_thread_wake | one message from another thread | remote wakes, unparking the reactor |
+//! | remote_wake | one round trip with an OS thread | waking a sleeping runtime from outside |
 //! | timeouts | one `timeout` around a `yield_now` (never fires) | timer insertion and removal |
 //! | sleeps | one of 20,000 sleeps that end within 2 ms | many timers firing at once |
 //! | tcp_echo | one 64-byte round trip | the reactor's turn on a latency-bound socket pair |

@@ -12,6 +12,7 @@ pub mod cross_thread_wake;
 pub mod http;
 pub mod many_connections;
 pub mod many_echo;
+pub mod remote_wake;
 pub mod tasks;
 pub mod tcp;
 pub mod timers;
@@ -168,6 +169,22 @@ pub static ALL: &[Workload] = &[
         glass: cross_thread_wake::glass,
         tokio: cross_thread_wake::tokio,
         smol: cross_thread_wake::smol,
+        blocking: None,
+        target: 1.0,
+        target_vs_std: None,
+        kernel_bound: false,
+    },
+    Workload {
+        name: "remote_wake",
+        unit: "round trip",
+        size: 20_000,
+        quick_size: 5_000,
+        test_size: 50,
+        ops: identity,
+        expected: identity,
+        glass: remote_wake::glass,
+        tokio: remote_wake::tokio,
+        smol: remote_wake::smol,
         blocking: None,
         target: 1.0,
         target_vs_std: None,
@@ -354,7 +371,7 @@ mod tests {
 
     #[test]
     fn cross_thread_wake_agrees_on_both_runtimes() {
-        check_all(&["cross_thread_wake"]);
+        check_all(&["cross_thread_wake", "remote_wake"]);
     }
 
     #[test]
