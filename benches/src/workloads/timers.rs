@@ -4,7 +4,7 @@
 //! Each runtime's own timers: glass's `reactor::time`, tokio's `tokio::time` (a hierarchical
 //! timing wheel), smol's `async_io::Timer` (an ordered map in the reactor, with a queue of
 //! insertions and removals in front of it). smol has no `timeout` function; its users race the
-//! future against a `Timer` with `futures_lite::future::or`, which is what [`smol_timeout`] does.
+//! future against a `Timer` with `futures_lite::future::or`, which is what the smol versions do.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
