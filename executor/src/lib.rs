@@ -123,8 +123,8 @@ pub use runtime::{block_on, metrics, spawn, tasks};
 pub use task::{JoinError, JoinHandle};
 pub use task_list::{Builder, TaskInfo, TaskState};
 pub use timing::{
-    DEFAULT_SLOW_POLL_THRESHOLD, set_slow_poll_threshold, set_task_timing, slow_poll_threshold,
-    task_timing,
+    DEFAULT_SLOW_POLL_THRESHOLD, TASK_TIMING_ENV, set_slow_poll_threshold, set_task_timing,
+    slow_poll_threshold, task_timing,
 };
 pub use yield_now::yield_now;
 

@@ -53,6 +53,9 @@ use crate::waker::{OWN_COUNTS, Shared, TaskId, WakerData};
 /// exact number matters little as long as it is bounded.
 const POLLS_PER_TURN: u32 = 61;
 
+/// `Runtime::polling` when no task is being polled (sequence numbers never reach it).
+const NOT_POLLING: u64 = u64::MAX;
+
 /// The executor state of the thread currently inside `block_on`.
 struct Runtime {
     /// What the wakers share: the queue's sending end, the `sleeping` flag, the unparker.
@@ -70,9 +73,10 @@ struct Runtime {
     main: TaskHeader,
     /// The sequence number of the next spawned task (see `TaskId`).
     next_seq: Cell<u64>,
-    /// The task being polled (or cancelled, or dropped) right now: how a wake on this thread
-    /// tells `self` from `task`, and how `tasks()` knows which one is `Running`.
-    polling: Cell<Option<TaskId>>,
+    /// The sequence number of the task being polled (or cancelled, or dropped) right now, or
+    /// `NOT_POLLING`: how a wake on this thread tells `self` from `task`, and how `tasks()` knows
+    /// which one is `Running`.
+    polling: Cell<u64>,
     /// Wakes of `polling` made by itself during the current poll, added to its header after.
     self_wakes: Cell<u64>,
     /// Whether the clock is read this turn (`timing::wanted`), mirrored in `shared.timing`.
@@ -137,7 +141,7 @@ fn with_current<R>(what: &str, f: impl FnOnce(&Runtime) -> R) -> R {
 /// another thread (or the runtime is gone) and must use the channel.
 pub(crate) fn wake_local(data: &WakerData, queue: bool) -> bool {
     with_own_runtime(&data.shared, |rt| {
-        let by_itself = rt.polling.get() == Some(data.id);
+        let by_itself = rt.polling.get() == data.id.seq;
         if by_itself {
             rt.self_wakes.set(rt.self_wakes.get() + 1);
         }
@@ -183,6 +187,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
          blocking inside a task would stop every other task (use .await instead)"
     );
     let (sender, remote) = crossbeam_channel::unbounded();
+    timing::init_from_env();
     let timing = timing::wanted(false);
     let shared = Arc::new(Shared {
         remote: sender,
@@ -194,15 +199,15 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         next_wake_id: AtomicU64::new(0),
     });
     // The main future is queued from the start, as a spawned task is.
-    let main_data = Arc::new(WakerData::new(TaskId::MAIN, None, shared.clone(), true));
+    let main_data = Arc::new(WakerData::new(TaskId::MAIN, shared.clone(), true));
     let rt = Rc::new(Runtime {
-        main: TaskHeader::new(main_data, if timing { shared.now() } else { 0 }),
+        main: TaskHeader::new(main_data, None, if timing { shared.now() } else { 0 }),
         shared,
         local: RefCell::new(VecDeque::from([TaskId::MAIN])),
         remote,
         tasks: RefCell::new(Slab::new()),
         next_seq: Cell::new(1),
-        polling: Cell::new(None),
+        polling: Cell::new(NOT_POLLING),
         self_wakes: Cell::new(0),
         timing: Cell::new(timing),
         reader_present: Cell::new(false),
@@ -219,7 +224,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     CURRENT.set(Rc::as_ptr(&rt));
     // Tears down on every way out, a panic in `future` included.
     let _teardown = Teardown(rt.clone());
-    trace::spawn(&rt.main.data, 1);
+    trace::spawn(&rt.main, 1);
 
     let mut future = pin!(future);
     // Declared after `future`, so dropped before it: the future's destructors run "closing".
@@ -302,16 +307,16 @@ impl Runtime {
     fn cause(&self, by_itself: bool) -> Cause {
         match (by_itself, self.polling.get(), reactor::dispatching()) {
             (true, _, _) => Cause::SelfWake,
-            (false, Some(waker), _) => Cause::Task(waker.seq),
-            (false, None, Some(dispatch)) => Cause::Reactor(dispatch),
-            (false, None, None) => Cause::Other,
+            (false, NOT_POLLING, Some(dispatch)) => Cause::Reactor(dispatch),
+            (false, NOT_POLLING, None) => Cause::Other,
+            (false, waker, _) => Cause::Task(waker),
         }
     }
 
     /// Runs `f` as task `id`'s doing: wakes meanwhile are attributed to it. Returns what `f` gave
     /// and how many times the task woke itself meanwhile.
     fn as_task<R>(&self, id: TaskId, f: impl FnOnce() -> R) -> (R, u64) {
-        let outer = self.polling.replace(Some(id));
+        let outer = self.polling.replace(id.seq);
         let result = f();
         self.polling.set(outer);
         (result, self.self_wakes.replace(0))
@@ -334,22 +339,22 @@ impl Runtime {
                 0 => self.shared.now(),
                 start => start,
             };
-            update(&header.times, |t| t.poll_starts(start, woken_at));
+            update(header.times(), |t| t.poll_starts(start, woken_at));
         }
         let (result, self_wakes) = self.as_task(data.id, poll);
         header.self_wakes.set(header.self_wakes.get() + self_wakes);
         let took = timing.then(|| {
             let end = self.shared.now();
             self.clock.set(end);
-            let (took, slow) = update(&header.times, |t| t.poll_ends(end));
+            let (took, slow) = update(header.times(), |t| t.poll_ends(end));
             if slow {
-                trace::slow_poll(data, took);
+                trace::slow_poll(header, took);
             }
             took
         });
         if trace::enabled() {
             let queued = self.local.borrow().len();
-            trace::poll(data, result.is_ready(), took, woken_by, queued);
+            trace::poll(header, result.is_ready(), took, woken_by, queued);
         }
         if result.is_pending() {
             self.warn_if_lost(header, Lost::AfterPoll);
@@ -391,7 +396,7 @@ impl Runtime {
 
     /// Answers "has task `id` lost its last waker?" on the executor's thread.
     fn check_lost(&self, id: TaskId) {
-        if self.closing.get() || self.polling.get() == Some(id) {
+        if self.closing.get() || self.polling.get() == id.seq {
             return; // Shutting down, or it is running: its poll's end will check.
         }
         if id == TaskId::MAIN {
@@ -421,7 +426,7 @@ impl Runtime {
         fence(Ordering::Acquire);
         if !data.state.is_scheduled() && !header.abort_requested.get() {
             header.lost_warned.set(true);
-            trace::lost_waker(data, when);
+            trace::lost_waker(header, when);
         }
     }
 
@@ -437,13 +442,16 @@ impl Runtime {
             seq,
         };
         // A new task is runnable at once: it starts out queued, counted as its first wake.
-        let data = Arc::new(WakerData::new(id, name, self.shared.clone(), true));
+        let data = Arc::new(WakerData::new(id, self.shared.clone(), true));
         let spawned_at = if self.timing.get() {
             self.shared.now()
         } else {
             0
         };
-        let cell = Rc::new(TaskCell::new(future, TaskHeader::new(data, spawned_at)));
+        let cell = Rc::new(TaskCell::new(
+            future,
+            TaskHeader::new(data, name, spawned_at),
+        ));
         tasks.insert((seq, cell.clone()));
         drop(tasks);
         // Queued directly rather than through the waker: we are on the executor's thread, so
@@ -455,7 +463,7 @@ impl Runtime {
         };
         self.local_wakes.set(self.local_wakes.get() + 1);
         self.tasks_spawned.set(self.tasks_spawned.get() + 1);
-        trace::spawn(&Runnable::header(&*cell).data, queued);
+        trace::spawn(Runnable::header(&*cell), queued);
         JoinHandle::new(cell)
     }
 
@@ -471,7 +479,7 @@ impl Runtime {
             .iter()
             .map(|(_, (seq, task))| {
                 let header = task.header();
-                let state = if polling == Some(header.data.id) {
+                let state = if polling == header.data.id.seq {
                     TaskState::Running
                 } else if header.data.state.is_scheduled() {
                     TaskState::Scheduled
@@ -480,7 +488,7 @@ impl Runtime {
                 };
                 TaskInfo {
                     id: *seq,
-                    name: header.data.name.clone(),
+                    name: header.name().cloned(),
                     state,
                     metrics: header.metrics(now),
                 }
@@ -541,7 +549,7 @@ struct Closing<'a>(&'a Runtime);
 impl Drop for Closing<'_> {
     fn drop(&mut self) {
         self.0.closing.set(true);
-        self.0.polling.set(Some(TaskId::MAIN));
+        self.0.polling.set(TaskId::MAIN.seq);
     }
 }
 

@@ -44,7 +44,8 @@ static SLOW_POLL_NANOS: AtomicU64 = AtomicU64::new(DEFAULT_SLOW_POLL_THRESHOLD.a
 /// Turns the time split (busy, scheduled, idle, `max_poll`, `slow_polls`, `first_poll_delay`)
 /// on or off for every runtime in the process, from the next turn of its loop. It is also on,
 /// whatever this says, while a `tracing` subscriber listens to `glass::executor` at WARN or finer,
-/// and once [`tasks`](crate::tasks) has been called in a runtime.
+/// and once [`tasks`](crate::tasks) has been called in a runtime. `GLASS_TASK_TIMING=1` in the
+/// environment turns it on at the first `block_on` ([`TASK_TIMING_ENV`]).
 ///
 /// Figures gathered while timing was off stay zero; a task spawned while it was off gets no
 /// `first_poll_delay`, and its first wait after timing came on is not split.
@@ -85,6 +86,21 @@ pub fn set_slow_poll_threshold(threshold: Duration) {
 /// The current slow-poll threshold.
 pub fn slow_poll_threshold() -> Duration {
     Duration::from_nanos(SLOW_POLL_NANOS.load(Ordering::Relaxed))
+}
+
+/// The environment variable that turns timing on for a program that does not call
+/// [`set_task_timing`] itself (a benchmark, say): `GLASS_TASK_TIMING=1`. Read once per process,
+/// by the first `block_on`.
+pub const TASK_TIMING_ENV: &str = "GLASS_TASK_TIMING";
+
+/// Applies [`TASK_TIMING_ENV`], the first time it is called in the process.
+pub(crate) fn init_from_env() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os(TASK_TIMING_ENV).is_some_and(|v| v == "1") {
+            set_task_timing(true);
+        }
+    });
 }
 
 /// Whether a runtime should read the clock this turn: asked for, or somebody is listening.

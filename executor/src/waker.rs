@@ -116,9 +116,6 @@ pub(crate) struct WakerData {
     pub(crate) wake_id: AtomicU64,
     /// Wakes made from threads other than the executor's (`TaskMetrics::remote_wakes`).
     pub(crate) remote_wakes: AtomicU64,
-    /// The name given with `Builder::name`, for `tasks()`, trace events and warnings (here rather
-    /// than in the task's header so that a wake on another thread can name the task too).
-    pub(crate) name: Option<Arc<str>>,
     pub(crate) shared: Arc<Shared>,
 }
 
@@ -130,15 +127,9 @@ pub(crate) const OWN_COUNTS: usize = 2;
 impl WakerData {
     /// A task's waker data; `queued`: the task starts out on a ready queue (a new task), which
     /// counts as its first wake.
-    pub(crate) fn new(
-        id: TaskId,
-        name: Option<Arc<str>>,
-        shared: Arc<Shared>,
-        queued: bool,
-    ) -> WakerData {
+    pub(crate) fn new(id: TaskId, shared: Arc<Shared>, queued: bool) -> WakerData {
         WakerData {
             id,
-            name,
             state: WakeState::new(queued),
             woken_at: AtomicU64::new(0),
             wake_id: AtomicU64::new(0),
