@@ -77,10 +77,12 @@ struct Runtime {
     /// `NOT_POLLING`: how a wake on this thread tells `self` from `task`, and how `tasks()` knows
     /// which one is `Running`.
     polling: Cell<u64>,
-    /// Wakes of `polling` made by itself during the current poll, added to its header after.
-    self_wakes: Cell<u64>,
     /// Whether the clock is read this turn (`timing::wanted`), mirrored in `shared.timing`.
     timing: Cell<bool>,
+    /// Whether the trace events are wanted this turn (`trace::enabled`).
+    traced: Cell<bool>,
+    /// `timing || traced`: the one flag the hot paths test (both are read once per turn).
+    watched: Cell<bool>,
     /// Set by the first `tasks()` call: someone reads the figures, so timing stays on.
     reader_present: Cell<bool>,
     /// The clock read that ended the last poll, while nothing else has happened since: it also
@@ -143,7 +145,7 @@ pub(crate) fn wake_local(data: &WakerData, queue: bool) -> bool {
     with_own_runtime(&data.shared, |rt| {
         let by_itself = rt.polling.get() == data.id.seq;
         if by_itself {
-            rt.self_wakes.set(rt.self_wakes.get() + 1);
+            data.count_self_wake();
         }
         if queue {
             rt.queue_woken(data, by_itself);
@@ -208,8 +210,9 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         tasks: RefCell::new(Slab::new()),
         next_seq: Cell::new(1),
         polling: Cell::new(NOT_POLLING),
-        self_wakes: Cell::new(0),
         timing: Cell::new(timing),
+        traced: Cell::new(false),
+        watched: Cell::new(true),
         reader_present: Cell::new(false),
         clock: Cell::new(0),
         closing: Cell::new(false),
@@ -230,8 +233,9 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     // Declared after `future`, so dropped before it: the future's destructors run "closing".
     let _closing = Closing(&rt);
     let mut cx = Context::from_waker(&rt.main.waker);
+    rt.refresh_watch();
     loop {
-        rt.refresh_timing();
+        rt.refresh_watch();
         rt.take_remote_wakes(&mut rt.local.borrow_mut());
         for _ in 0..POLLS_PER_TURN {
             // The borrow ends with this statement: the poll below may push onto `local`.
@@ -255,13 +259,17 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 impl Runtime {
-    /// Reads the timing switch once per turn; wakers on other threads see it through `shared`.
-    fn refresh_timing(&self) {
+    /// Reads the timing switch and the trace's interest once per turn; wakers on other threads
+    /// see the timing switch through `shared`.
+    fn refresh_watch(&self) {
         let timing = timing::wanted(self.reader_present.get());
         if timing != self.timing.get() {
             self.timing.set(timing);
             self.shared.timing.store(timing, Ordering::Relaxed);
         }
+        let traced = trace::enabled();
+        self.traced.set(traced);
+        self.watched.set(timing || traced);
     }
 
     /// Moves the ids other threads have sent onto the back of `local`, if there are any, and
@@ -281,13 +289,6 @@ impl Runtime {
     /// Queues a task whose wake on this thread set its `SCHEDULED` bit; `by_itself`: during its
     /// own poll.
     fn queue_woken(&self, data: &WakerData, by_itself: bool) {
-        // A wake during the task's own poll needs no clock: its wait starts when the poll ends.
-        let woken_at = if self.timing.get() && !by_itself {
-            self.shared.now()
-        } else {
-            0
-        };
-        data.woken_at.store(woken_at, Ordering::Relaxed);
         let mut local = self.local.borrow_mut();
         // Tasks other threads woke earlier go first. The loop moves the channel's ids over only
         // once per turn, so without this a task woken from another thread waited behind up to a
@@ -295,10 +296,25 @@ impl Runtime {
         // already ready (tests/yield_now.rs).
         self.take_remote_wakes(&mut local);
         local.push_back(data.id);
-        let queued = local.len();
         drop(local);
         self.local_wakes.set(self.local_wakes.get() + 1);
-        if trace::enabled() {
+        if self.watched.get() {
+            self.observe_wake(data, by_itself);
+        }
+    }
+
+    /// The timing and the `wake` event of a wake on this thread, out of line: the wake is a hot
+    /// path. (The task is on the queue already, but nothing reads `woken_at` before its poll.)
+    #[inline(never)]
+    fn observe_wake(&self, data: &WakerData, by_itself: bool) {
+        if self.timing.get() {
+            // A wake during the task's own poll needs no clock: its wait starts when the poll
+            // ends. (Untimed, a stale `woken_at` is harmless: `TaskTimes` clamps it to the wait.)
+            let woken_at = if by_itself { 0 } else { self.shared.now() };
+            data.woken_at.store(woken_at, Ordering::Relaxed);
+        }
+        if self.traced.get() {
+            let queued = self.local.borrow().len();
             trace::wake(data, self.cause(by_itself), Some(queued));
         }
     }
@@ -313,37 +329,61 @@ impl Runtime {
         }
     }
 
-    /// Runs `f` as task `id`'s doing: wakes meanwhile are attributed to it. Returns what `f` gave
-    /// and how many times the task woke itself meanwhile.
-    fn as_task<R>(&self, id: TaskId, f: impl FnOnce() -> R) -> (R, u64) {
-        let outer = self.polling.replace(id.seq);
+    /// Runs `f` as task `id`'s doing: wakes meanwhile are attributed to it. (Never nested:
+    /// `block_on` cannot be, and nothing else calls it from inside a poll.)
+    fn as_task<R>(&self, id: TaskId, f: impl FnOnce() -> R) -> R {
+        self.polling.set(id.seq);
         let result = f();
-        self.polling.set(outer);
-        (result, self.self_wakes.replace(0))
+        self.polling.set(NOT_POLLING);
+        result
     }
 
     /// Polls the task of `header` once through `poll`, with the bookkeeping around it (module
-    /// docs).
+    /// docs). The timing, the trace and the lost-waker warning live in functions of their own,
+    /// out of line: this is the hot path, and inlined they cost a yield ~10% (counted with
+    /// cachegrind), even while off.
     fn poll_task(&self, header: &TaskHeader, poll: impl FnOnce() -> Poll<()>) -> Poll<()> {
         let data = &header.data;
-        // Read before SCHEDULED is cleared: until then no waker writes them.
-        let woken_at = data.woken_at.load(Ordering::Relaxed);
-        let woken_by = data.wake_id.load(Ordering::Relaxed);
+        let watched = self.watched.get();
+        // Read before SCHEDULED is cleared: until then no waker writes it.
+        let woken_by = if watched { self.poll_starts(header) } else { 0 };
         data.state.clear_scheduled();
         header.polls.set(header.polls.get() + 1);
         self.polls.set(self.polls.get() + 1);
-        header.lost_warned.set(false);
-        let timing = self.timing.get();
-        if timing {
+        let result = self.as_task(data.id, poll);
+        if watched {
+            self.poll_ends(header, result.is_ready(), woken_by);
+        }
+        // Queued again (it woke itself), or finished: nothing to check.
+        if result.is_pending() && !data.state.is_scheduled() {
+            self.warn_if_lost(header, Lost::AfterPoll);
+        }
+        result
+    }
+
+    /// The start of an observed poll: starts its timing; returns the `wake_id` that caused it.
+    #[inline(never)]
+    fn poll_starts(&self, header: &TaskHeader) -> u64 {
+        let data = &header.data;
+        if self.timing.get() {
+            let woken_at = data.woken_at.load(Ordering::Relaxed);
             let start = match self.clock.replace(0) {
                 0 => self.shared.now(),
                 start => start,
             };
             update(header.times(), |t| t.poll_starts(start, woken_at));
         }
-        let (result, self_wakes) = self.as_task(data.id, poll);
-        header.self_wakes.set(header.self_wakes.get() + self_wakes);
-        let took = timing.then(|| {
+        if self.traced.get() {
+            data.wake_id.load(Ordering::Relaxed)
+        } else {
+            0
+        }
+    }
+
+    /// The end of an observed poll: its timing, the slow-poll warning, the `poll` event.
+    #[inline(never)]
+    fn poll_ends(&self, header: &TaskHeader, ready: bool, by: u64) {
+        let took = self.timing.get().then(|| {
             let end = self.shared.now();
             self.clock.set(end);
             let (took, slow) = update(header.times(), |t| t.poll_ends(end));
@@ -352,14 +392,10 @@ impl Runtime {
             }
             took
         });
-        if trace::enabled() {
+        if self.traced.get() {
             let queued = self.local.borrow().len();
-            trace::poll(header, result.is_ready(), took, woken_by, queued);
+            trace::poll(header, ready, took, by, queued);
         }
-        if result.is_pending() {
-            self.warn_if_lost(header, Lost::AfterPoll);
-        }
-        result
     }
 
     /// Polls the task `id` once, if it still exists; removes it once it has finished.
@@ -386,8 +422,7 @@ impl Runtime {
             // If the `JoinHandle` is gone, this last `Rc` drops the task's output, whose
             // destructor may panic; with nobody left to report it to, the panic is caught here
             // rather than allowed to unwind through `block_on` (tokio does the same).
-            let (dropped, _) =
-                self.as_task(id, || panic::catch_unwind(AssertUnwindSafe(|| drop(task))));
+            let dropped = self.as_task(id, || panic::catch_unwind(AssertUnwindSafe(|| drop(task))));
             if dropped.is_err() {
                 tracing::warn!(target: "glass::executor", task = id.seq, "a detached task's output panicked when dropped");
             }
@@ -416,16 +451,18 @@ impl Runtime {
 
     /// Warns, once per wait, if nothing can wake the task of `header` any more: only the task's
     /// own counts of its waker remain, and it is not queued.
+    #[inline(never)]
     fn warn_if_lost(&self, header: &TaskHeader, when: Lost) {
         let data = &header.data;
-        if Arc::strong_count(data) != OWN_COUNTS || header.lost_warned.get() {
+        // "Once per wait": a wait ends with a poll, so remember which poll's wait was reported.
+        if Arc::strong_count(data) != OWN_COUNTS || header.lost_warned.get() == header.polls.get() {
             return;
         }
         // The count was read relaxed; a waker that woke the task before dropping its clone
         // (Release) must be seen to have set SCHEDULED.
         fence(Ordering::Acquire);
         if !data.state.is_scheduled() && !header.abort_requested.get() {
-            header.lost_warned.set(true);
+            header.lost_warned.set(header.polls.get());
             trace::lost_waker(header, when);
         }
     }
@@ -471,7 +508,7 @@ impl Runtime {
     fn tasks(&self) -> Vec<TaskInfo> {
         // Someone reads the figures: time from now on.
         self.reader_present.set(true);
-        self.refresh_timing();
+        self.refresh_watch();
         let now = self.timing.get().then(|| self.shared.now());
         let polling = self.polling.get();
         let tasks = self.tasks.borrow();

@@ -38,14 +38,13 @@ pub(crate) struct TaskHeader {
     pub(crate) data: Arc<WakerData>,
     /// How many times the executor has polled this task.
     pub(crate) polls: Cell<u64>,
-    /// Wakes made during the task's own poll (`TaskMetrics::self_wakes`).
-    pub(crate) self_wakes: Cell<u64>,
     /// The name and the times, allocated only for a named task or once timing is on: an unnamed
     /// task in a program that does not look stays small. (With them inline, the header grew by
     /// 96 bytes and `compare spawn_many` slowed from 96 to 160 ns a task, mostly page faults.)
     extras: OnceCell<Box<Extras>>,
-    /// A lost-waker warning was given since the last poll: one per wait is enough.
-    pub(crate) lost_warned: Cell<bool>,
+    /// The value of `polls` when a lost-waker warning was last given (`u64::MAX`: never): one
+    /// warning per wait is enough, and a wait ends with a poll.
+    pub(crate) lost_warned: Cell<u64>,
     /// Set by `JoinHandle::abort`: the executor drops the future the next time it picks the task
     /// instead of polling it. (Dropping it inside `abort` could run the task's destructors while
     /// the task itself is on the stack, if a task aborts itself.)
@@ -109,9 +108,8 @@ impl TaskHeader {
             waker: WakerData::into_waker(data.clone()),
             data,
             polls: Cell::new(0),
-            self_wakes: Cell::new(0),
             extras,
-            lost_warned: Cell::new(false),
+            lost_warned: Cell::new(u64::MAX),
             abort_requested: Cell::new(false),
             join_waker: RefCell::new(None),
         }
@@ -139,7 +137,7 @@ impl TaskHeader {
         TaskMetrics {
             polls: self.polls.get(),
             wakes: data.state.wakes(),
-            self_wakes: self.self_wakes.get(),
+            self_wakes: data.self_wakes.load(Ordering::Relaxed),
             remote_wakes: data.remote_wakes.load(Ordering::Relaxed),
             busy: Duration::from_nanos(times.busy),
             scheduled: Duration::from_nanos(times.scheduled),

@@ -116,6 +116,11 @@ pub(crate) struct WakerData {
     pub(crate) wake_id: AtomicU64,
     /// Wakes made from threads other than the executor's (`TaskMetrics::remote_wakes`).
     pub(crate) remote_wakes: AtomicU64,
+    /// Wakes made during the task's own poll (`TaskMetrics::self_wakes`). Only the executor's
+    /// thread writes it (a load and a store, no locked instruction); here rather than in the
+    /// task's header because the wake that counts it holds only this data, and counting it at
+    /// the wake costs nothing on polls that do not wake themselves.
+    pub(crate) self_wakes: AtomicU64,
     pub(crate) shared: Arc<Shared>,
 }
 
@@ -134,6 +139,7 @@ impl WakerData {
             woken_at: AtomicU64::new(0),
             wake_id: AtomicU64::new(0),
             remote_wakes: AtomicU64::new(0),
+            self_wakes: AtomicU64::new(0),
             shared,
         }
     }
@@ -156,6 +162,12 @@ impl WakerData {
         crate::trace::remote_wake(self);
         // The channel's send publishes `woken_at` and `wake_id` to the executor that receives it.
         self.shared.send_remote(self.id);
+    }
+
+    /// Counts a wake made during the task's own poll; on the executor's thread only.
+    pub(crate) fn count_self_wake(&self) {
+        let count = self.self_wakes.load(Ordering::Relaxed);
+        self.self_wakes.store(count + 1, Ordering::Relaxed);
     }
 
     /// Makes a `Waker` that owns one strong count of `data`.

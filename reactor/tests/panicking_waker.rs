@@ -95,11 +95,11 @@ fn a_panicking_socket_waker_is_caught_and_the_other_waiters_are_still_woken() {
             let reader = server.clone();
             let mut bad = Box::pin(async move {
                 let mut buf = [0u8; 1];
-                (&*reader).read(&mut buf).await
+                reader.read(&mut buf).await
             });
             install_panicking_waker(&mut bad.as_mut()).await;
             let good = executor::spawn(async move {
-                (&*server).read(&mut buf).await.unwrap();
+                server.read(&mut buf).await.unwrap();
                 buf[0]
             });
             executor::yield_now().await; // `good` waits now too.
