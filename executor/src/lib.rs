@@ -133,7 +133,9 @@ pub use yield_now::yield_now;
 /// how CPU-bound or blocking work stays off the executor's thread.
 ///
 /// A panic in `f` is reported through the handle, as for [`spawn`]. Aborting the handle drops the
-/// wait for the result, but does not stop `f`, which runs to completion on its thread.
+/// wait for the result, but does not stop `f`, which runs to completion on its thread. If the pool
+/// has no thread and the system refuses to start one, `f` never runs and the handle reports
+/// [`JoinError::ThreadUnavailable`] (rather than wait for ever).
 ///
 /// # Panics
 /// If called outside `block_on`.
@@ -147,5 +149,8 @@ where
         runtime::in_block_on(),
         "executor::spawn_blocking must be called from inside executor::block_on"
     );
-    spawn(reactor::blocking::unblock(f))
+    match reactor::blocking::unblock(f) {
+        Ok(job) => spawn(job),
+        Err(no_thread) => runtime::spawn_failed(JoinError::ThreadUnavailable(no_thread)),
+    }
 }

@@ -29,7 +29,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::future::Future;
+use std::future::{Future, Pending};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::pin;
 use std::rc::Rc;
@@ -43,7 +43,7 @@ use slab::Slab;
 
 use crate::metrics::{RuntimeMetrics, TaskMetrics};
 use crate::state::Parking;
-use crate::task::{JoinHandle, Runnable, TaskCell, TaskHeader};
+use crate::task::{JoinError, JoinHandle, Runnable, TaskCell, TaskHeader};
 use crate::task_list::{TaskInfo, TaskState};
 use crate::timing;
 use crate::trace::{self, Cause, Lost};
@@ -504,6 +504,17 @@ impl Runtime {
         JoinHandle::new(cell)
     }
 
+    /// A `JoinHandle` that reports `error` at once, for a task that could not start: it gets an
+    /// id, but never enters the slab or the queue.
+    fn spawn_failed<T: 'static>(&self, error: JoinError) -> JoinHandle<T> {
+        let seq = self.next_seq.get();
+        self.next_seq.set(seq + 1);
+        let id = TaskId { index: 0, seq };
+        let data = Arc::new(WakerData::new(id, self.shared.clone(), false));
+        let header = TaskHeader::new(data, None, 0);
+        JoinHandle::new(Rc::new(TaskCell::<Pending<T>>::failed(header, error)))
+    }
+
     /// Every live task, as `tasks()` returns them.
     fn tasks(&self) -> Vec<TaskInfo> {
         // Someone reads the figures: time from now on.
@@ -652,6 +663,11 @@ where
     F: Future + 'static,
 {
     with_current("executor::spawn", |rt| rt.spawn(future, name))
+}
+
+/// A finished `JoinHandle` that reports `error` (see `Runtime::spawn_failed`).
+pub(crate) fn spawn_failed<T: 'static>(error: JoinError) -> JoinHandle<T> {
+    with_current("executor::spawn", |rt| rt.spawn_failed(error))
 }
 
 /// The runtime's counters so far.

@@ -157,6 +157,14 @@ impl<F: Future> TaskCell<F> {
         }
     }
 
+    /// A task that failed before it could start: it is finished from the outset.
+    pub(crate) fn failed(header: TaskHeader, error: JoinError) -> Self {
+        TaskCell {
+            header,
+            stage: RefCell::new(Stage::Finished(Err(error))),
+        }
+    }
+
     /// Stores the task's result (the future has been dropped by now) and wakes the `JoinHandle`.
     ///
     /// It takes the stage's borrow by value to end it before waking: a waker may poll the handle
@@ -325,6 +333,9 @@ pub enum JoinError {
     Panic(Box<dyn Any + Send + 'static>),
     /// The task was aborted, or the runtime shut down before it finished.
     Cancelled,
+    /// A [`spawn_blocking`](crate::spawn_blocking) closure never ran: the blocking pool had no
+    /// thread and the system refused to start one (out of memory or of processes).
+    ThreadUnavailable(std::io::Error),
 }
 
 impl JoinError {
@@ -341,11 +352,14 @@ impl JoinError {
     /// The panic's payload, to rethrow with `std::panic::resume_unwind`.
     ///
     /// # Panics
-    /// If the task was cancelled rather than panicked.
+    /// If the task did not panic.
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         match self {
             JoinError::Panic(payload) => payload,
             JoinError::Cancelled => panic!("JoinError::into_panic on a cancelled task"),
+            JoinError::ThreadUnavailable(e) => {
+                panic!("JoinError::into_panic on a blocking task that never ran: {e}")
+            }
         }
     }
 
@@ -355,7 +369,7 @@ impl JoinError {
                 .downcast_ref::<&str>()
                 .copied()
                 .or_else(|| payload.downcast_ref::<String>().map(String::as_str)),
-            JoinError::Cancelled => None,
+            JoinError::Cancelled | JoinError::ThreadUnavailable(_) => None,
         }
     }
 }
@@ -366,6 +380,9 @@ impl fmt::Display for JoinError {
             (JoinError::Cancelled, _) => f.write_str("task was cancelled"),
             (JoinError::Panic(_), Some(message)) => write!(f, "task panicked: {message}"),
             (JoinError::Panic(_), None) => f.write_str("task panicked"),
+            (JoinError::ThreadUnavailable(e), _) => {
+                write!(f, "the blocking task never ran: {e}")
+            }
         }
     }
 }
@@ -375,8 +392,16 @@ impl fmt::Debug for JoinError {
         match self {
             JoinError::Cancelled => f.write_str("JoinError::Cancelled"),
             JoinError::Panic(_) => write!(f, "JoinError::Panic({:?})", self.panic_message()),
+            JoinError::ThreadUnavailable(e) => write!(f, "JoinError::ThreadUnavailable({e:?})"),
         }
     }
 }
 
-impl std::error::Error for JoinError {}
+impl std::error::Error for JoinError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            JoinError::ThreadUnavailable(e) => Some(e),
+            _ => None,
+        }
+    }
+}
