@@ -354,8 +354,13 @@ impl Runtime {
         if watched {
             self.poll_ends(header, result.is_ready(), woken_by);
         }
-        // Queued again (it woke itself), or finished: nothing to check.
-        if result.is_pending() && !data.state.is_scheduled() {
+        // Not queued again (as a yield is) and only the task's own counts of its waker left (a
+        // waiting task's waker is stored somewhere): nothing can wake it. Both tests inline, so
+        // the usual poll settles it in one or two loads.
+        if result.is_pending()
+            && !data.state.is_scheduled()
+            && Arc::strong_count(data) == OWN_COUNTS
+        {
             self.warn_if_lost(header, Lost::AfterPoll);
         }
         result
@@ -500,7 +505,9 @@ impl Runtime {
         };
         self.local_wakes.set(self.local_wakes.get() + 1);
         self.tasks_spawned.set(self.tasks_spawned.get() + 1);
-        trace::spawn(Runnable::header(&*cell), queued);
+        if self.traced.get() {
+            trace::spawn(Runnable::header(&*cell), queued);
+        }
         JoinHandle::new(cell)
     }
 

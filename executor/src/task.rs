@@ -62,6 +62,21 @@ struct Extras {
     times: Cell<TaskTimes>,
 }
 
+impl Extras {
+    /// Out of line: most tasks of a program that does not look have none.
+    #[cold]
+    fn new(name: Option<Arc<str>>, spawned_at: u64) -> Box<Extras> {
+        let times = TaskTimes {
+            spawned_at,
+            ..TaskTimes::default()
+        };
+        Box::new(Extras {
+            name,
+            times: Cell::new(times),
+        })
+    }
+}
+
 enum Stage<F: Future> {
     Running(F),
     Finished(Result<F::Output, JoinError>),
@@ -92,17 +107,11 @@ trait JoinTarget<T> {
 
 impl TaskHeader {
     /// The header of a task whose waker points to `data`; `spawned_at`: now, if timing is on.
+    #[inline]
     pub(crate) fn new(data: Arc<WakerData>, name: Option<Arc<str>>, spawned_at: u64) -> Self {
         let extras = OnceCell::new();
         if name.is_some() || spawned_at != 0 {
-            let times = TaskTimes {
-                spawned_at,
-                ..TaskTimes::default()
-            };
-            let _ = extras.set(Box::new(Extras {
-                name,
-                times: Cell::new(times),
-            }));
+            let _ = extras.set(Extras::new(name, spawned_at));
         }
         TaskHeader {
             waker: WakerData::into_waker(data.clone()),
