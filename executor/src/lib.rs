@@ -29,12 +29,14 @@
 //!
 //! ## Trace events and warnings
 //! Every event has target `glass::executor`. A task is named by `task` (its id, [`TaskInfo::id`];
-//! 0 is the future given to `block_on`) and `name` (when it has one).
+//! 0 is the future given to `block_on`) and, on the events that have the task at hand (`spawn`,
+//! `poll`, the warnings), `name` when it has one; a `wake` event names only the id (a wake on
+//! another thread cannot reach the task's name), which its `spawn` event maps to the name.
 //!
 //! | event | level | fields |
 //! |---|---|---|
 //! | `spawn` | TRACE | `task`, `name` |
-//! | `wake` | TRACE | `task`, `name`, `cause`, `wake_id`, `queued`, and by cause: `fd` and `direction` (`io`), `by` (`task`), `thread` (`thread`) |
+//! | `wake` | TRACE | `task`, `cause`, `wake_id`, `queued`, and by cause: `fd` and `direction` (`io`), `by` (`task`), `thread` (`thread`) |
 //! | `poll` | TRACE | `task`, `name`, `ready`, `took`, `woken_by`, `queued` |
 //! | slow poll | WARN | `task`, `name`, `took`; the message says what to do |
 //! | lost waker | WARN | `task`, `name`; the message says what to do |

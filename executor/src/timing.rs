@@ -17,15 +17,18 @@
 //! spawn is the wake.
 //!
 //! ## The cost, and the switch
-//! The counters (polls, wakes, self and remote wakes) are always on. The split needs clock reads,
-//! ~20 ns each, next to a yield that costs ~26 ns: one per poll (the read that ends one poll
-//! starts the next when they follow each other directly), one per wake that queues a task (none
-//! for a wake during the task's own poll), one per spawn. Measured with `compare --quick`, that
-//! cost more than the 3% budget on `yield_many` and `ping_pong`, so the clock is read only while
-//! timing is on ([`task_timing`]): when the program asked for it ([`set_task_timing`]), when a
-//! `tracing` subscriber listens to `glass::executor` warnings or traces (the slow-poll warning
-//! needs the clock), or, for the rest of the run, once [`tasks`](crate::tasks) has been called.
-//! Off, the price is one predictable branch per poll and per wake.
+//! The counters (polls, wakes, self and remote wakes) are always on. The split needs clock reads:
+//! one per poll (the read that ends one poll starts the next when they follow each other
+//! directly), one per wake that queues a task (none for a wake during the task's own poll), one
+//! per spawn. Next to a yield that costs ~26 ns, that is far over the 3% budget: measured with
+//! `compare --quick` on a 2-core VM, timing on took `yield_many` from ~27 to ~60-100 ns a yield,
+//! `ping_pong` from ~90 to ~250 ns a round trip, `spawn_many` from ~100 to ~300 ns a task (and
+//! cachegrind counts 1.9x the instructions per yield). So the clock is read only while timing is
+//! on ([`task_timing`]): when the program asked for it ([`set_task_timing`], or
+//! `GLASS_TASK_TIMING=1`), when a `tracing` subscriber listens to `glass::executor` warnings or
+//! traces (the slow-poll warning needs the clock), or, for the rest of the run, once
+//! [`tasks`](crate::tasks) has been called. Off, the price is one flag read per turn of the loop
+//! and one predictable branch per poll and per wake.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
