@@ -24,8 +24,8 @@
 //! - [`set_task_timing`], [`set_slow_poll_threshold`]: the time split and the slow-poll warning.
 //!
 //! Reading order: `state.rs` (the atomics a waker shares), `waker.rs` (the hand-written `Waker`),
-//! `task.rs` (a task and its handle), `runtime.rs` (the loop), then `timing.rs` and `trace.rs`
-//! (what it tells a reader).
+//! `task.rs` (a task and its handle), `runtime/mod.rs` (the loop), then `runtime/watch.rs`,
+//! `timing.rs` and `trace.rs` (what it tells a reader) and `runtime/lost_waker.rs`.
 //!
 //! ## Trace events and warnings
 //! Every event has target `glass::executor`. A task is named by `task` (its id, [`TaskInfo::id`];

@@ -1,4 +1,6 @@
-//! `block_on`, `spawn`, and the loop that runs tasks and sleeps in the reactor.
+//! `block_on`, `spawn`, and the loop that runs tasks and sleeps in the reactor. Beside it:
+//! `watch.rs` (timing, trace events and the task list around the loop's polls and wakes) and
+//! `lost_waker.rs` (the check that no task waits with nobody left to wake it).
 //!
 //! ## The loop
 //! ```text
@@ -34,20 +36,26 @@ use std::panic::{self, AssertUnwindSafe};
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 use slab::Slab;
 
-use crate::metrics::{RuntimeMetrics, TaskMetrics};
+use crate::metrics::RuntimeMetrics;
 use crate::state::Parking;
 use crate::task::{JoinError, JoinHandle, Runnable, TaskCell, TaskHeader};
-use crate::task_list::{TaskInfo, TaskState};
+use crate::task_list::TaskInfo;
 use crate::timing;
-use crate::trace::{self, Cause, Lost};
+use crate::trace::{self, Lost};
 use crate::waker::{OWN_COUNTS, Shared, TaskId, WakerData};
+
+mod lost_waker;
+mod watch;
+
+pub(crate) use lost_waker::last_waker_dropped;
+pub(crate) use watch::task_metrics;
 
 /// How many tasks the loop polls before it checks the reactor without sleeping. tokio uses 61; the
 /// exact number matters little as long as it is bounded.
@@ -154,22 +162,6 @@ pub(crate) fn wake_local(data: &WakerData, queue: bool) -> bool {
     .is_some()
 }
 
-/// The last clone of task `id`'s waker that anyone kept has just been dropped (`drop_waker`):
-/// checks at once on the executor's thread, or asks it to check from any other.
-pub(crate) fn last_waker_dropped(shared: &Arc<Shared>, id: TaskId) {
-    if with_own_runtime(shared, |rt| rt.check_lost(id)).is_none() {
-        crate::waker::send_lost_check(shared, id);
-    }
-}
-
-/// A task's figures, with the interval in progress if timing is on and it has not finished.
-pub(crate) fn task_metrics(header: &TaskHeader, finished: bool) -> TaskMetrics {
-    let now = with_own_runtime(&header.data.shared, |rt| {
-        (rt.timing.get() && !finished).then(|| rt.shared.now())
-    });
-    header.metrics(now.flatten())
-}
-
 /// Runs `future` to completion on this thread, together with every task it spawns, and returns its
 /// output. While no task can run, the thread sleeps in the reactor (`epoll_wait`).
 ///
@@ -259,19 +251,6 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 impl Runtime {
-    /// Reads the timing switch and the trace's interest once per turn; wakers on other threads
-    /// see the timing switch through `shared`.
-    fn refresh_watch(&self) {
-        let timing = timing::wanted(self.reader_present.get());
-        if timing != self.timing.get() {
-            self.timing.set(timing);
-            self.shared.timing.store(timing, Ordering::Relaxed);
-        }
-        let traced = trace::enabled();
-        self.traced.set(traced);
-        self.watched.set(timing || traced);
-    }
-
     /// Moves the ids other threads have sent onto the back of `local`, if there are any, and
     /// answers the lost-waker checks among them.
     fn take_remote_wakes(&self, local: &mut VecDeque<TaskId>) {
@@ -300,32 +279,6 @@ impl Runtime {
         self.local_wakes.set(self.local_wakes.get() + 1);
         if self.watched.get() {
             self.observe_wake(data, by_itself);
-        }
-    }
-
-    /// The timing and the `wake` event of a wake on this thread, out of line: the wake is a hot
-    /// path. (The task is on the queue already, but nothing reads `woken_at` before its poll.)
-    #[inline(never)]
-    fn observe_wake(&self, data: &WakerData, by_itself: bool) {
-        if self.timing.get() {
-            // A wake during the task's own poll needs no clock: its wait starts when the poll
-            // ends. (Untimed, a stale `woken_at` is harmless: `TaskTimes` clamps it to the wait.)
-            let woken_at = if by_itself { 0 } else { self.shared.now() };
-            data.woken_at.store(woken_at, Ordering::Relaxed);
-        }
-        if self.traced.get() {
-            let queued = self.local.borrow().len();
-            trace::wake(data, self.cause(by_itself), Some(queued));
-        }
-    }
-
-    /// Why a task is being woken on this thread right now.
-    fn cause(&self, by_itself: bool) -> Cause {
-        match (by_itself, self.polling.get(), reactor::dispatching()) {
-            (true, _, _) => Cause::SelfWake,
-            (false, NOT_POLLING, Some(dispatch)) => Cause::Reactor(dispatch),
-            (false, NOT_POLLING, None) => Cause::Other,
-            (false, waker, _) => Cause::Task(waker),
         }
     }
 
@@ -366,43 +319,6 @@ impl Runtime {
         result
     }
 
-    /// The start of an observed poll: starts its timing; returns the `wake_id` that caused it.
-    #[inline(never)]
-    fn poll_starts(&self, header: &TaskHeader) -> u64 {
-        let data = &header.data;
-        if self.timing.get() {
-            let woken_at = data.woken_at.load(Ordering::Relaxed);
-            let start = match self.clock.replace(0) {
-                0 => self.shared.now(),
-                start => start,
-            };
-            update(header.times(), |t| t.poll_starts(start, woken_at));
-        }
-        if self.traced.get() {
-            data.wake_id.load(Ordering::Relaxed)
-        } else {
-            0
-        }
-    }
-
-    /// The end of an observed poll: its timing, the slow-poll warning, the `poll` event.
-    #[inline(never)]
-    fn poll_ends(&self, header: &TaskHeader, ready: bool, by: u64) {
-        let took = self.timing.get().then(|| {
-            let end = self.shared.now();
-            self.clock.set(end);
-            let (took, slow) = update(header.times(), |t| t.poll_ends(end));
-            if slow {
-                trace::slow_poll(header, took);
-            }
-            took
-        });
-        if self.traced.get() {
-            let queued = self.local.borrow().len();
-            trace::poll(header, ready, took, by, queued);
-        }
-    }
-
     /// Polls the task `id` once, if it still exists; removes it once it has finished.
     fn run_task(&self, id: TaskId) {
         // Clone the task out of the slab: while it runs it may spawn (which borrows the slab).
@@ -431,44 +347,6 @@ impl Runtime {
             if dropped.is_err() {
                 tracing::warn!(target: "glass::executor", task = id.seq, "a detached task's output panicked when dropped");
             }
-        }
-    }
-
-    /// Answers "has task `id` lost its last waker?" on the executor's thread.
-    fn check_lost(&self, id: TaskId) {
-        if self.closing.get() || self.polling.get() == id.seq {
-            return; // Shutting down, or it is running: its poll's end will check.
-        }
-        if id == TaskId::MAIN {
-            return self.warn_if_lost(&self.main, Lost::LastCloneDropped);
-        }
-        let task = match self
-            .tasks
-            .try_borrow()
-            .ok()
-            .and_then(|t| t.get(id.index).cloned())
-        {
-            Some((seq, task)) if seq == id.seq => task,
-            _ => return, // It has finished: nobody needs to wake it.
-        };
-        self.warn_if_lost(task.header(), Lost::LastCloneDropped);
-    }
-
-    /// Warns, once per wait, if nothing can wake the task of `header` any more: only the task's
-    /// own counts of its waker remain, and it is not queued.
-    #[inline(never)]
-    fn warn_if_lost(&self, header: &TaskHeader, when: Lost) {
-        let data = &header.data;
-        // "Once per wait": a wait ends with a poll, so remember which poll's wait was reported.
-        if Arc::strong_count(data) != OWN_COUNTS || header.lost_warned.get() == header.polls.get() {
-            return;
-        }
-        // The count was read relaxed; a waker that woke the task before dropping its clone
-        // (Release) must be seen to have set SCHEDULED.
-        fence(Ordering::Acquire);
-        if !data.state.is_scheduled() && !header.abort_requested.get() {
-            header.lost_warned.set(header.polls.get());
-            trace::lost_waker(header, when);
         }
     }
 
@@ -522,35 +400,6 @@ impl Runtime {
         JoinHandle::new(Rc::new(TaskCell::<Pending<T>>::failed(header, error)))
     }
 
-    /// Every live task, as `tasks()` returns them.
-    fn tasks(&self) -> Vec<TaskInfo> {
-        // Someone reads the figures: time from now on.
-        self.reader_present.set(true);
-        self.refresh_watch();
-        let now = self.timing.get().then(|| self.shared.now());
-        let polling = self.polling.get();
-        let tasks = self.tasks.borrow();
-        tasks
-            .iter()
-            .map(|(_, (seq, task))| {
-                let header = task.header();
-                let state = if polling == header.data.id.seq {
-                    TaskState::Running
-                } else if header.data.state.is_scheduled() {
-                    TaskState::Scheduled
-                } else {
-                    TaskState::Idle
-                };
-                TaskInfo {
-                    id: *seq,
-                    name: header.name().cloned(),
-                    state,
-                    metrics: header.metrics(now),
-                }
-            })
-            .collect()
-    }
-
     /// Lets the reactor wait for I/O and timers: as long as it likes if no task is ready, not at
     /// all (just collect what is due) otherwise.
     fn park(&self) {
@@ -587,14 +436,6 @@ impl Runtime {
             time_running: elapsed.saturating_sub(time_parked),
         }
     }
-}
-
-/// Applies `f` to the value in `cell`.
-fn update<T: Copy, R>(cell: &Cell<T>, f: impl FnOnce(&mut T) -> R) -> R {
-    let mut value = cell.get();
-    let result = f(&mut value);
-    cell.set(value);
-    result
 }
 
 /// Marks the runtime as closing before the main future is dropped (see `Runtime::closing`); its
