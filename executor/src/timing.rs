@@ -21,9 +21,9 @@
 //! one per poll (the read that ends one poll starts the next when they follow each other
 //! directly), one per wake that queues a task (none for a wake during the task's own poll), one
 //! per spawn. Next to a yield that costs ~26 ns, that is far over the 3% budget: measured with
-//! `compare --quick` on a 2-core VM, timing on took `yield_many` from ~27 to ~60-100 ns a yield,
-//! `ping_pong` from ~90 to ~250 ns a round trip, `spawn_many` from ~100 to ~300 ns a task (and
-//! cachegrind counts 1.9x the instructions per yield). So the clock is read only while timing is
+//! `compare --quick` on a loaded 2-core VM, timing on took `yield_many` from ~26 to 64-131 ns a
+//! yield, `ping_pong` from ~90-120 to 209-305 ns a round trip, `spawn_many` from ~100 to 295-588
+//! ns a task (cachegrind: 1.9x the instructions per yield). So the clock is read only while timing is
 //! on ([`task_timing`]): when the program asked for it ([`set_task_timing`], or
 //! `GLASS_TASK_TIMING=1`), when a `tracing` subscriber listens to `glass::executor` warnings or
 //! traces (the slow-poll warning needs the clock), or, for the rest of the run, once
