@@ -1,10 +1,11 @@
 //! Criterion benchmarks: one group per workload, one benchmark per contender in it, so criterion's
-//! report puts glass, tokio and blocking std side by side.
+//! report puts glass, tokio, smol and blocking std side by side.
 //!
 //! ```text
 //! cargo bench -p benches                    # every workload, a few minutes
 //! cargo bench -p benches -- tcp_echo        # one group
 //! cargo bench -p benches -- glass           # glass's side of every group
+//! cargo bench -p benches -- 'glass|smol'    # glass and smol only
 //! ```
 //!
 //! Every workload runs at the size issue 6 specifies, with criterion's flat sampling and ten

@@ -15,19 +15,36 @@ pub enum Contender {
     Glass,
     /// tokio's `current_thread` runtime (and `hyper` for HTTP).
     Tokio,
+    /// smol: async-executor's `LocalExecutor` run by `async_io::block_on` (which is what
+    /// `smol::block_on` is), smol's `net` types, and `hyper` over them for HTTP.
+    Smol,
     /// Plain blocking `std::net` on threads: the reference for the I/O workloads.
     Blocking,
 }
 
 impl Contender {
     /// Every contender, in the order the table shows them.
-    pub const ALL: [Contender; 3] = [Contender::Glass, Contender::Tokio, Contender::Blocking];
+    pub const ALL: [Contender; 4] = [
+        Contender::Glass,
+        Contender::Tokio,
+        Contender::Smol,
+        Contender::Blocking,
+    ];
+
+    /// The runtimes glass is compared with, in the table's order.
+    pub const PEERS: [Contender; 2] = [Contender::Tokio, Contender::Smol];
+
+    /// This contender's place in [`Contender::ALL`], for arrays indexed by contender.
+    pub fn index(self) -> usize {
+        self as usize
+    }
 
     /// The name used on the command line and in the table.
     pub fn name(self) -> &'static str {
         match self {
             Contender::Glass => "glass",
             Contender::Tokio => "tokio",
+            Contender::Smol => "smol",
             Contender::Blocking => "std",
         }
     }
@@ -176,8 +193,9 @@ mod tests {
 
     #[test]
     fn contender_names_round_trip() {
-        for c in Contender::ALL {
+        for (i, c) in Contender::ALL.into_iter().enumerate() {
             assert_eq!(Contender::from_name(c.name()), Some(c));
+            assert_eq!(c.index(), i);
         }
         assert_eq!(Contender::from_name("rayon"), None);
     }

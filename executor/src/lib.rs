@@ -24,17 +24,19 @@
 //! - [`set_task_timing`], [`set_slow_poll_threshold`]: the time split and the slow-poll warning.
 //!
 //! Reading order: `state.rs` (the atomics a waker shares), `waker.rs` (the hand-written `Waker`),
-//! `task.rs` (a task and its handle), `runtime.rs` (the loop), then `timing.rs` and `trace.rs`
-//! (what it tells a reader).
+//! `task.rs` (a task and its handle), `runtime/mod.rs` (the loop), then `runtime/watch.rs`,
+//! `timing.rs` and `trace.rs` (what it tells a reader) and `runtime/lost_waker.rs`.
 //!
 //! ## Trace events and warnings
 //! Every event has target `glass::executor`. A task is named by `task` (its id, [`TaskInfo::id`];
-//! 0 is the future given to `block_on`) and `name` (when it has one).
+//! 0 is the future given to `block_on`) and, on the events that have the task at hand (`spawn`,
+//! `poll`, the warnings), `name` when it has one; a `wake` event names only the id (a wake on
+//! another thread cannot reach the task's name), which its `spawn` event maps to the name.
 //!
 //! | event | level | fields |
 //! |---|---|---|
 //! | `spawn` | TRACE | `task`, `name` |
-//! | `wake` | TRACE | `task`, `name`, `cause`, `wake_id`, `queued`, and by cause: `fd` and `direction` (`io`), `by` (`task`), `thread` (`thread`) |
+//! | `wake` | TRACE | `task`, `cause`, `wake_id`, `queued`, and by cause: `fd` and `direction` (`io`), `by` (`task`), `thread` (`thread`) |
 //! | `poll` | TRACE | `task`, `name`, `ready`, `took`, `woken_by`, `queued` |
 //! | slow poll | WARN | `task`, `name`, `took`; the message says what to do |
 //! | lost waker | WARN | `task`, `name`; the message says what to do |
@@ -123,8 +125,8 @@ pub use runtime::{block_on, metrics, spawn, tasks};
 pub use task::{JoinError, JoinHandle};
 pub use task_list::{Builder, TaskInfo, TaskState};
 pub use timing::{
-    DEFAULT_SLOW_POLL_THRESHOLD, set_slow_poll_threshold, set_task_timing, slow_poll_threshold,
-    task_timing,
+    DEFAULT_SLOW_POLL_THRESHOLD, TASK_TIMING_ENV, set_slow_poll_threshold, set_task_timing,
+    slow_poll_threshold, task_timing,
 };
 pub use yield_now::yield_now;
 
@@ -133,7 +135,9 @@ pub use yield_now::yield_now;
 /// how CPU-bound or blocking work stays off the executor's thread.
 ///
 /// A panic in `f` is reported through the handle, as for [`spawn`]. Aborting the handle drops the
-/// wait for the result, but does not stop `f`, which runs to completion on its thread.
+/// wait for the result, but does not stop `f`, which runs to completion on its thread. If the pool
+/// has no thread and the system refuses to start one, `f` never runs and the handle reports
+/// [`JoinError::ThreadUnavailable`] (rather than wait for ever).
 ///
 /// # Panics
 /// If called outside `block_on`.
@@ -147,5 +151,8 @@ where
         runtime::in_block_on(),
         "executor::spawn_blocking must be called from inside executor::block_on"
     );
-    spawn(reactor::blocking::unblock(f))
+    match reactor::blocking::unblock(f) {
+        Ok(job) => spawn(job),
+        Err(no_thread) => runtime::spawn_failed(JoinError::ThreadUnavailable(no_thread)),
+    }
 }

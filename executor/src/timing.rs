@@ -17,15 +17,18 @@
 //! spawn is the wake.
 //!
 //! ## The cost, and the switch
-//! The counters (polls, wakes, self and remote wakes) are always on. The split needs clock reads,
-//! ~20 ns each, next to a yield that costs ~26 ns: one per poll (the read that ends one poll
-//! starts the next when they follow each other directly), one per wake that queues a task (none
-//! for a wake during the task's own poll), one per spawn. Measured with `compare --quick`, that
-//! cost more than the 3% budget on `yield_many` and `ping_pong`, so the clock is read only while
-//! timing is on ([`task_timing`]): when the program asked for it ([`set_task_timing`]), when a
-//! `tracing` subscriber listens to `glass::executor` warnings or traces (the slow-poll warning
-//! needs the clock), or, for the rest of the run, once [`tasks`](crate::tasks) has been called.
-//! Off, the price is one predictable branch per poll and per wake.
+//! The counters (polls, wakes, self and remote wakes) are always on. The split needs clock reads:
+//! one per poll (the read that ends one poll starts the next when they follow each other
+//! directly), one per wake that queues a task (none for a wake during the task's own poll), one
+//! per spawn. Next to a yield that costs ~26 ns, that is far over the 3% budget: measured with
+//! `compare --quick` on a loaded 2-core VM, timing on took `yield_many` from ~26 to 64-131 ns a
+//! yield, `ping_pong` from ~90-120 to 209-305 ns a round trip, `spawn_many` from ~100 to 295-588
+//! ns a task (cachegrind: 1.9x the instructions per yield). So the clock is read only while timing is
+//! on ([`task_timing`]): when the program asked for it ([`set_task_timing`], or
+//! `GLASS_TASK_TIMING=1`), when a `tracing` subscriber listens to `glass::executor` warnings or
+//! traces (the slow-poll warning needs the clock), or, for the rest of the run, once
+//! [`tasks`](crate::tasks) has been called. Off, the price is one flag read per turn of the loop
+//! and one predictable branch per poll and per wake.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -44,7 +47,8 @@ static SLOW_POLL_NANOS: AtomicU64 = AtomicU64::new(DEFAULT_SLOW_POLL_THRESHOLD.a
 /// Turns the time split (busy, scheduled, idle, `max_poll`, `slow_polls`, `first_poll_delay`)
 /// on or off for every runtime in the process, from the next turn of its loop. It is also on,
 /// whatever this says, while a `tracing` subscriber listens to `glass::executor` at WARN or finer,
-/// and once [`tasks`](crate::tasks) has been called in a runtime.
+/// and once [`tasks`](crate::tasks) has been called in a runtime. `GLASS_TASK_TIMING=1` in the
+/// environment turns it on at the first `block_on` ([`TASK_TIMING_ENV`]).
 ///
 /// Figures gathered while timing was off stay zero; a task spawned while it was off gets no
 /// `first_poll_delay`, and its first wait after timing came on is not split.
@@ -85,6 +89,21 @@ pub fn set_slow_poll_threshold(threshold: Duration) {
 /// The current slow-poll threshold.
 pub fn slow_poll_threshold() -> Duration {
     Duration::from_nanos(SLOW_POLL_NANOS.load(Ordering::Relaxed))
+}
+
+/// The environment variable that turns timing on for a program that does not call
+/// [`set_task_timing`] itself (a benchmark, say): `GLASS_TASK_TIMING=1`. Read once per process,
+/// by the first `block_on`.
+pub const TASK_TIMING_ENV: &str = "GLASS_TASK_TIMING";
+
+/// Applies [`TASK_TIMING_ENV`], the first time it is called in the process.
+pub(crate) fn init_from_env() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os(TASK_TIMING_ENV).is_some_and(|v| v == "1") {
+            set_task_timing(true);
+        }
+    });
 }
 
 /// Whether a runtime should read the clock this turn: asked for, or somebody is listening.

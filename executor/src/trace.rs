@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tracing::Level;
 
+use crate::task::TaskHeader;
 use crate::waker::{TaskId, WakerData};
 
 const TARGET: &str = "glass::executor";
@@ -53,8 +54,8 @@ impl Cause {
 }
 
 /// The task as the warnings name it: its name in backquotes, else `#id`.
-pub(crate) fn label(data: &WakerData) -> String {
-    match (&data.name, data.id) {
+pub(crate) fn label(header: &TaskHeader) -> String {
+    match (header.name(), header.data.id) {
         (Some(name), _) => format!("`{name}`"),
         (None, TaskId::MAIN) => "`block_on`'s future".to_owned(),
         (None, id) => format!("#{}", id.seq),
@@ -81,7 +82,6 @@ pub(crate) fn wake(data: &WakerData, cause: Cause, queued: Option<usize>) {
     tracing::trace!(
         target: TARGET,
         task = data.id.seq,
-        name = data.name.as_deref(),
         cause = cause.name(),
         fd,
         direction = direction.map(tracing::field::display),
@@ -99,17 +99,18 @@ pub(crate) fn remote_wake(data: &WakerData) {
 }
 
 /// A `spawn` event, then the `wake` (cause `spawn`) that queued the new task.
-pub(crate) fn spawn(data: &WakerData, queued: usize) {
+pub(crate) fn spawn(header: &TaskHeader, queued: usize) {
     if !enabled() {
         return;
     }
-    tracing::trace!(target: TARGET, task = data.id.seq, name = data.name.as_deref(), "spawn");
-    wake(data, Cause::Spawn, Some(queued));
+    let name = header.name().map(|n| &**n);
+    tracing::trace!(target: TARGET, task = header.data.id.seq, name, "spawn");
+    wake(&header.data, Cause::Spawn, Some(queued));
 }
 
 /// A `poll` event; `woken_by`: the `wake_id` of the wake that queued this poll.
 pub(crate) fn poll(
-    data: &WakerData,
+    header: &TaskHeader,
     ready: bool,
     took: Option<Duration>,
     woken_by: u64,
@@ -117,8 +118,8 @@ pub(crate) fn poll(
 ) {
     tracing::trace!(
         target: TARGET,
-        task = data.id.seq,
-        name = data.name.as_deref(),
+        task = header.data.id.seq,
+        name = header.name().map(|n| &**n),
         ready,
         took = took.map(tracing::field::debug),
         woken_by = (woken_by != 0).then_some(woken_by),
@@ -128,16 +129,16 @@ pub(crate) fn poll(
 }
 
 /// The slow-poll warning.
-pub(crate) fn slow_poll(data: &WakerData, took: Duration) {
+pub(crate) fn slow_poll(header: &TaskHeader, took: Duration) {
     let millis = took.as_millis();
     tracing::warn!(
         target: TARGET,
-        task = data.id.seq,
-        name = data.name.as_deref(),
+        task = header.data.id.seq,
+        name = header.name().map(|n| &**n),
         took = ?took,
         "task {} held the thread for {millis} ms in one poll; nothing else ran meanwhile. \
          Move blocking or CPU-heavy work into `spawn_blocking`.",
-        label(data)
+        label(header)
     );
 }
 
@@ -151,7 +152,7 @@ pub(crate) enum Lost {
 }
 
 /// The lost-waker warning.
-pub(crate) fn lost_waker(data: &WakerData, when: Lost) {
+pub(crate) fn lost_waker(header: &TaskHeader, when: Lost) {
     let what = match when {
         Lost::AfterPoll => "returned `Pending` but kept no clone of its waker",
         Lost::LastCloneDropped => {
@@ -160,11 +161,11 @@ pub(crate) fn lost_waker(data: &WakerData, when: Lost) {
     };
     tracing::warn!(
         target: TARGET,
-        task = data.id.seq,
-        name = data.name.as_deref(),
+        task = header.data.id.seq,
+        name = header.name().map(|n| &**n),
         "task {} {what}, so nothing can ever wake it: it will never run again. A future that \
          returns `Pending` must store `cx.waker().clone()` where the event it waits for will \
          find it, and call `wake` on it then.",
-        label(data)
+        label(header)
     );
 }

@@ -116,9 +116,11 @@ pub(crate) struct WakerData {
     pub(crate) wake_id: AtomicU64,
     /// Wakes made from threads other than the executor's (`TaskMetrics::remote_wakes`).
     pub(crate) remote_wakes: AtomicU64,
-    /// The name given with `Builder::name`, for `tasks()`, trace events and warnings (here rather
-    /// than in the task's header so that a wake on another thread can name the task too).
-    pub(crate) name: Option<Arc<str>>,
+    /// Wakes made during the task's own poll (`TaskMetrics::self_wakes`). Only the executor's
+    /// thread writes it (a load and a store, no locked instruction); here rather than in the
+    /// task's header because the wake that counts it holds only this data, and counting it at
+    /// the wake costs nothing on polls that do not wake themselves.
+    pub(crate) self_wakes: AtomicU64,
     pub(crate) shared: Arc<Shared>,
 }
 
@@ -130,19 +132,14 @@ pub(crate) const OWN_COUNTS: usize = 2;
 impl WakerData {
     /// A task's waker data; `queued`: the task starts out on a ready queue (a new task), which
     /// counts as its first wake.
-    pub(crate) fn new(
-        id: TaskId,
-        name: Option<Arc<str>>,
-        shared: Arc<Shared>,
-        queued: bool,
-    ) -> WakerData {
+    pub(crate) fn new(id: TaskId, shared: Arc<Shared>, queued: bool) -> WakerData {
         WakerData {
             id,
-            name,
             state: WakeState::new(queued),
             woken_at: AtomicU64::new(0),
             wake_id: AtomicU64::new(0),
             remote_wakes: AtomicU64::new(0),
+            self_wakes: AtomicU64::new(0),
             shared,
         }
     }
@@ -165,6 +162,12 @@ impl WakerData {
         crate::trace::remote_wake(self);
         // The channel's send publishes `woken_at` and `wake_id` to the executor that receives it.
         self.shared.send_remote(self.id);
+    }
+
+    /// Counts a wake made during the task's own poll; on the executor's thread only.
+    pub(crate) fn count_self_wake(&self) {
+        let count = self.self_wakes.load(Ordering::Relaxed);
+        self.self_wakes.store(count + 1, Ordering::Relaxed);
     }
 
     /// Makes a `Waker` that owns one strong count of `data`.

@@ -23,6 +23,15 @@ use reactor::io::{AsyncFd, Interest};
 use reactor::net::{TcpListener, TcpStream};
 use reactor::time::{sleep, timeout};
 
+/// The warnings about spawned tasks. (`block_on`'s own future, task 0, only awaits here; on a
+/// loaded machine a preemption in one of its polls could still look slow.)
+fn task_warnings(events: &[Captured]) -> Vec<&Captured> {
+    executor_warnings(events)
+        .into_iter()
+        .filter(|w| w.field("task") != Some("0"))
+        .collect()
+}
+
 fn messages(warnings: &[&Captured]) -> Vec<String> {
     warnings.iter().map(|w| w.message.clone()).collect()
 }
@@ -37,7 +46,7 @@ fn a_slow_poll_is_reported_with_the_task_name_and_what_to_do() {
             task.await.unwrap();
         })
     });
-    let warnings = executor_warnings(&events);
+    let warnings = task_warnings(&events);
     assert_eq!(warnings.len(), 1, "{:?}", messages(&warnings));
     let message = &warnings[0].message;
     assert!(
@@ -76,7 +85,7 @@ fn an_unnamed_slow_task_is_named_by_its_id_and_the_threshold_can_be_raised() {
             id
         })
     });
-    let warnings = executor_warnings(&events);
+    let warnings = task_warnings(&events);
     assert_eq!(warnings.len(), 1, "{:?}", messages(&warnings));
     assert!(
         warnings[0]
@@ -182,11 +191,16 @@ fn a_waker_dropped_on_another_thread_without_waking_is_reported() {
 
 #[test]
 fn no_warning_for_sleeps_sockets_channels_join_handles_select_and_the_blocking_pool() {
-    // The poll-time threshold stays at its default: nothing here computes, but under valgrind
-    // an ordinary poll can take tens of milliseconds.
-    if under_valgrind() {
-        executor::set_slow_poll_threshold(Duration::from_secs(10));
-    }
+    // Nothing here computes, so no poll is slow; but on a loaded machine (or under valgrind) a
+    // thread can be preempted for tens of milliseconds in the middle of an ordinary poll, and the
+    // wall clock would call that slow. The threshold is raised for this test: what it checks is
+    // that the lost-waker warning has no false alarms, and that no poll here is anywhere near
+    // slow.
+    executor::set_slow_poll_threshold(if under_valgrind() {
+        Duration::from_secs(10)
+    } else {
+        Duration::from_secs(1)
+    });
     let ((), events) = capture(|| {
         run(|| async {
             let mut tasks = Vec::new();

@@ -223,11 +223,13 @@ async fn resolve(url: &Url) -> Result<Vec<SocketAddr>, Error> {
         return Ok(vec![SocketAddr::new(ip, url.port)]);
     }
     let name = (url.host.clone(), url.port);
-    let addrs = reactor::blocking::unblock(move || {
+    let addrs = match reactor::blocking::unblock(move || {
         name.to_socket_addrs()
             .map(|addrs| addrs.collect::<Vec<_>>())
-    })
-    .await;
+    }) {
+        Ok(resolving) => resolving.await,
+        Err(no_thread) => Err(no_thread),
+    };
     match addrs {
         Ok(addrs) if !addrs.is_empty() => Ok(addrs),
         Ok(_) => Err(Error::Resolve {

@@ -3,10 +3,13 @@
 //!
 //! The pool starts no thread until one is needed, reuses idle threads, never runs more than
 //! [`MAX_THREADS`] at once (further jobs wait in the queue), and lets a thread exit after it has been
-//! idle for [`KEEP_ALIVE`]. The result travels back through a slot shared with [`Unblock`], the
+//! idle for [`KEEP_ALIVE`]. If the system refuses a new thread (out of memory or processes), the job
+//! waits for the threads already running; with none running, [`unblock`] returns the error rather
+//! than queue a job that nobody would ever run. The result travels back through a slot shared with [`Unblock`], the
 //! future that awaits it, and the job wakes that future's waker: the pool knows nothing of tasks.
 
 use std::future::Future;
+use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -52,7 +55,9 @@ fn pool() -> &'static Pool {
     })
 }
 
-fn execute(job: Job) {
+/// Queues `job` for a helper thread, starting one if none is idle. `Err` (and the job dropped,
+/// unrun) only if no thread could be started and none is alive to run it later.
+fn execute(job: Job) -> io::Result<()> {
     let pool = pool();
     let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
     if state.idle > 0 {
@@ -62,13 +67,21 @@ fn execute(job: Job) {
         let spawned = thread::Builder::new()
             .name("glass-blocking".into())
             .spawn(move || worker(pool));
-        if spawned.is_err() {
-            // Out of threads: the job waits for one of the existing threads, if any.
+        if let Err(e) = spawned {
             state.threads -= 1;
+            if state.threads == 0 {
+                // Queued, the job would wait for ever: say so to the caller instead.
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("could not start a thread for the blocking pool: {e}"),
+                ));
+            }
+            // Otherwise the job waits for one of the threads already running.
         }
     }
     // The receiver lives in the pool forever, so sending cannot fail.
     let _ = pool.jobs.send(job);
+    Ok(())
 }
 
 fn worker(pool: &'static Pool) {
@@ -101,7 +114,10 @@ struct Slot<T> {
 
 /// Runs `f` on the blocking pool; the returned future completes with its result. A panic in `f` is
 /// caught on the helper thread and resumed in whoever polls the future.
-pub fn unblock<T, F>(f: F) -> Unblock<T>
+///
+/// # Errors
+/// If the pool has no thread and the system refuses to start one (`f` is then dropped, unrun).
+pub fn unblock<T, F>(f: F) -> io::Result<Unblock<T>>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
@@ -122,8 +138,8 @@ where
         if let Some(waker) = waker {
             waker.wake();
         }
-    }));
-    Unblock { slot }
+    }))?;
+    Ok(Unblock { slot })
 }
 
 /// The future returned by [`unblock`]. Dropping it does not stop the closure; its result is discarded.

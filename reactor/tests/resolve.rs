@@ -85,6 +85,7 @@ fn a_slow_blocking_job_does_not_stop_other_tasks() {
             std::thread::sleep(Duration::from_millis(500));
             std::thread::current().id()
         })
+        .expect("a helper thread")
         .await;
         assert!(start.elapsed() >= Duration::from_millis(500));
         assert_ne!(job_thread, loop_thread, "the job ran on the event loop");
@@ -107,7 +108,7 @@ fn a_slow_name_resolution_does_not_stop_other_tasks() {
         // resolver's job waits in the queue behind them (as a slow DNS server would keep it).
         let hold = Duration::from_millis(600);
         let holders: Vec<_> = (0..reactor::blocking::MAX_THREADS)
-            .map(|_| reactor::blocking::unblock(move || std::thread::sleep(hold)))
+            .map(|_| reactor::blocking::unblock(move || std::thread::sleep(hold)).unwrap())
             .collect();
         let ticks = spawn_ticker();
         let start = Instant::now();

@@ -22,6 +22,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use benches::compare::{self, Options};
+use benches::instructions;
 use benches::workloads::many_connections;
 use benches::{Contender, Harness};
 
@@ -30,13 +31,14 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("--serve") => return serve(&args[1..]),
         Some("--profile") => return profile(&args[1..]),
+        Some("--once") => return once(&args[1..]),
         _ => {}
     }
     let options = match Options::parse(args) {
         Ok(options) => options,
         Err(e) => {
             eprintln!("compare: {e}");
-            eprintln!("usage: compare [--quick] [--pairs N] [WORKLOAD...]");
+            eprintln!("usage: compare [--quick | --instructions] [--pairs N] [WORKLOAD...]");
             return ExitCode::from(2);
         }
     };
@@ -48,6 +50,17 @@ fn main() -> ExitCode {
         }
     };
     println!("{}", machine_line(&options));
+    if options.instructions {
+        let counted = std::env::current_exe()
+            .and_then(|exe| instructions::run(&exe, &options, &mut std::io::stdout().lock()));
+        return match counted {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("compare --instructions: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match compare::run(&harness, &options, &mut std::io::stdout().lock()) {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
@@ -66,7 +79,7 @@ fn serve(args: &[String]) -> ExitCode {
         _ => None,
     };
     let Some((contender, n)) = parsed else {
-        eprintln!("usage: compare --serve many_connections <glass|tokio|std> <connections>");
+        eprintln!("usage: compare --serve many_connections <glass|tokio|smol|std> <connections>");
         return ExitCode::from(2);
     };
     match many_connections::child_main(contender, n) {
@@ -80,7 +93,7 @@ fn serve(args: &[String]) -> ExitCode {
 
 /// `--profile <workload> <contender> [seconds]`: one contender's version, in a loop.
 fn profile(args: &[String]) -> ExitCode {
-    let usage = "usage: compare --profile <workload> <glass|tokio|std> [seconds]";
+    let usage = "usage: compare --profile <workload> <glass|tokio|smol|std> [seconds]";
     let (workload, contender, seconds) = match args {
         [w, c] => (w, c, "10"),
         [w, c, s] => (w, c, s.as_str()),
@@ -127,6 +140,35 @@ fn profile(args: &[String]) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `--once <workload> <contender> <size> <runs>`: that version alone, `runs` times, nothing else
+/// (what `compare --instructions` runs under callgrind, and `benches/syscalls.sh` under strace).
+fn once(args: &[String]) -> ExitCode {
+    let parsed = match args {
+        [w, c, size, runs] => benches::workloads::find(w)
+            .zip(Contender::from_name(c))
+            .zip(size.parse::<usize>().ok().zip(runs.parse::<usize>().ok())),
+        _ => None,
+    };
+    let Some(((workload, contender), (size, runs))) = parsed else {
+        eprintln!("usage: compare --once <workload> <glass|tokio|smol|std> <size> <runs>");
+        return ExitCode::from(2);
+    };
+    let harness = match std::env::current_exe().and_then(|exe| Harness::new(Some(exe))) {
+        Ok(harness) => harness,
+        Err(e) => {
+            eprintln!("compare: cannot set up: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for _ in 0..runs {
+        if let Err(e) = workload.run(&harness, contender, size) {
+            eprintln!("compare --once: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
 /// What the table was measured on: date (UTC), CPU, cores, mode.
 fn machine_line(options: &Options) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -139,7 +181,7 @@ fn machine_line(options: &Options) -> String {
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     format!(
-        "compare: glass vs tokio current_thread, {} UTC, {cpu}, {cores} CPUs{}",
+        "compare: glass vs tokio current_thread vs smol LocalExecutor, {} UTC, {cpu}, {cores} CPUs{}",
         today_utc(),
         if options.quick { ", --quick" } else { "" }
     )

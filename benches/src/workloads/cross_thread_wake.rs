@@ -79,3 +79,17 @@ pub fn tokio(h: &Harness, n: usize) -> io::Result<Run> {
     });
     Ok(Run::new(start.elapsed(), sum))
 }
+
+/// smol: the receiver is a `LocalExecutor::spawn`ed task; the senders' wakes reach it through
+/// async-io's `block_on`, which parks in the reactor (or on a parker) and is unparked by them.
+pub fn smol(_: &Harness, n: usize) -> io::Result<Run> {
+    let start = Instant::now();
+    let ex = smol::LocalExecutor::new();
+    let sum = smol::block_on(ex.run(async {
+        let (rx, threads) = start_senders(n);
+        let sum = ex.spawn(receive(rx)).await;
+        join(threads);
+        sum
+    }));
+    Ok(Run::new(start.elapsed(), sum))
+}

@@ -1,18 +1,29 @@
-//! The HTTP workloads: glass's `http_client` against `hyper`'s client on tokio, both talking to
-//! the same local server ([`HttpServer`]), with a blocking
-//! client on threads as the reference.
+//! The HTTP workloads: glass's `http_client` against `hyper`'s client on tokio and on smol, all
+//! talking to the same local server ([`HttpServer`]), with a blocking client on threads as the
+//! reference.
+//!
+//! smol has no HTTP client of its own; its users put hyper on smol's `TcpStream` with the
+//! `smol-hyper` adapter, one `hyper::client::conn::http1` connection per `TcpStream`, the
+//! connection's driver a task on the same `LocalExecutor`. That is what the smol versions do:
+//! hyper's HTTP/1 code on smol's reactor and executor, without the legacy client's pool.
 //!
 //! Each run makes its own client, as a program would, so its first request pays for the
 //! connection; the clock starts just before that first request.
 
 use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
+use hyper::body::Incoming;
+use hyper::client::conn::http1::SendRequest;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use smol::LocalExecutor;
+use smol_hyper::rt::FuturesIo;
 
 use crate::http_server::{BlockingClient, HttpServer};
 use crate::{Harness, Run};
@@ -73,7 +84,11 @@ async fn hyper_download(
             response.status()
         )));
     }
-    let mut body = response.into_body();
+    hyper_body_len(response.into_body()).await
+}
+
+/// Reads a hyper body frame by frame; returns its length.
+async fn hyper_body_len(mut body: Incoming) -> io::Result<u64> {
     let mut length = 0;
     // Bounded: every frame but the last carries at least one byte of a body of at most MAX_BODY.
     for _ in 0..=crate::http_server::MAX_BODY {
@@ -88,6 +103,53 @@ async fn hyper_download(
         }
     }
     Ok(length)
+}
+
+/// One hyper HTTP/1 connection to `addr` over smol's `TcpStream`, its driver a detached task on
+/// `ex`. (`'static`, so that tasks can hold it: a `LocalExecutor` spawns only futures that live as
+/// long as it does.)
+async fn smol_hyper_connect(
+    ex: &LocalExecutor<'static>,
+    addr: SocketAddr,
+) -> io::Result<SendRequest<Empty<Bytes>>> {
+    let stream = smol::net::TcpStream::connect(addr).await?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(FuturesIo::new(stream))
+        .await
+        .map_err(|e| failed("hyper handshake")(e.into()))?;
+    ex.spawn(async move {
+        // Ends when the sender is dropped; an error here shows up in the request too.
+        let _ = connection.await;
+    })
+    .detach();
+    Ok(sender)
+}
+
+/// Sends `GET <path>` (origin form, with a `Host` header, as HTTP/1 wants) once `sender` is
+/// ready; returns the response after checking its status.
+async fn smol_hyper_get(
+    sender: &mut SendRequest<Empty<Bytes>>,
+    addr: SocketAddr,
+    path: &str,
+) -> io::Result<hyper::Response<Incoming>> {
+    let request = http::Request::get(path)
+        .header(http::header::HOST, addr.to_string())
+        .body(Empty::new())
+        .map_err(io::Error::other)?;
+    sender
+        .ready()
+        .await
+        .map_err(|e| failed("hyper connection")(e.into()))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| failed("hyper request")(e.into()))?;
+    if !response.status().is_success() {
+        return Err(io::Error::other(format!(
+            "hyper: status {}",
+            response.status()
+        )));
+    }
+    Ok(response)
 }
 
 /// `n` GETs of a [`BODY`](http_get::BODY)-byte body, one after another on one keep-alive
@@ -152,6 +214,29 @@ pub mod http_get {
             }
             Ok(Run::new(start.elapsed(), received))
         })
+    }
+
+    /// smol: hyper's HTTP/1 connection over smol's `TcpStream`; `collect()` gathers each body.
+    pub fn smol(h: &Harness, n: usize) -> io::Result<Run> {
+        let addr = h.http_server()?.addr();
+        let path = HttpServer::path(BODY);
+        let ex = LocalExecutor::new();
+        smol::block_on(ex.run(async {
+            let start = Instant::now();
+            let mut sender = smol_hyper_connect(&ex, addr).await?;
+            let mut received = 0;
+            for _ in 0..n {
+                let response = smol_hyper_get(&mut sender, addr, &path).await?;
+                let body = response
+                    .into_body()
+                    .collect()
+                    .await
+                    .map_err(|e| failed("hyper body")(e.into()))?
+                    .to_bytes();
+                received += body.len() as u64;
+            }
+            Ok(Run::new(start.elapsed(), received))
+        }))
     }
 
     /// The reference: a blocking client on one keep-alive connection.
@@ -221,6 +306,32 @@ pub mod downloads {
             }
             Ok(Run::new(start.elapsed(), received))
         })
+    }
+
+    /// smol: `n` tasks, each with its own hyper connection over smol's `TcpStream` (what a
+    /// pool would open anyway for `n` requests at once), reading frame by frame.
+    pub fn smol(h: &Harness, n: usize) -> io::Result<Run> {
+        let addr = h.http_server()?.addr();
+        let path = HttpServer::path(BODY);
+        let ex = Rc::new(LocalExecutor::new());
+        smol::block_on(ex.run(async {
+            let start = Instant::now();
+            let tasks: Vec<_> = (0..n)
+                .map(|_| {
+                    let (task_ex, path) = (ex.clone(), path.clone());
+                    ex.spawn(async move {
+                        let mut sender = smol_hyper_connect(&task_ex, addr).await?;
+                        let response = smol_hyper_get(&mut sender, addr, &path).await?;
+                        hyper_body_len(response.into_body()).await
+                    })
+                })
+                .collect();
+            let mut received = 0;
+            for task in tasks {
+                received += task.await?;
+            }
+            Ok(Run::new(start.elapsed(), received))
+        }))
     }
 
     /// The reference: a thread per download, each with its own blocking connection.

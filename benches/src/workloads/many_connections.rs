@@ -46,6 +46,12 @@ pub const MESSAGE: usize = 64;
 /// the smallest listen backlog (128), so no SYN is ever dropped.
 pub const IN_FLIGHT: usize = 64;
 
+/// The environment variable naming a command to start the server process under, words separated
+/// by spaces (`valgrind --tool=callgrind ...`, `strace -c -f -o FILE`): `compare --instructions`
+/// and `benches/syscalls.sh` use it to measure the server under test alone, with the shared
+/// client running at full speed and out of the count.
+pub const SERVER_WRAP: &str = "COMPARE_SERVER_WRAP";
+
 /// How long the client waits for the whole run before giving up on a stuck server.
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -61,6 +67,11 @@ pub fn glass(h: &Harness, n: usize) -> io::Result<Run> {
 /// tokio serves.
 pub fn tokio(h: &Harness, n: usize) -> io::Result<Run> {
     run(h, Contender::Tokio, n)
+}
+
+/// smol serves.
+pub fn smol(h: &Harness, n: usize) -> io::Result<Run> {
+    run(h, Contender::Smol, n)
 }
 
 /// A thread per connection serves: the blocking reference.
@@ -141,6 +152,7 @@ pub fn serve(contender: Contender, n: usize, ready: impl FnOnce(SocketAddr)) -> 
     match contender {
         Contender::Glass => serve_glass(n, ready),
         Contender::Tokio => serve_tokio(n, ready),
+        Contender::Smol => serve_smol(n, ready),
         Contender::Blocking => serve_blocking(n, ready),
     }
 }
@@ -202,6 +214,33 @@ fn serve_tokio(n: usize, ready: impl FnOnce(SocketAddr)) -> io::Result<()> {
         }
         Ok(())
     })
+}
+
+fn serve_smol(n: usize, ready: impl FnOnce(SocketAddr)) -> io::Result<()> {
+    use smol::io::{AsyncReadExt, AsyncWriteExt};
+    use smol::net::{TcpListener, TcpStream};
+
+    async fn one(mut stream: TcpStream) -> io::Result<()> {
+        let mut buf = [0; MESSAGE];
+        stream.read_exact(&mut buf).await?;
+        stream.write_all(&buf).await?;
+        expect_eof(stream.read(&mut buf).await?)
+    }
+
+    let ex = smol::LocalExecutor::new();
+    smol::block_on(ex.run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        ready(listener.local_addr()?);
+        let mut tasks = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (stream, _) = listener.accept().await?;
+            tasks.push(ex.spawn(one(stream)));
+        }
+        for task in tasks {
+            task.await?;
+        }
+        Ok(())
+    }))
 }
 
 fn serve_blocking(n: usize, ready: impl FnOnce(SocketAddr)) -> io::Result<()> {
@@ -277,7 +316,18 @@ impl Server {
     fn start(h: &Harness, contender: Contender, n: usize) -> io::Result<Server> {
         match h.server_exe() {
             Some(exe) => {
-                let mut child = Command::new(exe)
+                let wrap: Vec<String> = std::env::var(SERVER_WRAP)
+                    .map(|w| w.split_whitespace().map(str::to_owned).collect())
+                    .unwrap_or_default();
+                let mut command = match wrap.split_first() {
+                    Some((program, args)) => {
+                        let mut command = Command::new(program);
+                        command.args(args).arg(exe);
+                        command
+                    }
+                    None => Command::new(exe),
+                };
+                let mut child = command
                     .args(["--serve", "many_connections", contender.name()])
                     .arg(n.to_string())
                     .stdin(Stdio::null())

@@ -1,10 +1,14 @@
 //! The scheduler workloads: no I/O, only tasks being spawned, woken and polled.
 //!
-//! Each submodule has a `glass` and a `tokio` function doing the same thing. The tokio versions
-//! use `tokio::spawn` (every future here is `Send`), the glass versions `executor::spawn`; the
-//! channels come from `futures::channel`, which belongs to neither runtime.
+//! Each submodule has a `glass`, a `tokio` and a `smol` function doing the same thing. The tokio
+//! versions use `tokio::spawn` (every future here is `Send`), the glass versions `executor::spawn`,
+//! the smol versions `LocalExecutor::spawn` on an executor made for the run (as glass's `block_on`
+//! makes its queue); the channels come from `futures::channel`, which belongs to none of them.
 
+use std::rc::Rc;
 use std::time::Instant;
+
+use smol::LocalExecutor;
 
 use crate::Run;
 
@@ -46,6 +50,21 @@ pub mod spawn_many {
             }
             sum
         });
+        Ok(Run::new(start.elapsed(), sum))
+    }
+
+    /// smol: `LocalExecutor::spawn` and `Task`.
+    pub fn smol(_: &crate::Harness, n: usize) -> std::io::Result<Run> {
+        let start = Instant::now();
+        let ex = LocalExecutor::new();
+        let sum = smol::block_on(ex.run(async {
+            let handles: Vec<_> = (0..n as u64).map(|i| ex.spawn(async move { i })).collect();
+            let mut sum = 0;
+            for handle in handles {
+                sum += handle.await;
+            }
+            sum
+        }));
         Ok(Run::new(start.elapsed(), sum))
     }
 }
@@ -105,6 +124,30 @@ pub mod yield_many {
             }
             total
         });
+        Ok(Run::new(start.elapsed(), total))
+    }
+
+    /// smol: `futures_lite::future::yield_now`.
+    pub fn smol(_: &crate::Harness, n: usize) -> std::io::Result<Run> {
+        let start = Instant::now();
+        let ex = LocalExecutor::new();
+        let total = smol::block_on(ex.run(async {
+            let handles: Vec<_> = (0..n)
+                .map(|_| {
+                    ex.spawn(async {
+                        for _ in 0..YIELDS {
+                            smol::future::yield_now().await;
+                        }
+                        YIELDS as u64
+                    })
+                })
+                .collect();
+            let mut total = 0;
+            for handle in handles {
+                total += handle.await;
+            }
+            total
+        }));
         Ok(Run::new(start.elapsed(), total))
     }
 }
@@ -167,6 +210,20 @@ pub mod ping_pong {
         });
         Ok(Run::new(start.elapsed(), counter))
     }
+
+    /// smol: two `LocalExecutor::spawn`ed tasks.
+    pub fn smol(_: &crate::Harness, n: usize) -> std::io::Result<Run> {
+        let start = Instant::now();
+        let ex = LocalExecutor::new();
+        let counter = smol::block_on(ex.run(async {
+            let (ping, pong) = players(n);
+            let pong = ex.spawn(pong);
+            let counter = ex.spawn(ping).await;
+            pong.await;
+            counter
+        }));
+        Ok(Run::new(start.elapsed(), counter))
+    }
 }
 
 /// Each task spawns the next, `n` deep; the last one reports through a oneshot.
@@ -195,6 +252,24 @@ pub mod chained_spawn {
         }
     }
 
+    /// smol's tasks spawn from inside a task through a shared handle on the executor: a
+    /// `LocalExecutor` only spawns futures that live as long as it does, and an `Rc` of a
+    /// `'static` one is how a task gets hold of it (a non-atomic count, one per link).
+    fn smol_link(
+        ex: Rc<LocalExecutor<'static>>,
+        left: usize,
+        spawned: u64,
+        done: oneshot::Sender<u64>,
+    ) {
+        if left == 0 {
+            let _ = done.send(spawned);
+        } else {
+            let next = ex.clone();
+            ex.spawn(async move { smol_link(next, left - 1, spawned + 1, done) })
+                .detach();
+        }
+    }
+
     /// glass: `executor::spawn` from inside a task.
     pub fn glass(_: &crate::Harness, n: usize) -> std::io::Result<Run> {
         let start = Instant::now();
@@ -214,6 +289,18 @@ pub mod chained_spawn {
             tokio_link(n, 0, done);
             finished.await.expect("chained_spawn: the chain broke")
         });
+        Ok(Run::new(start.elapsed(), spawned))
+    }
+
+    /// smol: `LocalExecutor::spawn` from inside a task, each task detached.
+    pub fn smol(_: &crate::Harness, n: usize) -> std::io::Result<Run> {
+        let start = Instant::now();
+        let ex = Rc::new(LocalExecutor::new());
+        let spawned = smol::block_on(ex.run(async {
+            let (done, finished) = oneshot::channel();
+            smol_link(ex.clone(), n, 0, done);
+            finished.await.expect("chained_spawn: the chain broke")
+        }));
         Ok(Run::new(start.elapsed(), spawned))
     }
 }

@@ -1,6 +1,6 @@
 //! The TCP workloads over loopback: [`tcp_echo`] (latency) and [`bulk_transfer`] (throughput).
 //!
-//! On glass and tokio both ends are tasks on the one thread that runs the runtime, so every byte
+//! On glass, tokio and smol both ends are tasks on the one thread that runs the runtime, so every byte
 //! goes through the reactor twice. The `blocking` versions put the two ends on two threads with
 //! plain `std::net` sockets: the reference, what the system calls cost with no runtime at all
 //! (and, on a machine with two cores, with both ends running at once).
@@ -19,7 +19,10 @@ use crate::{Harness, Run};
 const LOOPBACK: &str = "127.0.0.1:0";
 
 /// `read_exact` for glass's `TcpStream`, which has only `read`.
-async fn glass_read_exact(stream: &reactor::net::TcpStream, mut buf: &mut [u8]) -> io::Result<()> {
+pub(super) async fn glass_read_exact(
+    stream: &reactor::net::TcpStream,
+    mut buf: &mut [u8],
+) -> io::Result<()> {
     // Bounded: every turn either fills part of `buf` or returns.
     while !buf.is_empty() {
         match stream.read(buf).await? {
@@ -32,7 +35,7 @@ async fn glass_read_exact(stream: &reactor::net::TcpStream, mut buf: &mut [u8]) 
 
 /// A task that panicked or was cancelled, as an `io::Error`. (glass's `JoinError` carries the
 /// panic payload, which is not `Sync`, so only its message is kept.)
-fn join_error(e: impl std::fmt::Display) -> io::Error {
+pub(super) fn join_error(e: impl std::fmt::Display) -> io::Error {
     io::Error::other(format!("a task failed: {e}"))
 }
 
@@ -55,7 +58,7 @@ pub mod tcp_echo {
     /// The size of one message.
     pub const MESSAGE: usize = 64;
 
-    fn message(i: usize) -> [u8; MESSAGE] {
+    pub(crate) fn message(i: usize) -> [u8; MESSAGE] {
         let mut msg = [0xA5; MESSAGE];
         msg[..8].copy_from_slice(&(i as u64).to_le_bytes());
         msg
@@ -126,6 +129,41 @@ pub mod tcp_echo {
             server.await.map_err(join_error)??;
             Ok(Run::new(elapsed, intact))
         })
+    }
+
+    /// smol: server and client are tasks on one `LocalExecutor`, with smol's `net` types.
+    pub fn smol(_: &Harness, n: usize) -> io::Result<Run> {
+        use smol::io::{AsyncReadExt, AsyncWriteExt};
+        use smol::net::{TcpListener, TcpStream};
+        let ex = smol::LocalExecutor::new();
+        smol::block_on(ex.run(async {
+            let listener = TcpListener::bind(LOOPBACK).await?;
+            let addr = listener.local_addr()?;
+            let server = ex.spawn(async move {
+                let (mut stream, _) = listener.accept().await?;
+                stream.set_nodelay(true)?;
+                let mut buf = [0; MESSAGE];
+                for _ in 0..n {
+                    stream.read_exact(&mut buf).await?;
+                    stream.write_all(&buf).await?;
+                }
+                io::Result::Ok(())
+            });
+            let start = Instant::now();
+            let mut client = TcpStream::connect(addr).await?;
+            client.set_nodelay(true)?;
+            let mut intact = 0;
+            let mut echo = [0; MESSAGE];
+            for i in 0..n {
+                let msg = message(i);
+                client.write_all(&msg).await?;
+                client.read_exact(&mut echo).await?;
+                intact += u64::from(echo == msg);
+            }
+            let elapsed = start.elapsed();
+            server.await?;
+            Ok(Run::new(elapsed, intact))
+        }))
     }
 
     /// The reference: the server on its own thread, blocking `std::net` on both ends.
@@ -238,6 +276,38 @@ pub mod bulk_transfer {
             server.await.map_err(join_error)??;
             Ok(Run::new(elapsed, received))
         })
+    }
+
+    /// smol: the sending server and the receiving client are tasks on one `LocalExecutor`.
+    pub fn smol(_: &Harness, n: usize) -> io::Result<Run> {
+        use smol::io::{AsyncReadExt, AsyncWriteExt};
+        use smol::net::{TcpListener, TcpStream};
+        let ex = smol::LocalExecutor::new();
+        smol::block_on(ex.run(async {
+            let listener = TcpListener::bind(LOOPBACK).await?;
+            let addr = listener.local_addr()?;
+            let server = ex.spawn(async move {
+                let (mut stream, _) = listener.accept().await?;
+                let chunk = vec![0x5A; CHUNK];
+                for _ in 0..chunks(n) {
+                    stream.write_all(&chunk).await?;
+                }
+                io::Result::Ok(())
+            });
+            let start = Instant::now();
+            let mut client = TcpStream::connect(addr).await?;
+            let mut buf = vec![0; CHUNK];
+            let mut received = 0;
+            for _ in 0..=n * MIB {
+                match client.read(&mut buf).await? {
+                    0 => break,
+                    len => received += len as u64,
+                }
+            }
+            let elapsed = start.elapsed();
+            server.await?;
+            Ok(Run::new(elapsed, received))
+        }))
     }
 
     /// The reference: the server writes on its own thread, the client reads on this one.

@@ -36,7 +36,7 @@ pub(crate) async fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAd
         Target::Name(name) => {
             let addrs = unblock(move || {
                 std::net::ToSocketAddrs::to_socket_addrs(&name).map(|a| a.collect::<Vec<_>>())
-            })
+            })?
             .await?;
             if addrs.is_empty() {
                 return Err(io::Error::new(

@@ -1,4 +1,6 @@
-//! `block_on`, `spawn`, and the loop that runs tasks and sleeps in the reactor.
+//! `block_on`, `spawn`, and the loop that runs tasks and sleeps in the reactor. Beside it:
+//! `watch.rs` (timing, trace events and the task list around the loop's polls and wakes) and
+//! `lost_waker.rs` (the check that no task waits with nobody left to wake it).
 //!
 //! ## The loop
 //! ```text
@@ -29,29 +31,38 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::future::Future;
+use std::future::{Future, Pending};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 use slab::Slab;
 
-use crate::metrics::{RuntimeMetrics, TaskMetrics};
+use crate::metrics::RuntimeMetrics;
 use crate::state::Parking;
-use crate::task::{JoinHandle, Runnable, TaskCell, TaskHeader};
-use crate::task_list::{TaskInfo, TaskState};
+use crate::task::{JoinError, JoinHandle, Runnable, TaskCell, TaskHeader};
+use crate::task_list::TaskInfo;
 use crate::timing;
-use crate::trace::{self, Cause, Lost};
+use crate::trace::{self, Lost};
 use crate::waker::{OWN_COUNTS, Shared, TaskId, WakerData};
+
+mod lost_waker;
+mod watch;
+
+pub(crate) use lost_waker::last_waker_dropped;
+pub(crate) use watch::task_metrics;
 
 /// How many tasks the loop polls before it checks the reactor without sleeping. tokio uses 61; the
 /// exact number matters little as long as it is bounded.
 const POLLS_PER_TURN: u32 = 61;
+
+/// `Runtime::polling` when no task is being polled (sequence numbers never reach it).
+const NOT_POLLING: u64 = u64::MAX;
 
 /// The executor state of the thread currently inside `block_on`.
 struct Runtime {
@@ -70,13 +81,16 @@ struct Runtime {
     main: TaskHeader,
     /// The sequence number of the next spawned task (see `TaskId`).
     next_seq: Cell<u64>,
-    /// The task being polled (or cancelled, or dropped) right now: how a wake on this thread
-    /// tells `self` from `task`, and how `tasks()` knows which one is `Running`.
-    polling: Cell<Option<TaskId>>,
-    /// Wakes of `polling` made by itself during the current poll, added to its header after.
-    self_wakes: Cell<u64>,
+    /// The sequence number of the task being polled (or cancelled, or dropped) right now, or
+    /// `NOT_POLLING`: how a wake on this thread tells `self` from `task`, and how `tasks()` knows
+    /// which one is `Running`.
+    polling: Cell<u64>,
     /// Whether the clock is read this turn (`timing::wanted`), mirrored in `shared.timing`.
     timing: Cell<bool>,
+    /// Whether the trace events are wanted this turn (`trace::enabled`).
+    traced: Cell<bool>,
+    /// `timing || traced`: the one flag the hot paths test (both are read once per turn).
+    watched: Cell<bool>,
     /// Set by the first `tasks()` call: someone reads the figures, so timing stays on.
     reader_present: Cell<bool>,
     /// The clock read that ended the last poll, while nothing else has happened since: it also
@@ -137,31 +151,15 @@ fn with_current<R>(what: &str, f: impl FnOnce(&Runtime) -> R) -> R {
 /// another thread (or the runtime is gone) and must use the channel.
 pub(crate) fn wake_local(data: &WakerData, queue: bool) -> bool {
     with_own_runtime(&data.shared, |rt| {
-        let by_itself = rt.polling.get() == Some(data.id);
+        let by_itself = rt.polling.get() == data.id.seq;
         if by_itself {
-            rt.self_wakes.set(rt.self_wakes.get() + 1);
+            data.count_self_wake();
         }
         if queue {
             rt.queue_woken(data, by_itself);
         }
     })
     .is_some()
-}
-
-/// The last clone of task `id`'s waker that anyone kept has just been dropped (`drop_waker`):
-/// checks at once on the executor's thread, or asks it to check from any other.
-pub(crate) fn last_waker_dropped(shared: &Arc<Shared>, id: TaskId) {
-    if with_own_runtime(shared, |rt| rt.check_lost(id)).is_none() {
-        crate::waker::send_lost_check(shared, id);
-    }
-}
-
-/// A task's figures, with the interval in progress if timing is on and it has not finished.
-pub(crate) fn task_metrics(header: &TaskHeader, finished: bool) -> TaskMetrics {
-    let now = with_own_runtime(&header.data.shared, |rt| {
-        (rt.timing.get() && !finished).then(|| rt.shared.now())
-    });
-    header.metrics(now.flatten())
 }
 
 /// Runs `future` to completion on this thread, together with every task it spawns, and returns its
@@ -183,6 +181,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
          blocking inside a task would stop every other task (use .await instead)"
     );
     let (sender, remote) = crossbeam_channel::unbounded();
+    timing::init_from_env();
     let timing = timing::wanted(false);
     let shared = Arc::new(Shared {
         remote: sender,
@@ -194,17 +193,18 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         next_wake_id: AtomicU64::new(0),
     });
     // The main future is queued from the start, as a spawned task is.
-    let main_data = Arc::new(WakerData::new(TaskId::MAIN, None, shared.clone(), true));
+    let main_data = Arc::new(WakerData::new(TaskId::MAIN, shared.clone(), true));
     let rt = Rc::new(Runtime {
-        main: TaskHeader::new(main_data, if timing { shared.now() } else { 0 }),
+        main: TaskHeader::new(main_data, None, if timing { shared.now() } else { 0 }),
         shared,
         local: RefCell::new(VecDeque::from([TaskId::MAIN])),
         remote,
         tasks: RefCell::new(Slab::new()),
         next_seq: Cell::new(1),
-        polling: Cell::new(None),
-        self_wakes: Cell::new(0),
+        polling: Cell::new(NOT_POLLING),
         timing: Cell::new(timing),
+        traced: Cell::new(false),
+        watched: Cell::new(true),
         reader_present: Cell::new(false),
         clock: Cell::new(0),
         closing: Cell::new(false),
@@ -219,14 +219,15 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     CURRENT.set(Rc::as_ptr(&rt));
     // Tears down on every way out, a panic in `future` included.
     let _teardown = Teardown(rt.clone());
-    trace::spawn(&rt.main.data, 1);
+    trace::spawn(&rt.main, 1);
 
     let mut future = pin!(future);
     // Declared after `future`, so dropped before it: the future's destructors run "closing".
     let _closing = Closing(&rt);
     let mut cx = Context::from_waker(&rt.main.waker);
+    rt.refresh_watch();
     loop {
-        rt.refresh_timing();
+        rt.refresh_watch();
         rt.take_remote_wakes(&mut rt.local.borrow_mut());
         for _ in 0..POLLS_PER_TURN {
             // The borrow ends with this statement: the poll below may push onto `local`.
@@ -250,15 +251,6 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 impl Runtime {
-    /// Reads the timing switch once per turn; wakers on other threads see it through `shared`.
-    fn refresh_timing(&self) {
-        let timing = timing::wanted(self.reader_present.get());
-        if timing != self.timing.get() {
-            self.timing.set(timing);
-            self.shared.timing.store(timing, Ordering::Relaxed);
-        }
-    }
-
     /// Moves the ids other threads have sent onto the back of `local`, if there are any, and
     /// answers the lost-waker checks among them.
     fn take_remote_wakes(&self, local: &mut VecDeque<TaskId>) {
@@ -276,13 +268,6 @@ impl Runtime {
     /// Queues a task whose wake on this thread set its `SCHEDULED` bit; `by_itself`: during its
     /// own poll.
     fn queue_woken(&self, data: &WakerData, by_itself: bool) {
-        // A wake during the task's own poll needs no clock: its wait starts when the poll ends.
-        let woken_at = if self.timing.get() && !by_itself {
-            self.shared.now()
-        } else {
-            0
-        };
-        data.woken_at.store(woken_at, Ordering::Relaxed);
         let mut local = self.local.borrow_mut();
         // Tasks other threads woke earlier go first. The loop moves the channel's ids over only
         // once per turn, so without this a task woken from another thread waited behind up to a
@@ -290,68 +275,45 @@ impl Runtime {
         // already ready (tests/yield_now.rs).
         self.take_remote_wakes(&mut local);
         local.push_back(data.id);
-        let queued = local.len();
         drop(local);
         self.local_wakes.set(self.local_wakes.get() + 1);
-        if trace::enabled() {
-            trace::wake(data, self.cause(by_itself), Some(queued));
+        if self.watched.get() {
+            self.observe_wake(data, by_itself);
         }
     }
 
-    /// Why a task is being woken on this thread right now.
-    fn cause(&self, by_itself: bool) -> Cause {
-        match (by_itself, self.polling.get(), reactor::dispatching()) {
-            (true, _, _) => Cause::SelfWake,
-            (false, Some(waker), _) => Cause::Task(waker.seq),
-            (false, None, Some(dispatch)) => Cause::Reactor(dispatch),
-            (false, None, None) => Cause::Other,
-        }
-    }
-
-    /// Runs `f` as task `id`'s doing: wakes meanwhile are attributed to it. Returns what `f` gave
-    /// and how many times the task woke itself meanwhile.
-    fn as_task<R>(&self, id: TaskId, f: impl FnOnce() -> R) -> (R, u64) {
-        let outer = self.polling.replace(Some(id));
+    /// Runs `f` as task `id`'s doing: wakes meanwhile are attributed to it. (Never nested:
+    /// `block_on` cannot be, and nothing else calls it from inside a poll.)
+    fn as_task<R>(&self, id: TaskId, f: impl FnOnce() -> R) -> R {
+        self.polling.set(id.seq);
         let result = f();
-        self.polling.set(outer);
-        (result, self.self_wakes.replace(0))
+        self.polling.set(NOT_POLLING);
+        result
     }
 
     /// Polls the task of `header` once through `poll`, with the bookkeeping around it (module
-    /// docs).
+    /// docs). The timing, the trace and the lost-waker warning live in functions of their own,
+    /// out of line: this is the hot path, and inlined they cost a yield ~10% (counted with
+    /// cachegrind), even while off.
     fn poll_task(&self, header: &TaskHeader, poll: impl FnOnce() -> Poll<()>) -> Poll<()> {
         let data = &header.data;
-        // Read before SCHEDULED is cleared: until then no waker writes them.
-        let woken_at = data.woken_at.load(Ordering::Relaxed);
-        let woken_by = data.wake_id.load(Ordering::Relaxed);
+        let watched = self.watched.get();
+        // Read before SCHEDULED is cleared: until then no waker writes it.
+        let woken_by = if watched { self.poll_starts(header) } else { 0 };
         data.state.clear_scheduled();
         header.polls.set(header.polls.get() + 1);
         self.polls.set(self.polls.get() + 1);
-        header.lost_warned.set(false);
-        let timing = self.timing.get();
-        if timing {
-            let start = match self.clock.replace(0) {
-                0 => self.shared.now(),
-                start => start,
-            };
-            update(&header.times, |t| t.poll_starts(start, woken_at));
+        let result = self.as_task(data.id, poll);
+        if watched {
+            self.poll_ends(header, result.is_ready(), woken_by);
         }
-        let (result, self_wakes) = self.as_task(data.id, poll);
-        header.self_wakes.set(header.self_wakes.get() + self_wakes);
-        let took = timing.then(|| {
-            let end = self.shared.now();
-            self.clock.set(end);
-            let (took, slow) = update(&header.times, |t| t.poll_ends(end));
-            if slow {
-                trace::slow_poll(data, took);
-            }
-            took
-        });
-        if trace::enabled() {
-            let queued = self.local.borrow().len();
-            trace::poll(data, result.is_ready(), took, woken_by, queued);
-        }
-        if result.is_pending() {
+        // Not queued again (as a yield is) and only the task's own counts of its waker left (a
+        // waiting task's waker is stored somewhere): nothing can wake it. Both tests inline, so
+        // the usual poll settles it in one or two loads.
+        if result.is_pending()
+            && !data.state.is_scheduled()
+            && Arc::strong_count(data) == OWN_COUNTS
+        {
             self.warn_if_lost(header, Lost::AfterPoll);
         }
         result
@@ -381,47 +343,10 @@ impl Runtime {
             // If the `JoinHandle` is gone, this last `Rc` drops the task's output, whose
             // destructor may panic; with nobody left to report it to, the panic is caught here
             // rather than allowed to unwind through `block_on` (tokio does the same).
-            let (dropped, _) =
-                self.as_task(id, || panic::catch_unwind(AssertUnwindSafe(|| drop(task))));
+            let dropped = self.as_task(id, || panic::catch_unwind(AssertUnwindSafe(|| drop(task))));
             if dropped.is_err() {
                 tracing::warn!(target: "glass::executor", task = id.seq, "a detached task's output panicked when dropped");
             }
-        }
-    }
-
-    /// Answers "has task `id` lost its last waker?" on the executor's thread.
-    fn check_lost(&self, id: TaskId) {
-        if self.closing.get() || self.polling.get() == Some(id) {
-            return; // Shutting down, or it is running: its poll's end will check.
-        }
-        if id == TaskId::MAIN {
-            return self.warn_if_lost(&self.main, Lost::LastCloneDropped);
-        }
-        let task = match self
-            .tasks
-            .try_borrow()
-            .ok()
-            .and_then(|t| t.get(id.index).cloned())
-        {
-            Some((seq, task)) if seq == id.seq => task,
-            _ => return, // It has finished: nobody needs to wake it.
-        };
-        self.warn_if_lost(task.header(), Lost::LastCloneDropped);
-    }
-
-    /// Warns, once per wait, if nothing can wake the task of `header` any more: only the task's
-    /// own counts of its waker remain, and it is not queued.
-    fn warn_if_lost(&self, header: &TaskHeader, when: Lost) {
-        let data = &header.data;
-        if Arc::strong_count(data) != OWN_COUNTS || header.lost_warned.get() {
-            return;
-        }
-        // The count was read relaxed; a waker that woke the task before dropping its clone
-        // (Release) must be seen to have set SCHEDULED.
-        fence(Ordering::Acquire);
-        if !data.state.is_scheduled() && !header.abort_requested.get() {
-            header.lost_warned.set(true);
-            trace::lost_waker(data, when);
         }
     }
 
@@ -437,13 +362,16 @@ impl Runtime {
             seq,
         };
         // A new task is runnable at once: it starts out queued, counted as its first wake.
-        let data = Arc::new(WakerData::new(id, name, self.shared.clone(), true));
+        let data = Arc::new(WakerData::new(id, self.shared.clone(), true));
         let spawned_at = if self.timing.get() {
             self.shared.now()
         } else {
             0
         };
-        let cell = Rc::new(TaskCell::new(future, TaskHeader::new(data, spawned_at)));
+        let cell = Rc::new(TaskCell::new(
+            future,
+            TaskHeader::new(data, name, spawned_at),
+        ));
         tasks.insert((seq, cell.clone()));
         drop(tasks);
         // Queued directly rather than through the waker: we are on the executor's thread, so
@@ -455,37 +383,21 @@ impl Runtime {
         };
         self.local_wakes.set(self.local_wakes.get() + 1);
         self.tasks_spawned.set(self.tasks_spawned.get() + 1);
-        trace::spawn(&Runnable::header(&*cell).data, queued);
+        if self.traced.get() {
+            trace::spawn(Runnable::header(&*cell), queued);
+        }
         JoinHandle::new(cell)
     }
 
-    /// Every live task, as `tasks()` returns them.
-    fn tasks(&self) -> Vec<TaskInfo> {
-        // Someone reads the figures: time from now on.
-        self.reader_present.set(true);
-        self.refresh_timing();
-        let now = self.timing.get().then(|| self.shared.now());
-        let polling = self.polling.get();
-        let tasks = self.tasks.borrow();
-        tasks
-            .iter()
-            .map(|(_, (seq, task))| {
-                let header = task.header();
-                let state = if polling == Some(header.data.id) {
-                    TaskState::Running
-                } else if header.data.state.is_scheduled() {
-                    TaskState::Scheduled
-                } else {
-                    TaskState::Idle
-                };
-                TaskInfo {
-                    id: *seq,
-                    name: header.data.name.clone(),
-                    state,
-                    metrics: header.metrics(now),
-                }
-            })
-            .collect()
+    /// A `JoinHandle` that reports `error` at once, for a task that could not start: it gets an
+    /// id, but never enters the slab or the queue.
+    fn spawn_failed<T: 'static>(&self, error: JoinError) -> JoinHandle<T> {
+        let seq = self.next_seq.get();
+        self.next_seq.set(seq + 1);
+        let id = TaskId { index: 0, seq };
+        let data = Arc::new(WakerData::new(id, self.shared.clone(), false));
+        let header = TaskHeader::new(data, None, 0);
+        JoinHandle::new(Rc::new(TaskCell::<Pending<T>>::failed(header, error)))
     }
 
     /// Lets the reactor wait for I/O and timers: as long as it likes if no task is ready, not at
@@ -526,14 +438,6 @@ impl Runtime {
     }
 }
 
-/// Applies `f` to the value in `cell`.
-fn update<T: Copy, R>(cell: &Cell<T>, f: impl FnOnce(&mut T) -> R) -> R {
-    let mut value = cell.get();
-    let result = f(&mut value);
-    cell.set(value);
-    result
-}
-
 /// Marks the runtime as closing before the main future is dropped (see `Runtime::closing`); its
 /// destructors' wakes are attributed to it.
 struct Closing<'a>(&'a Runtime);
@@ -541,7 +445,7 @@ struct Closing<'a>(&'a Runtime);
 impl Drop for Closing<'_> {
     fn drop(&mut self) {
         self.0.closing.set(true);
-        self.0.polling.set(Some(TaskId::MAIN));
+        self.0.polling.set(TaskId::MAIN.seq);
     }
 }
 
@@ -607,6 +511,11 @@ where
     F: Future + 'static,
 {
     with_current("executor::spawn", |rt| rt.spawn(future, name))
+}
+
+/// A finished `JoinHandle` that reports `error` (see `Runtime::spawn_failed`).
+pub(crate) fn spawn_failed<T: 'static>(error: JoinError) -> JoinHandle<T> {
+    with_current("executor::spawn", |rt| rt.spawn_failed(error))
 }
 
 /// The runtime's counters so far.
