@@ -148,3 +148,22 @@ fn every_file_and_function_the_tour_names_exists() {
         "{files} files, {functions} functions found"
     );
 }
+
+#[test]
+fn every_file_the_readme_names_exists() {
+    let root = run_example::workspace_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let paths: Vec<&str> = readme
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|span| span.ends_with(".rs") && span.contains('/') && !span.contains(' '))
+        .collect();
+    // The reading order alone names a dozen.
+    assert!(paths.len() >= 10, "{paths:?}");
+    let missing: Vec<_> = paths.iter().filter(|p| !root.join(p).is_file()).collect();
+    assert!(
+        missing.is_empty(),
+        "README.md names missing files: {missing:?}"
+    );
+}
