@@ -148,6 +148,9 @@ const REDRAW_EVERY: Duration = Duration::from_millis(100);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The demo shows where each task's time goes (the task table, the trace, the slow-poll
+    // warning), so it pays the clock reads that programs which do not look are spared.
+    executor::set_task_timing(true);
     let _trace = match trace::init(cli.trace, cli.trace_file.as_deref()) {
         Ok(guard) => guard,
         Err(e) => {
@@ -331,14 +334,14 @@ fn spawn_helpers(
 ) -> Vec<executor::JoinHandle<()>> {
     let mut helpers = Vec::new();
     let redraw = board.clone();
-    helpers.push(executor::spawn(async move {
+    let display = executor::Builder::new().name("display");
+    helpers.push(display.spawn(async move {
         let mut ticks = reactor::time::interval(REDRAW_EVERY);
         loop {
             ticks.tick().await;
             redraw.refresh();
         }
     }));
-    trace::name_task("display: redraw every 100 ms");
     let keyboard = match keyboard::Keyboard::open(bars) {
         Ok(keyboard) => keyboard,
         Err(e) => {
@@ -350,17 +353,16 @@ fn spawn_helpers(
     match signal::Signals::install() {
         Ok(signals) => {
             let (board, mailbox) = (board.clone(), mailbox.clone());
-            helpers.push(executor::spawn(handle_signals(
-                signals, mailbox, board, mode,
-            )));
-            trace::name_task("signals: Ctrl-C, SIGTERM, Ctrl-Z, fg");
+            let task = executor::Builder::new().name("signals");
+            helpers.push(task.spawn(handle_signals(signals, mailbox, board, mode)));
         }
         Err(e) => board.note(&format!("warning: Ctrl-C will not stop cleanly: {e}")),
     }
     if let Some(mut keyboard) = keyboard {
         let (board, mailbox) = (board.clone(), mailbox.clone());
         board.set_prompt("");
-        helpers.push(executor::spawn(async move {
+        let task = executor::Builder::new().name("keyboard");
+        helpers.push(task.spawn(async move {
             while let Ok(Some(key)) = keyboard.next().await {
                 match key {
                     keyboard::Key::Typing(line) => board.set_prompt(&line),
@@ -369,7 +371,6 @@ fn spawn_helpers(
                 }
             }
         }));
-        trace::name_task("keyboard");
     }
     helpers
 }

@@ -164,11 +164,11 @@ pub async fn run(
             match &design {
                 Design::Glass(client) => {
                     let client = client.clone();
-                    let handle = executor::spawn(async move {
+                    let name = names::for_display(&names::from_url(&job.url));
+                    let task = executor::Builder::new().name(format!("download {name}"));
+                    let handle = task.spawn(async move {
                         download::run(&client, &job, &settings, &progress).await
                     });
-                    let name = names::for_display(&names::from_url(&records[id].progress.url));
-                    crate::trace::name_task(&name);
                     tasks.push((id, handle));
                 }
                 #[cfg(test)]

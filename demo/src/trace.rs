@@ -15,9 +15,8 @@
 //!   span as long as the sleep. Each task gets a track of its own with each poll as a span, and its
 //!   spawn and wakes as instants. A poll event is emitted when the poll *ends* and carries how long
 //!   it took, so its span starts at `event time - took`; likewise `epoll_wait` with `asleep`.
-//!
-//! The demo adds one event of its own ([`name_task`]: target `demo`, message `task`) right after
-//! each spawn, naming the task just spawned, so tracks read `task 7: file-8MiB.bin`.
+//!   A task's track is named after it (`task 7: download file-8MiB.bin`), from the `name` field
+//!   that the executor's events carry for tasks spawned with `executor::Builder::name`.
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
@@ -32,12 +31,6 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-
-/// Names the task spawned last, for the trace file's tracks (and `--trace`'s readers). Call it
-/// right after `executor::spawn`; it costs nothing when no one listens.
-pub fn name_task(name: &str) {
-    tracing::trace!(target: "demo", name, "task");
-}
 
 /// Keeps the trace file open; dropping it completes the JSON.
 pub struct TraceGuard {
@@ -101,8 +94,6 @@ struct ChromeFile {
     closed: bool,
     /// Track names by track id.
     tracks: BTreeMap<u64, String>,
-    /// The task the last `spawn` event was about, for the demo's naming event.
-    last_spawned: Option<u64>,
 }
 
 /// The reactor's track. Task `n` gets track `n + 1` (task 0 is `block_on`'s own future).
@@ -119,7 +110,6 @@ impl ChromeFile {
             any: false,
             closed: false,
             tracks,
-            last_spawned: None,
         })
     }
 
@@ -209,17 +199,13 @@ impl<S: tracing::Subscriber> Layer<S> for ChromeLayer {
             }
             ("glass::executor", "spawn") => {
                 if let Some(track) = task_track {
-                    file.tracks.insert(track, format!("task {}", track - 1));
-                    file.last_spawned = Some(track);
+                    let name = match fields.texts.get("name") {
+                        Some(name) => format!("task {}: {name}", track - 1),
+                        None => format!("task {}", track - 1),
+                    };
+                    file.tracks.insert(track, name);
                 }
                 instant("spawn", task_track, us(now), "{}")
-            }
-            ("demo", "task") => {
-                if let (Some(track), Some(name)) = (file.last_spawned, fields.texts.get("name")) {
-                    file.tracks
-                        .insert(track, format!("task {}: {name}", track - 1));
-                }
-                return;
             }
             (target, message) => {
                 let track = if target == "glass::reactor" {
