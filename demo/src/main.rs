@@ -62,6 +62,7 @@
 mod catalog;
 mod claims;
 mod download;
+mod hash;
 mod keyboard;
 mod manager;
 mod names;
@@ -87,6 +88,7 @@ use clap::Parser;
 use crate::catalog::{Catalog, Scale};
 use crate::claims::Claims;
 use crate::download::{Job, Settings};
+use crate::hash::HashOn;
 use crate::manager::{Design, Event, Mailbox};
 use crate::progress::{Board, write_stdout};
 
@@ -130,6 +132,14 @@ struct Cli {
     /// Use one OS thread and blocking sockets per download instead, to compare.
     #[arg(long)]
     threads: bool,
+    /// Compute each finished file's SHA-256 inside its download task's poll, on the event loop,
+    /// instead of on the blocking pool: watch the bars freeze and the slow-poll warning appear.
+    #[arg(long, conflicts_with = "threads")]
+    hash_on_loop: bool,
+    /// Start with the task table shown under the bars (the `t` key toggles it); without a
+    /// terminal, print it with each status line.
+    #[arg(long)]
+    tasks: bool,
     /// The embedded demo's size (`small` keeps the tests quick).
     #[arg(long, hide = true, value_enum, default_value_t = Scale::Full)]
     demo_scale: Scale,
@@ -262,6 +272,11 @@ async fn run(cli: &Cli, mut roots: tls::Roots, dir: &Path, bars: bool) -> ExitCo
         force: cli.force,
         resume_unchecked: cli.resume_unchecked,
         claims: Arc::new(Claims::default()),
+        hash_on: if cli.hash_on_loop {
+            HashOn::EventLoop
+        } else {
+            HashOn::BlockingPool
+        },
     });
     let limit = usize::from(cli.jobs);
     let outcome = manager::run(design, jobs, settings, limit, &board, mailbox).await;

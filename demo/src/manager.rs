@@ -333,6 +333,7 @@ mod tests {
                 resumed_from: 0,
                 verified: false,
                 remark: None,
+                sha256: None,
             })
         })
     }
@@ -348,6 +349,7 @@ mod tests {
                     force: false,
                     resume_unchecked: false,
                     claims: Arc::default(),
+                    hash_on: crate::hash::HashOn::BlockingPool,
                 });
                 let jobs = vec![job("http://h/panics"), job("http://h/fine")];
                 let board = Board::new(false);

@@ -27,6 +27,8 @@ pub enum Phase {
     Queued,
     /// Asking or receiving.
     Running,
+    /// Received and on disk; its SHA-256 is being computed (`hash.rs`).
+    Hashing,
     /// Complete, renamed to its final name (and, for the embedded files, verified).
     Done,
     /// Failed; the message says why.
@@ -115,6 +117,11 @@ impl Progress {
         let mut info = self.info();
         info.name = name.to_owned();
         info.resumed_from = have;
+    }
+
+    /// The file is complete on disk; its SHA-256 is being computed.
+    pub fn hashing(&self) {
+        self.info().phase = Phase::Hashing;
     }
 
     /// `n` more bytes are on disk. The hot path: one relaxed atomic add per chunk.
@@ -254,7 +261,10 @@ impl Board {
             }
             row.shown = info.phase;
         }
-        let running = rows.iter().filter(|r| r.shown == Phase::Running).count();
+        let running = rows
+            .iter()
+            .filter(|r| matches!(r.shown, Phase::Running | Phase::Hashing))
+            .count();
         let done = rows.iter().filter(|r| r.shown == Phase::Done).count();
         let failed = rows.iter().filter(|r| r.shown == Phase::Failed).count();
         match &self.kind {
@@ -382,6 +392,7 @@ fn show_bar(bar: &ProgressBar, progress: &Progress, info: &Info, shown: Phase) {
         Phase::Failed | Phase::Stopped => {
             bar.abandon_with_message(format!("\u{2717} {}", for_display(&info.note)))
         }
+        Phase::Hashing => bar.set_message("hashing (SHA-256)"),
         Phase::Queued | Phase::Running => {}
     }
 }
@@ -405,6 +416,7 @@ fn print_change(progress: &Progress, info: &Info, shown: Phase) {
                 for_display(&info.note)
             )
         }
+        Phase::Hashing => format!("hash   {name}  (SHA-256 of the file on disk)"),
         Phase::Failed => format!("failed {name}: {}", for_display(&info.note)),
         Phase::Stopped => format!("stop   {name}: {}", for_display(&info.note)),
     };

@@ -317,6 +317,7 @@ mod tests {
                 resumed_from: 0,
                 verified: true,
                 remark: None,
+                sha256: None,
             })
         } else {
             Err(crate::download::DownloadError::Status {
