@@ -60,6 +60,7 @@
 //!   away). A name ending in `.part` is saved with a `_` after it (`names.rs` says why).
 
 mod catalog;
+mod chrome;
 mod claims;
 mod download;
 mod hash;
