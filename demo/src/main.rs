@@ -72,6 +72,7 @@ mod progress;
 mod server;
 mod signal;
 mod summary;
+mod task_table;
 mod threads;
 mod tls;
 mod trace;
@@ -249,7 +250,7 @@ async fn run(cli: &Cli, mut roots: tls::Roots, dir: &Path, bars: bool) -> ExitCo
         .collect()
     };
 
-    let board = Rc::new(Board::new(bars));
+    let board = Rc::new(Board::new(bars, cli.tasks));
     let mailbox = Arc::new(Mailbox::default());
     let helpers = spawn_helpers(&board, &mailbox, bars);
 
@@ -268,16 +269,17 @@ async fn run(cli: &Cli, mut roots: tls::Roots, dir: &Path, bars: bool) -> ExitCo
             .build();
         Design::Glass(Rc::new(client))
     };
+    let hash_on = if cli.hash_on_loop {
+        HashOn::EventLoop
+    } else {
+        HashOn::BlockingPool
+    };
     let settings = Arc::new(Settings {
         dir: dir.to_owned(),
         force: cli.force,
         resume_unchecked: cli.resume_unchecked,
         claims: Arc::new(Claims::default()),
-        hash_on: if cli.hash_on_loop {
-            HashOn::EventLoop
-        } else {
-            HashOn::BlockingPool
-        },
+        hash_on: hash_on,
     });
     let limit = usize::from(cli.jobs);
     let outcome = manager::run(design, jobs, settings, limit, &board, mailbox).await;
@@ -287,6 +289,9 @@ async fn run(cli: &Cli, mut roots: tls::Roots, dir: &Path, bars: bool) -> ExitCo
         helper.abort();
     }
     executor::yield_now().await;
+    for warning in trace::take_new_warnings() {
+        board.warn(&warning);
+    }
     board.close();
     let wall = started.elapsed();
     let design = if cli.threads {
@@ -302,12 +307,20 @@ async fn run(cli: &Cli, mut roots: tls::Roots, dir: &Path, bars: bool) -> ExitCo
             running: runtime.time_running,
         }
     };
+    let hashing = (!cli.threads).then(|| summary::Hashing {
+        on: hash_on,
+        longest_gap: board.longest_gap(),
+        every: REDRAW_EVERY,
+    });
+    let warnings = trace::warnings();
     let summary = summary::Summary {
         records: &outcome.records,
         design,
         wall,
         peak_memory: summary::peak_memory(),
         embedded_server: embedded,
+        hashing,
+        warnings: &warnings,
     };
     write_stdout(&summary.render());
     if embedded {
@@ -355,7 +368,10 @@ fn spawn_helpers(
         let mut ticks = reactor::time::interval(REDRAW_EVERY);
         loop {
             ticks.tick().await;
-            redraw.refresh();
+            for warning in trace::take_new_warnings() {
+                redraw.warn(&warning);
+            }
+            redraw.tick();
         }
     }));
     let keyboard = match keyboard::Keyboard::open(bars) {
@@ -384,6 +400,7 @@ fn spawn_helpers(
                     keyboard::Key::Typing(line) => board.set_prompt(&line),
                     keyboard::Key::Line(url) => mailbox.push(Event::Add(url)),
                     keyboard::Key::Quit => mailbox.push(Event::Stop),
+                    keyboard::Key::ToggleTasks => board.toggle_tasks(),
                 }
             }
         }));

@@ -352,7 +352,7 @@ mod tests {
                     hash_on: crate::hash::HashOn::BlockingPool,
                 });
                 let jobs = vec![job("http://h/panics"), job("http://h/fine")];
-                let board = Board::new(false);
+                let board = Board::new(false, false);
                 run(
                     Design::Tasks(task),
                     jobs,

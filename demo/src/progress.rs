@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use indicatif::{BinaryBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::names::for_display;
+use crate::task_table::TaskTable;
 
 /// Where one download stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,6 +158,13 @@ pub struct Board {
     rows: RefCell<Vec<Row>>,
     /// When the board was made: the plain lines' clock.
     started: Instant,
+    /// The task table, shown under the bars (or with each plain status line) when asked for.
+    tasks: TaskTable,
+    /// When the display last ticked ([`Board::tick`]); `None` before the first tick and after
+    /// a stop (Ctrl-Z), whose pause is not the program's stall.
+    last_tick: Cell<Option<Instant>>,
+    /// The longest time between two ticks: how long the display was frozen, at worst.
+    longest_gap: Cell<Duration>,
 }
 
 enum Kind {
@@ -168,6 +176,8 @@ enum Kind {
         total: ProgressBar,
         /// The line the user types a URL into, below the total; `None` without a keyboard.
         prompt: RefCell<Option<ProgressBar>>,
+        /// The task table, between the total and the prompt, while it is shown.
+        table: RefCell<Option<ProgressBar>>,
     },
     /// One line per event, and a status line now and then: for pipes and logs.
     Plain {
@@ -201,8 +211,9 @@ const UNSIZED: &str = "{prefix:<24!} {spinner:^32} {binary_bytes:>10}{binary_byt
                        {wide_msg}";
 
 impl Board {
-    /// Bars (drawn on stderr) when `bars`, plain lines on stdout otherwise.
-    pub fn new(bars: bool) -> Board {
+    /// Bars (drawn on stderr) when `bars`, plain lines on stdout otherwise; the task table shown
+    /// from the start with `tasks`. Call inside `block_on` (the table reads the runtime).
+    pub fn new(bars: bool, tasks: bool) -> Board {
         let kind = if bars {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
             let total = multi.add(ProgressBar::new(0));
@@ -212,6 +223,7 @@ impl Board {
                 multi,
                 total,
                 prompt: RefCell::new(None),
+                table: RefCell::new(None),
             }
         } else {
             Kind::Plain {
@@ -222,6 +234,43 @@ impl Board {
             kind,
             rows: RefCell::new(Vec::new()),
             started: Instant::now(),
+            tasks: TaskTable::new(tasks),
+            last_tick: Cell::new(None),
+            longest_gap: Cell::new(Duration::ZERO),
+        }
+    }
+
+    /// The display's regular redraw (the display task calls it at each tick of its interval):
+    /// [`refresh`](Board::refresh), and the time since the last tick measured. A gap longer than
+    /// the interval is time when the display task could not run: the thread was held.
+    pub fn tick(&self) {
+        let now = Instant::now();
+        if let Some(last) = self.last_tick.get() {
+            self.longest_gap.set(self.longest_gap.get().max(now - last));
+        }
+        self.last_tick.set(Some(now));
+        self.refresh();
+    }
+
+    /// The longest time between two ticks so far.
+    pub fn longest_gap(&self) -> Duration {
+        self.longest_gap.get()
+    }
+
+    /// `t`: shows or hides the task table, at once.
+    pub fn toggle_tasks(&self) {
+        self.tasks.toggle();
+        self.refresh();
+    }
+
+    /// Prints a warning on stderr: above the bars (through them, so they are not torn), or as a
+    /// plain line.
+    pub fn warn(&self, line: &str) {
+        match &self.kind {
+            Kind::Bars { multi, .. } => {
+                let _ = multi.println(line);
+            }
+            Kind::Plain { .. } => eprintln!("{line}"),
         }
     }
 
@@ -267,20 +316,51 @@ impl Board {
             .count();
         let done = rows.iter().filter(|r| r.shown == Phase::Done).count();
         let failed = rows.iter().filter(|r| r.shown == Phase::Failed).count();
+        drop(rows);
         match &self.kind {
-            Kind::Bars { total, .. } => {
+            Kind::Bars {
+                multi,
+                total,
+                table,
+                ..
+            } => {
                 total.set_length(size);
                 total.set_position(received);
                 total.set_message(format!("{done} done, {failed} failed"));
+                let mut table = table.borrow_mut();
+                match (self.tasks.shown(), table.as_ref()) {
+                    (true, bar) => {
+                        let bar = bar.cloned().unwrap_or_else(|| {
+                            let bar = multi.insert_after(total, ProgressBar::new(0));
+                            bar.set_style(
+                                ProgressStyle::with_template("{msg}").expect("valid template"),
+                            );
+                            bar
+                        });
+                        bar.set_message(self.tasks.text(terminal_width()));
+                        *table = Some(bar);
+                    }
+                    (false, Some(bar)) => {
+                        bar.finish_and_clear();
+                        multi.remove(bar);
+                        *table = None;
+                    }
+                    (false, None) => {}
+                }
             }
             Kind::Plain { last_status } if last_status.get().elapsed() >= PLAIN_STATUS_EVERY => {
                 last_status.set(Instant::now());
                 let elapsed = self.started.elapsed().as_secs_f64();
-                write_stdout(&format!(
+                let mut status = format!(
                     "[{elapsed:5.1} s] {} of {}, {running} running, {done} done, {failed} failed\n",
                     BinaryBytes(received),
                     BinaryBytes(size)
-                ));
+                );
+                if self.tasks.shown() {
+                    status.push_str(&self.tasks.text(usize::MAX));
+                    status.push('\n');
+                }
+                write_stdout(&status);
             }
             Kind::Plain { .. } => {}
         }
@@ -291,6 +371,7 @@ impl Board {
     ///
     /// [`resume`]: Board::resume
     pub fn pause(&self) {
+        self.last_tick.set(None);
         if let Kind::Bars { multi, .. } = &self.kind {
             let _ = multi.clear();
             multi.set_draw_target(ProgressDrawTarget::hidden());
@@ -299,6 +380,7 @@ impl Board {
 
     /// After `fg`: draws the bars again, from scratch (the screen has the shell's lines now).
     pub fn resume(&self) {
+        self.last_tick.set(None);
         if let Kind::Bars { multi, .. } = &self.kind {
             multi.set_draw_target(ProgressDrawTarget::stderr());
         }
@@ -325,7 +407,7 @@ impl Board {
                 bar
             });
             bar.set_message(format!(
-                "add a URL (Enter starts it, q quits): {}\u{2588}",
+                "add a URL (Enter starts it, q quits, t shows the tasks): {}\u{2588}",
                 for_display(typed)
             ));
         }
@@ -340,11 +422,14 @@ impl Board {
             multi,
             total,
             prompt,
+            table,
         } = &self.kind
         {
-            if let Some(prompt) = prompt.borrow_mut().take() {
-                prompt.finish_and_clear();
-                multi.remove(&prompt);
+            for line in [prompt.borrow_mut().take(), table.borrow_mut().take()] {
+                if let Some(line) = line {
+                    line.finish_and_clear();
+                    multi.remove(&line);
+                }
             }
             for bar in self.rows.borrow().iter().filter_map(|row| row.bar.as_ref()) {
                 if !bar.is_finished() {
@@ -354,6 +439,19 @@ impl Board {
             total.abandon();
             multi.set_draw_target(ProgressDrawTarget::hidden());
         }
+    }
+}
+
+/// The terminal's width in columns (stderr's, where the bars are), or 100 if it does not say.
+fn terminal_width() -> usize {
+    // SAFETY: an all-zero `winsize` is a valid value for the ioctl to overwrite.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ writes one `winsize` through the valid pointer, or fails.
+    let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    if ok && size.ws_col > 0 {
+        usize::from(size.ws_col)
+    } else {
+        100
     }
 }
 
