@@ -109,6 +109,16 @@ impl Summary<'_> {
         }
     }
 
+    /// The longest poll of any download task, and that download's name.
+    fn longest_download_poll(&self) -> Option<(Duration, String)> {
+        let (metrics, record) = self
+            .records
+            .iter()
+            .filter_map(|r| Some((r.metrics?, r)))
+            .max_by_key(|(m, _)| m.max_poll)?;
+        Some((metrics.max_poll, record.progress.snapshot().name))
+    }
+
     /// The table, as text.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -250,6 +260,21 @@ impl Summary<'_> {
                 HashOn::EventLoop => "on the event loop (--hash-on-loop)",
             };
             let _ = writeln!(out, "  hashing                {on}");
+            // The cost on the thread itself: the longest poll of a download, with its name.
+            if let Some((longest, name)) = self.longest_download_poll() {
+                let slow: u64 = self
+                    .records
+                    .iter()
+                    .filter_map(|r| r.metrics)
+                    .map(|m| m.slow_polls)
+                    .sum();
+                let _ = writeln!(
+                    out,
+                    "  longest download poll {:>14}  ({}; polls over the slow-poll threshold: {slow})",
+                    millis(longest),
+                    short(&name)
+                );
+            }
             let _ = writeln!(
                 out,
                 "  display's longest stall {:>12}  (longest gap between redraws {}, planned {})",
@@ -298,16 +323,21 @@ impl Summary<'_> {
             let _ = match hashing.on {
                 HashOn::EventLoop => writeln!(
                     out,
-                    "\nThe hashes ran on the event loop, each file in one poll of its task: \
-                     nothing else ran meanwhile,\nand the display froze for up to {}. Without \
-                     --hash-on-loop they run on the blocking pool, and it keeps moving.",
+                    "\nThe hashes ran on the event loop, each file inside one poll of its task: \
+                     for up to {} at a time nothing\nelse ran, no byte moved and no redraw could \
+                     happen (the display's longest stall, {}, is the part of that when a\nredraw \
+                     was due). Without --hash-on-loop they run on the blocking pool.",
+                    millis(
+                        self.longest_download_poll()
+                            .map_or(Duration::ZERO, |(d, _)| d)
+                    ),
                     millis(hashing.stall())
                 ),
                 HashOn::BlockingPool => writeln!(
                     out,
-                    "\nThe hashes ran on the blocking pool, so the display's longest stall was \
-                     {}; --hash-on-loop runs them\non the event loop instead, to see the \
-                     difference.",
+                    "\nThe hashes ran on the blocking pool: the event loop went on meanwhile, and \
+                     the display's longest stall\nwas {}. --hash-on-loop runs them on the event \
+                     loop instead, to see the difference.",
                     millis(hashing.stall())
                 ),
             };
