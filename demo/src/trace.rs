@@ -9,7 +9,8 @@
 //! `thread`, `spawn`) and a `wake_id`, and the `poll` it caused has `woken_by` and `took`.
 //!
 //! - `--trace`: one line per event on stderr ([`HumanLayer`]), stamped with the time since
-//!   start: `0.012345s executor wake task=3 `download file-1MiB.bin` cause=io fd=7 readable`.
+//!   start: `0.012345s glass::executor: wake task=3 `download file-1MiB.bin` cause=io fd=7
+//!   readable`.
 //! - `--trace-file FILE`: Chrome trace-event JSON, with an arrow from each wake to its poll
 //!   (`chrome.rs`).
 //! - Always: the executor's warnings (WARN, target `glass::executor`: a slow poll, a lost waker)
@@ -138,9 +139,9 @@ impl<S: tracing::Subscriber> Layer<S> for WarningLayer {
     }
 }
 
-/// `--trace`'s lines: the time since start, the target without `glass::`, the message, then the
+/// `--trace`'s lines: the time since start, the target, the message, then the
 /// fields in the order the event gives them, plainly (`cause=io fd=7 readable`, a task's name in
-/// backquotes).
+/// backquotes, a value with spaces in quotes).
 struct HumanLayer {
     /// Time zero.
     origin: Instant,
@@ -161,9 +162,8 @@ impl<S: tracing::Subscriber> Layer<S> for HumanLayer {
                 false => line.push_str(&format!("{level} ")),
             }
         }
-        let target = meta.target();
-        line.push_str(target.strip_prefix("glass::").unwrap_or(target));
-        line.push(' ');
+        line.push_str(meta.target());
+        line.push_str(": ");
         line.push_str(&human_line(&fields));
         line.push('\n');
         let _ = io::stderr().write_all(line.as_bytes());
@@ -178,6 +178,8 @@ fn human_line(fields: &Fields) -> String {
             "name" => write!(out, " `{value}`"),
             // `fd=7 readable`, as the reactor says it.
             "direction" if fields.numbers.contains_key("fd") => write!(out, " {value}"),
+            // Quoted only where a space would make it ambiguous.
+            _ if value.contains(char::is_whitespace) => write!(out, " {name}={value:?}"),
             _ => write!(out, " {name}={value}"),
         }
         .expect("writing to a String cannot fail");
@@ -291,9 +293,10 @@ mod tests {
         record(&mut fields, "fd", "7");
         fields.numbers.insert("fd", 7);
         record(&mut fields, "direction", "readable");
+        record(&mut fields, "error", "connection reset");
         assert_eq!(
             human_line(&fields),
-            "wake task=3 `download file-1MiB.bin` cause=io fd=7 readable"
+            "wake task=3 `download file-1MiB.bin` cause=io fd=7 readable error=\"connection reset\""
         );
     }
 }

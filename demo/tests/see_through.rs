@@ -21,7 +21,7 @@ fn every_wake_in_a_trace_has_a_cause() {
     assert!(output.status.success(), "{stderr}");
     let wakes: Vec<&str> = stderr
         .lines()
-        .filter(|l| l.contains(" executor wake "))
+        .filter(|l| l.contains(" glass::executor: wake "))
         .collect();
     assert!(wakes.len() > 20, "{} wakes in\n{stderr}", wakes.len());
     let mut seen = HashMap::new();
@@ -51,7 +51,9 @@ fn every_wake_in_a_trace_has_a_cause() {
     // The names of the demo's tasks are in the lines, and so is each poll's time.
     assert!(stderr.contains("`download file-1MiB.bin`"), "no task names");
     assert!(stderr.contains("`display`") && stderr.contains("`server conn`"));
-    let polls = stderr.lines().filter(|l| l.contains(" executor poll "));
+    let polls = stderr
+        .lines()
+        .filter(|l| l.contains(" glass::executor: poll "));
     assert!(polls.clone().count() > 20);
     assert!(
         polls.clone().all(|l| l.contains(" took=")),
