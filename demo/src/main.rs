@@ -20,17 +20,34 @@
 //! demo itself behind TLS. `--threads` runs the same downloads with an OS thread each, for
 //! comparison; `--trace` and `--trace-file` show the machinery.
 //!
+//! ## Seeing through it (issue 10)
+//! Every task has a name (`download file-1MiB.bin`, `server conn`, `display`, `keyboard`,
+//! `signals`). On a terminal, `t` shows the task table under the bars: each task's state, polls,
+//! and where its time went (busy, sched, idle), and what the runtime does per second. After each
+//! download, its SHA-256 is computed on the blocking pool: the CPU-bound half beside the
+//! IO-bound one. `--hash-on-loop` computes it on the event loop instead, and the executor's
+//! slow-poll warning names the task that held the thread; the summary says what it cost.
+//! Warnings are printed above the bars and listed in the summary. `--trace` says why each task
+//! woke (`cause=io fd=7 readable`, `timer`, `task`, `self`, `thread`, `spawn`), and
+//! `--trace-file`'s Chrome trace draws an arrow from each wake to the poll it caused.
+//!
 //! ## Reading order
 //! `manager.rs` (the loop), `download.rs` (one download), then `server.rs`, `progress.rs`,
 //! `keyboard.rs` and `signal.rs` (the other things the thread does while it waits),
 //! `threads.rs` (the design this replaces), and `tls.rs` (whom `https://` trusts, and the
 //! `--https` certificate). `part.rs`, `validator.rs`, `claims.rs` and `names.rs` are the careful
 //! parts: what touches the disk, what ties a `.part` to one version of a file,
-//! and what comes from strangers.
+//! and what comes from strangers. `hash.rs` (the CPU-bound half), `task_table.rs`, `trace.rs`
+//! and `chrome.rs` are what a learner sees of the machinery.
 //!
 //! ## Implementation
 //! - **Redraws** come from a glass `interval` task, not from `indicatif`'s own ticker thread: a
 //!   display that keeps moving is only evidence if the downloads' thread is the one drawing it.
+//!   The same task measures how late each redraw came: the display's longest stall.
+//! - **Task timing is on** (`executor::set_task_timing`): the table, the trace and the
+//!   slow-poll warning need the clock reads that programs which do not look are spared. A
+//!   `tracing` reader of the warnings is always installed (`trace.rs`); the trace events stay
+//!   off unless `--trace` or `--trace-file` asks.
 //! - **Output**: bars on stderr when both stdout and stderr are terminals; otherwise (and with
 //!   `--trace`, whose lines would fight the bars) plain lines on stdout. The summary goes to
 //!   stdout, failures to stderr. Writes to stdout are best effort (`progress::write_stdout`): a

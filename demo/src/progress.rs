@@ -8,6 +8,11 @@
 //! *task on the same thread as the downloads* keeps getting its turn while they wait on the network,
 //! which is the point of the demo. (`indicatif` could redraw from a steady-tick thread of its own,
 //! but that would show that a second thread is free, not that this one is.)
+//!
+//! The same redraw measures the time between two ticks ([`Board::tick`]): a gap longer than the
+//! interval is a time when the thread was held and the display frozen (`--hash-on-loop` makes
+//! one). Below the total, `t` shows the task table (`task_table.rs`), refreshed with the bars;
+//! without bars, `--tasks` prints it with each status line.
 
 use std::cell::{Cell, RefCell};
 use std::io::Write;
@@ -316,37 +321,12 @@ impl Board {
             .count();
         let done = rows.iter().filter(|r| r.shown == Phase::Done).count();
         let failed = rows.iter().filter(|r| r.shown == Phase::Failed).count();
-        drop(rows);
         match &self.kind {
-            Kind::Bars {
-                multi,
-                total,
-                table,
-                ..
-            } => {
+            Kind::Bars { total, .. } => {
                 total.set_length(size);
                 total.set_position(received);
                 total.set_message(format!("{done} done, {failed} failed"));
-                let mut table = table.borrow_mut();
-                match (self.tasks.shown(), table.as_ref()) {
-                    (true, bar) => {
-                        let bar = bar.cloned().unwrap_or_else(|| {
-                            let bar = multi.insert_after(total, ProgressBar::new(0));
-                            bar.set_style(
-                                ProgressStyle::with_template("{msg}").expect("valid template"),
-                            );
-                            bar
-                        });
-                        bar.set_message(self.tasks.text(terminal_width()));
-                        *table = Some(bar);
-                    }
-                    (false, Some(bar)) => {
-                        bar.finish_and_clear();
-                        multi.remove(bar);
-                        *table = None;
-                    }
-                    (false, None) => {}
-                }
+                self.show_table();
             }
             Kind::Plain { last_status } if last_status.get().elapsed() >= PLAIN_STATUS_EVERY => {
                 last_status.set(Instant::now());
@@ -363,6 +343,39 @@ impl Board {
                 write_stdout(&status);
             }
             Kind::Plain { .. } => {}
+        }
+    }
+
+    /// Bars only: draws the task table between the total and the prompt while it is shown, and
+    /// takes it away once it is hidden.
+    fn show_table(&self) {
+        let Kind::Bars {
+            multi,
+            total,
+            table,
+            ..
+        } = &self.kind
+        else {
+            return;
+        };
+        let mut table = table.borrow_mut();
+        match (self.tasks.shown(), table.as_ref()) {
+            (true, bar) => {
+                let bar = bar.cloned().unwrap_or_else(|| {
+                    let bar = multi.insert_after(total, ProgressBar::new(0));
+                    bar.set_style(ProgressStyle::with_template("{msg}").expect("valid template"));
+                    bar
+                });
+                // One message of many lines: indicatif draws each as a line of its own.
+                bar.set_message(self.tasks.text(terminal_width()));
+                *table = Some(bar);
+            }
+            (false, Some(bar)) => {
+                bar.finish_and_clear();
+                multi.remove(bar);
+                *table = None;
+            }
+            (false, None) => {}
         }
     }
 
