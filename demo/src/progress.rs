@@ -170,6 +170,8 @@ pub struct Board {
     last_tick: Cell<Option<Instant>>,
     /// The longest time between two ticks: how long the display was frozen, at worst.
     longest_gap: Cell<Duration>,
+    /// What the prompt shows as typed, to draw it again when its hint changes.
+    typed: RefCell<String>,
 }
 
 enum Kind {
@@ -242,6 +244,7 @@ impl Board {
             tasks: TaskTable::new(tasks),
             last_tick: Cell::new(None),
             longest_gap: Cell::new(Duration::ZERO),
+            typed: RefCell::new(String::new()),
         }
     }
 
@@ -265,6 +268,13 @@ impl Board {
     /// `t`: shows or hides the task table, at once.
     pub fn toggle_tasks(&self) {
         self.tasks.toggle();
+        // The prompt says what `t` does next.
+        if let Kind::Bars { prompt, .. } = &self.kind
+            && prompt.borrow().is_some()
+        {
+            let typed = self.typed.borrow().clone();
+            self.set_prompt(&typed);
+        }
         self.refresh();
     }
 
@@ -419,11 +429,13 @@ impl Board {
                 bar.set_style(ProgressStyle::with_template("{msg}").expect("valid template"));
                 bar
             });
+            let t = if self.tasks.shown() { "hides" } else { "shows" };
             bar.set_message(format!(
-                "add a URL (Enter starts it, q quits, t shows the tasks): {}\u{2588}",
+                "add a URL (Enter starts it, q quits, t {t} the tasks): {}\u{2588}",
                 for_display(typed)
             ));
         }
+        *self.typed.borrow_mut() = typed.to_owned();
     }
 
     /// Leaves the bars on screen as they last were, and stops all drawing, before the summary is
