@@ -4,10 +4,11 @@
 //! draws bars and reads keys), and the test plays the user on the master. No job control is
 //! needed here (`ctrl_z.rs` has it), so the demo is an ordinary child.
 
-use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
+mod common;
+
+use std::io::Write;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Waits up to 60 s until the terminal has shown `needle` after byte `from`; returns where.
@@ -28,26 +29,7 @@ fn wait_for(output: &Mutex<Vec<u8>>, from: usize, needle: &str) -> usize {
 
 #[test]
 fn t_shows_the_task_table_under_the_bars() {
-    let (mut master, mut slave) = (0, 0);
-    let size = libc::winsize {
-        ws_row: 60,
-        ws_col: 140,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: the out-pointers are valid; no name buffer or termios is asked for.
-    let opened = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            &size,
-        )
-    };
-    assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: `openpty` succeeded: both are open descriptors owned by nothing else.
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let (master, slave) = common::openpty(60, 140);
     let stdio = || Stdio::from(slave.try_clone().unwrap());
     // The full-size demo: its downloads take about five seconds, time enough to press a key.
     let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
@@ -59,19 +41,7 @@ fn t_shows_the_task_table_under_the_bars() {
         .expect("the demo runs");
     drop(slave);
 
-    // Read the terminal all along, as a terminal emulator would (a full pty would block the demo).
-    let output = Arc::new(Mutex::new(Vec::new()));
-    let reader = {
-        let output = output.clone();
-        let mut master = std::fs::File::from(master.try_clone().unwrap());
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            // Ends with EIO once no process has the slave open.
-            while let Ok(n @ 1..) = master.read(&mut buf) {
-                output.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        })
-    };
+    let (output, reader) = common::read_terminal(&master);
     let mut keys = std::fs::File::from(master);
 
     // The prompt says what `t` does; no table yet.
@@ -87,17 +57,7 @@ fn t_shows_the_task_table_under_the_bars() {
     wait_for(&output, header, "polls/s");
     wait_for(&output, header, "t hides the tasks");
 
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the demo did not finish");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = common::wait_at_most(&mut child, Duration::from_secs(120));
     reader.join().unwrap();
     let output = String::from_utf8_lossy(&output.lock().unwrap()).into_owned();
     assert!(status.success(), "{status}\n{output}");
