@@ -296,7 +296,7 @@ async fn run(cli: &Cli, mut roots: tls::Roots, dir: &Path, bars: bool) -> ExitCo
         force: cli.force,
         resume_unchecked: cli.resume_unchecked,
         claims: Arc::new(Claims::default()),
-        hash_on: hash_on,
+        hash_on,
     });
     let limit = usize::from(cli.jobs);
     let outcome = manager::run(design, jobs, settings, limit, &board, mailbox).await;

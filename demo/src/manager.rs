@@ -38,8 +38,9 @@ pub enum Event {
     Finished {
         id: usize,
         result: Result<Done, DownloadError>,
-        /// Its task's polls and wakes (glass only).
-        metrics: Option<TaskMetrics>,
+        /// Its task's polls, wakes and time split (glass only). Boxed: the figures are large
+        /// next to the other events.
+        metrics: Option<Box<TaskMetrics>>,
     },
 }
 
@@ -227,7 +228,7 @@ pub async fn run(
                 metrics,
             } => {
                 running -= 1;
-                records[id].metrics = metrics;
+                records[id].metrics = metrics.map(|m| *m);
                 if let Err(e) = &result {
                     board.note(&format!("error: {}", names::for_display(&e.to_string())));
                 }
@@ -283,7 +284,7 @@ fn poll_tasks(
         return Poll::Ready(Event::Finished {
             id,
             result,
-            metrics: Some(handle.metrics()),
+            metrics: Some(Box::new(handle.metrics())),
         });
     }
     Poll::Pending

@@ -450,11 +450,10 @@ impl Board {
             table,
         } = &self.kind
         {
-            for line in [prompt.borrow_mut().take(), table.borrow_mut().take()] {
-                if let Some(line) = line {
-                    line.finish_and_clear();
-                    multi.remove(&line);
-                }
+            let lines = [prompt.borrow_mut().take(), table.borrow_mut().take()];
+            for line in lines.into_iter().flatten() {
+                line.finish_and_clear();
+                multi.remove(&line);
             }
             for bar in self.rows.borrow().iter().filter_map(|row| row.bar.as_ref()) {
                 if !bar.is_finished() {
