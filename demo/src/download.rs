@@ -9,6 +9,8 @@
 //!  Sink ── each chunk: check it, append it, count it ──► finish: length check
 //!    │
 //!  Commit ── fsync NAME.part, rename to NAME, fsync the folder (off the event loop)
+//!    │
+//!  hash ── SHA-256 of NAME, read back (the blocking pool, or the event loop: hash.rs)
 //! ```
 
 use std::fmt;
@@ -18,6 +20,7 @@ use std::sync::Arc;
 
 use crate::catalog::GeneratedFile;
 use crate::claims::{Claim, Claims};
+use crate::hash::{self, Digest, HashOn};
 use crate::names;
 use crate::part::{self, Decision, PartFile};
 use crate::progress::Progress;
@@ -43,6 +46,8 @@ pub struct Settings {
     pub resume_unchecked: bool,
     /// The paths being written by this run's downloads, so two of them never share a file.
     pub claims: Arc<Claims>,
+    /// Where a glass download hashes its finished file (`--hash-on-loop`: on the event loop).
+    pub hash_on: HashOn,
 }
 
 /// A finished download.
@@ -56,6 +61,8 @@ pub struct Done {
     pub verified: bool,
     /// What the user should know about how the `.part` was used, if anything unusual.
     pub remark: Option<&'static str>,
+    /// The SHA-256 of the file as it is on disk, read back after the commit (`hash.rs`).
+    pub sha256: Option<Digest>,
 }
 
 /// Why a download failed. Each message names the URL (the client's errors name it themselves).
@@ -374,6 +381,7 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
                 resumed_from: have,
                 verified: start.job.expected.is_some(),
                 remark: start.remark,
+                sha256: None,
             },
             _claims: std::mem::take(&mut start.claims),
         }));
@@ -491,6 +499,7 @@ impl Sink<'_> {
                 resumed_from: self.resumed_from,
                 verified: self.expected.is_some(),
                 remark: self.remark,
+                sha256: None,
             },
             _claims: self._claims,
         })
@@ -519,6 +528,12 @@ pub struct Commit {
 }
 
 impl Commit {
+    /// [`Commit::run`], then the file's SHA-256, on this thread (`--threads`).
+    pub fn run_and_hash(self) -> Result<Done, DownloadError> {
+        let (url, path) = (self.url.clone(), self.final_path.clone());
+        hash::hash_here(self.run()?, &path, &url)
+    }
+
     /// Syncs, renames, syncs the folder (blocking); the download is then done.
     pub fn run(self) -> Result<Done, DownloadError> {
         part::finish(&self.part, &self.final_path, self.force)
@@ -528,17 +543,18 @@ impl Commit {
         Ok(self.done)
     }
 
-    /// [`Commit::run`] on the blocking pool, awaited.
-    async fn run_off_loop(self) -> Result<Done, DownloadError> {
-        let url = self.url.clone();
-        executor::spawn_blocking(move || self.run())
+    /// [`Commit::run`] on the blocking pool, awaited, then the file's SHA-256 where `on` says.
+    async fn run_off_loop(self, progress: &Progress, on: HashOn) -> Result<Done, DownloadError> {
+        let (url, path) = (self.url.clone(), self.final_path.clone());
+        let done = executor::spawn_blocking(move || self.run())
             .await
             .unwrap_or_else(|e| {
                 Err(DownloadError::Panicked {
-                    url,
+                    url: url.clone(),
                     what: e.to_string(),
                 })
-            })
+            })?;
+        hash::hash_done(done, path, &url, progress, on).await
     }
 }
 
@@ -576,12 +592,15 @@ pub async fn run(
         };
         match on_head(&mut start, &head)? {
             Next::Again => continue,
-            Next::Complete(commit) => return commit.run_off_loop().await,
+            Next::Complete(commit) => {
+                return commit.run_off_loop(progress, settings.hash_on).await;
+            }
             Next::Body(mut sink) => {
                 while let Some(chunk) = response.chunk().await.map_err(DownloadError::Client)? {
                     sink.write(&chunk)?;
                 }
-                return sink.finish()?.run_off_loop().await;
+                let commit = sink.finish()?;
+                return commit.run_off_loop(progress, settings.hash_on).await;
             }
         }
     }

@@ -36,6 +36,8 @@ pub enum Key {
     Typing(String),
     /// Pressed `q` on an empty line.
     Quit,
+    /// Pressed `t` on an empty line: show or hide the task table.
+    ToggleTasks,
 }
 
 /// Stdin, when it is a terminal, as a source of [`Key`]s.
@@ -208,6 +210,7 @@ impl LineEditor {
                     }
                 }
                 (Escape::None, b'q' | b'Q') if self.line.is_empty() => keys.push(Key::Quit),
+                (Escape::None, b't' | b'T') if self.line.is_empty() => keys.push(Key::ToggleTasks),
                 (Escape::None, 0x7f | 0x08) => {
                     // Remove one character: its continuation bytes, then its first byte.
                     while self.line.pop().is_some_and(|b| b & 0xc0 == 0x80) {}
@@ -259,6 +262,13 @@ mod tests {
         // Canonical mode delivers "q\n" at once: Enter on the empty line does nothing.
         let mut e = LineEditor::default();
         assert_eq!(e.feed(b"q\n"), vec![Key::Quit, typing("")]);
+    }
+
+    #[test]
+    fn t_toggles_the_task_table_only_on_an_empty_line() {
+        let mut e = LineEditor::default();
+        assert_eq!(e.feed(b"tt"), vec![Key::ToggleTasks, Key::ToggleTasks]);
+        assert_eq!(e.feed(b"ht"), vec![typing("ht")]);
     }
 
     #[test]

@@ -74,12 +74,12 @@ pub fn fetch(
         let mut response = Response::get(&job.url, start.have, start.if_range(), timeouts)?;
         match download::on_head(&mut start, &response.head)? {
             Next::Again => continue,
-            Next::Complete(commit) => return commit.run(),
+            Next::Complete(commit) => return commit.run_and_hash(),
             Next::Body(mut sink) => {
                 while let Some(data) = response.read_body()? {
                     sink.write(&data)?;
                 }
-                return sink.finish()?.run();
+                return sink.finish()?.run_and_hash();
             }
         }
     }

@@ -8,10 +8,11 @@
 //! it types Ctrl-Z into the pty, reads the terminal's flags as `stty -a` would, and sends
 //! `SIGCONT` as `fg` does.
 
+mod common;
+
 use std::ffi::CString;
-use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::{Arc, Mutex};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The pty's local flags (`ICANON`, `ECHO`...), read through the test's own slave descriptor.
@@ -68,26 +69,7 @@ impl Drop for Children {
 
 #[test]
 fn ctrl_z_gives_the_terminal_back_and_fg_takes_it_again() {
-    let (mut master, mut slave) = (0, 0);
-    let size = libc::winsize {
-        ws_row: 40,
-        ws_col: 120,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: the out-pointers are valid; no name buffer or termios is asked for.
-    let opened = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            &size,
-        )
-    };
-    assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: `openpty` succeeded: both are open descriptors owned by nothing else.
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let (master, slave) = common::openpty(40, 120);
     let mut pid_pipe = [0; 2];
     // SAFETY: `pid_pipe` has room for the two descriptors.
     let piped = unsafe { libc::pipe2(pid_pipe.as_mut_ptr(), libc::O_CLOEXEC) };
@@ -168,19 +150,7 @@ fn ctrl_z_gives_the_terminal_back_and_fg_takes_it_again() {
     };
     let demo = children.demo;
 
-    // Read the terminal all along, as a terminal emulator would (a full pty would block the demo).
-    let output = Arc::new(Mutex::new(Vec::new()));
-    let reader = {
-        let output = output.clone();
-        let mut master = std::fs::File::from(master.try_clone().unwrap());
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            // Ends with EIO once no process has the slave open.
-            while let Ok(n @ 1..) = master.read(&mut buf) {
-                output.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        })
-    };
+    let (output, reader) = common::read_terminal(&master);
     let raw = || local_flags(&slave) & (libc::ICANON | libc::ECHO) == 0;
     wait_for("the demo puts the terminal in its mode", &output, raw);
 

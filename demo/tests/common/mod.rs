@@ -10,8 +10,9 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -332,18 +333,7 @@ pub fn demo(args: &[&str], cwd: &Path) -> Output {
     };
     let stdout = drain(Box::new(child.stdout.take().unwrap()));
     let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            // Still our unreaped child, so this pid cannot have been reused.
-            let _ = child.kill();
-            break child.wait().unwrap();
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_at_most(&mut child, Duration::from_secs(120));
     Output {
         status,
         stdout: stdout.join().unwrap(),
@@ -372,4 +362,60 @@ pub fn text(output: &Output) -> (String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// Waits for `child` to end, killing it after `limit` (a hung demo fails its test, not the run).
+pub fn wait_at_most(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            // Still our unreaped child, so this pid cannot have been reused.
+            let _ = child.kill();
+            return child.wait().unwrap();
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A pseudo-terminal of `rows` by `cols`: its master (the test's side) and slave (the demo's).
+pub fn openpty(rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
+    let (mut master, mut slave) = (0, 0);
+    let size = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: the out-pointers are valid; no name buffer or termios is asked for.
+    let opened = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: `openpty` succeeded: both are open descriptors owned by nothing else.
+    unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
+}
+
+/// Reads everything the terminal behind `master` shows, all along, as a terminal emulator would
+/// (a full pty would block the demo), into the returned buffer. The thread ends with EIO once
+/// no process has the slave open.
+pub fn read_terminal(master: &OwnedFd) -> (Arc<Mutex<Vec<u8>>>, thread::JoinHandle<()>) {
+    let output = Arc::new(Mutex::new(Vec::new()));
+    let shown = output.clone();
+    let mut master = std::fs::File::from(master.try_clone().unwrap());
+    let reader = thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = master.read(&mut buf) {
+            shown.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    (output, reader)
 }
