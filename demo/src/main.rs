@@ -32,7 +32,8 @@
 //! `--trace-file`'s Chrome trace draws an arrow from each wake to the poll it caused.
 //!
 //! ## Reading order
-//! `manager.rs` (the loop), `download.rs` (one download), then `server.rs`, `progress.rs`,
+//! `manager.rs` (the loop), `download.rs` (one download) and `download/resume.rs` (what a
+//! `.part` and a response head decide), then `server.rs`, `progress.rs`,
 //! `keyboard.rs` and `signal.rs` (the other things the thread does while it waits),
 //! `threads.rs` (the design this replaces), and `tls.rs` (whom `https://` trusts, and the
 //! `--https` certificate). `part.rs`, `validator.rs`, `claims.rs` and `names.rs` are the careful
