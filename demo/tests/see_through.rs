@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{Reply, TestServer, demo, text};
+use common::{Reply, TestServer, chrome_trace_events, demo, text};
 use sha2::{Digest, Sha256};
 
 /// The causes the executor gives a wake (`executor`'s docs, "Trace events and warnings").
@@ -64,18 +64,7 @@ fn every_wake_in_a_trace_has_a_cause() {
 #[test]
 fn the_chrome_trace_joins_each_wake_to_its_poll() {
     let cwd = tempfile::tempdir().unwrap();
-    let trace = cwd.path().join("trace.json");
-    let args = [
-        "--demo-scale",
-        "small",
-        "--trace-file",
-        trace.to_str().unwrap(),
-    ];
-    let output = demo(&args, cwd.path());
-    assert!(output.status.success(), "{:?}", text(&output));
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
-    let events = json["traceEvents"].as_array().unwrap();
+    let events = chrome_trace_events(cwd.path());
     let with_ph = |ph: &'static str| events.iter().filter(move |e| e["ph"] == ph);
     let starts: HashMap<u64, &serde_json::Value> = with_ph("s")
         .map(|e| (e["id"].as_u64().unwrap(), e))

@@ -312,17 +312,22 @@ pub fn refused_url() -> String {
     format!("http://{addr}/nobody-home.bin")
 }
 
-/// Runs the demo with `args` in `cwd`, stdin closed (not a terminal), output captured. A demo
-/// that hangs is killed after two minutes, failing the test rather than hanging the whole run.
-pub fn demo(args: &[&str], cwd: &Path) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
+/// Starts the demo with `args` in `cwd`, stdin closed (not a terminal), stdout and stderr pipes.
+fn spawn_demo(args: &[&str], cwd: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_demo"))
         .args(args)
         .current_dir(cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("the demo binary runs");
+        .expect("the demo binary runs")
+}
+
+/// Runs the demo with `args` in `cwd`, stdin closed (not a terminal), output captured. A demo
+/// that hangs is killed after two minutes, failing the test rather than hanging the whole run.
+pub fn demo(args: &[&str], cwd: &Path) -> Output {
+    let mut child = spawn_demo(args, cwd);
     // Drain both pipes on their own threads, so a chatty demo never blocks on a full pipe.
     let drain = |mut pipe: Box<dyn Read + Send>| {
         thread::spawn(move || {
@@ -344,16 +349,39 @@ pub fn demo(args: &[&str], cwd: &Path) -> Output {
 /// Runs the demo with `args` in `cwd` with its stdout a pipe nobody reads (the read end closed
 /// before the demo starts writing, as `demo ... | head -0` would leave it); stderr captured.
 pub fn demo_with_stdout_closed(args: &[&str], cwd: &Path) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the demo binary runs");
+    let mut child = spawn_demo(args, cwd);
     drop(child.stdout.take());
     child.wait_with_output().expect("the demo ends")
+}
+
+/// Runs the small embedded demo with `--trace-file cwd/trace.json`, which must succeed, and
+/// returns the Chrome trace's events.
+pub fn chrome_trace_events(cwd: &Path) -> Vec<serde_json::Value> {
+    let trace = cwd.join("trace.json");
+    let args = [
+        "--demo-scale",
+        "small",
+        "--trace-file",
+        trace.to_str().unwrap(),
+    ];
+    let output = demo(&args, cwd);
+    assert!(output.status.success(), "{:?}", text(&output));
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    match json["traceEvents"].take() {
+        serde_json::Value::Array(events) => events,
+        other => panic!("traceEvents is not an array: {other}"),
+    }
+}
+
+/// The names in `dir`, sorted.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 /// stdout and stderr, for assertions and for the failure message.
