@@ -639,7 +639,12 @@ mod tests {
             budget: Duration::from_millis(10),
             quick: true,
         };
-        let outcome = measure(&harness, workload, &plan).unwrap();
+        let outcome = {
+            let _switch = crate::workloads::tests::TIMING_SWITCH
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            measure(&harness, workload, &plan).unwrap()
+        };
         for peer in Contender::PEERS {
             assert_eq!(outcome.ratios[peer_index(peer)].len(), 2);
             assert!(outcome.ratio(peer) > 0.0);
