@@ -67,6 +67,8 @@ pub struct Head {
     pub etag: Option<String>,
     /// Its `Last-Modified`, if any.
     pub last_modified: Option<String>,
+    /// Its `Date`, if any: whether `Last-Modified` may stand for the version.
+    pub date: Option<String>,
 }
 
 /// What to do after a response head.
@@ -264,7 +266,11 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
     let file = PartFile::open(&start.part, have).map_err(|e| file_error(&start.part, e))?;
     if have == 0 {
         // The .part is empty now; its validator is this response's, on disk before any byte.
-        let version = Validator::of(head.etag.as_deref(), head.last_modified.as_deref());
+        let version = Validator::of(
+            head.etag.as_deref(),
+            head.last_modified.as_deref(),
+            head.date.as_deref(),
+        );
         validator::write_validator(&start.sidecar, version.as_ref())
             .map_err(|e| file_error(&start.sidecar, e))?;
     }
