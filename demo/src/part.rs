@@ -21,7 +21,8 @@
 //!   beside the `.part`, in `.NAME.part.validator`, before the first
 //!   body byte; a resume sends it as `If-Range`, so a server whose file changed answers `200` and
 //!   the download starts over; a `206` that carries another validator (a server that ignores
-//!   `If-Range`) is not appended either, but asked again without `Range`. A `.part` with no
+//!   `If-Range`) is not appended either, nor is a `416` taken to mean the `.part` is complete,
+//!   but asked again without `Range`. A `.part` with no
 //!   validator (its server sent none, or another program left it) starts over, unless the user
 //!   passes `--continue` (`wget -c`'s name), which resumes it on trust; the output says which.
 //!   The embedded files need no validator: their prefix is checked byte for byte instead.

@@ -316,3 +316,48 @@ fn a_date_a_second_before_the_response_ties_a_part_with_no_etag() {
     let seen = server.seen();
     assert_eq!(seen.last().unwrap().if_range.as_deref(), Some(WRITTEN));
 }
+
+#[test]
+fn a_416_finishes_a_part_only_for_the_same_version() {
+    // The server ignores If-Range; its file is now exactly as long as the .part. Its 416 says
+    // "you have it all" of whichever version it has: only the .part's own may be committed.
+    let old = pattern(100_000, 49);
+    let new = pattern(40_000, 50);
+    for (etag, expected) in [
+        (Some("\"v1\""), &old[..40_000]),
+        (Some("\"v2\""), &new),
+        (None, &new),
+    ] {
+        let server = TestServer::start(vec![]);
+        let dir = tempfile::tempdir().unwrap();
+        interrupted_run(&server, &old, dir.path());
+        let body = if etag == Some("\"v1\"") {
+            &old[..40_000]
+        } else {
+            &new[..]
+        };
+        server.set(
+            "/v.bin",
+            Reply::Versioned {
+                body: body.to_vec(),
+                etag: etag.map(str::to_owned),
+                last_modified: None,
+                date: None,
+                honours_if_range: false,
+                cut: None,
+            },
+        );
+        let (code, out) = run(&server, "/v.bin", dir.path(), &[]);
+        assert_eq!(code, 0, "{etag:?}: {out}");
+        assert!(
+            std::fs::read(dir.path().join("v.bin")).unwrap() == expected,
+            "{etag:?}: the saved file is not the server's version: {out}"
+        );
+        let ranges: Vec<_> = server.seen().into_iter().map(|s| s.range).collect();
+        let resume = Some("bytes=40000-".to_owned());
+        match etag {
+            Some("\"v1\"") => assert_eq!(ranges[1..], [resume], "{etag:?}"),
+            _ => assert_eq!(ranges[1..], [resume, None], "{etag:?}"),
+        }
+    }
+}
