@@ -67,7 +67,7 @@
 //!   seen through its `JoinHandle` (`manager.rs`); "done" on screen means the file and its name
 //!   are on disk (`fsync` of the file, then of the folder, `part.rs`).
 //! - **Resumes** are tied to the version of the file: a `.part` keeps its first response's
-//!   `ETag` or `Last-Modified` beside it, and a resume sends it as `If-Range`; a `.part` with
+//!   strong `ETag`, or with no `ETag` a strong `Last-Modified` (`validator.rs`), beside it, and a resume sends it as `If-Range`; a `.part` with
 //!   no validator starts over unless `--continue` (`-c`) is given (`part.rs`).
 //! - Honest limits: file writes block the event loop (microseconds into the page cache; see
 //!   `part.rs`; the `fsync` at the end runs on the blocking pool); `--threads` follows no

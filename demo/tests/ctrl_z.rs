@@ -250,14 +250,14 @@ impl Session {
         wait_for("the demo takes the terminal again", output, || {
             state(demo) != Some('T') && self.raw()
         });
-        let output = self.to_the_end(output, reader);
+        let output = self.wait_for_the_end(output, reader);
         let after_fg = String::from_utf8_lossy(&output.as_bytes()[shown_before_fg..]);
         assert!(after_fg.contains("total"), "no bars after fg:\n{after_fg}");
     }
 
     /// Waits for the run's end, once the shell has had its last command: the run completed,
     /// every file verified. Returns all the terminal showed.
-    fn to_the_end(
+    fn wait_for_the_end(
         mut self,
         output: &Mutex<Vec<u8>>,
         reader: std::thread::JoinHandle<()>,
@@ -373,7 +373,7 @@ fn a_run_continued_with_bg_ends_in_the_background_and_leaves_the_terminal_alone(
     session.children.commands = None;
     // The master reads the same settings (Linux), and outlives the session's slave.
     let master = session.master.try_clone().unwrap();
-    session.to_the_end(&output, reader);
+    session.wait_for_the_end(&output, reader);
     let flags = local_flags(&master);
     assert!(
         flags & libc::ICANON != 0 && flags & libc::ECHO != 0,
