@@ -335,6 +335,7 @@ pub async fn run(
             content_disposition: header(http::header::CONTENT_DISPOSITION),
             etag: header(http::header::ETAG),
             last_modified: header(http::header::LAST_MODIFIED),
+            date: header(http::header::DATE),
         };
         match on_head(&mut start, &head)? {
             Next::Again => continue,

@@ -15,7 +15,8 @@
 //! The terminal's settings are put back when the [`Keyboard`] is dropped, on every way out of
 //! `main` including a panic, and while the demo is stopped by Ctrl-Z: the [`TerminalMode`] is
 //! shared with the signal task, which gives the terminal back before stopping and takes it again
-//! on `fg` (`signal.rs`).
+//! on `fg` (`signal.rs`). In the background, after `bg`, the keyboard reads nothing: the keys are
+//! the shell's, and a read would stop the demo with `SIGTTIN`.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -92,6 +93,11 @@ impl Keyboard {
             let n = self
                 .tty
                 .async_io(Interest::READABLE, |file| {
+                    // After `bg` what is typed is the shell's, and reading it would stop the
+                    // demo (`SIGTTIN`). Not ready, then: the next key after `fg` wakes us again.
+                    if crate::signal::in_background() {
+                        return Err(io::ErrorKind::WouldBlock.into());
+                    }
                     io::Read::read(&mut &*file, &mut buf)
                 })
                 .await?;
@@ -111,6 +117,12 @@ pub struct TerminalMode {
     saved: Cell<libc::termios>,
     /// Set when the keyboard is dropped: from then on the terminal is never taken again.
     closed: Cell<bool>,
+    /// Whether the terminal is in the demo's mode now. Only then does [`restore`] touch it: a
+    /// terminal given back before a stop stays the shell's, and from the background (after
+    /// `bg`) a `tcsetattr` would stop the process with `SIGTTOU`, at the end of the run too.
+    ///
+    /// [`restore`]: TerminalMode::restore
+    entered: Cell<bool>,
 }
 
 impl TerminalMode {
@@ -121,22 +133,30 @@ impl TerminalMode {
             tty,
             saved: Cell::new(saved),
             closed: Cell::new(false),
+            entered: Cell::new(true),
         })
     }
 
-    /// Gives the terminal its settings back (before a stop, or at the end).
+    /// Gives the terminal its settings back (before a stop, or at the end), if it has the
+    /// demo's.
     pub fn restore(&self) {
+        if !self.entered.replace(false) {
+            return;
+        }
         // SAFETY: `tty` is an open descriptor, and `saved` is what `tcgetattr` returned for it.
         unsafe { libc::tcsetattr(self.tty.as_raw_fd(), libc::TCSANOW, &self.saved.get()) };
     }
 
-    /// Takes the terminal again after a stop. The settings found now are the ones given back
-    /// next: the user may have changed them (`stty`) while the demo was stopped.
+    /// Takes the terminal again after a stop, if it was given back. The settings found now are
+    /// the ones given back next: the user may have changed them (`stty`) while the demo was
+    /// stopped. (A `SIGCONT` that stopped nothing finds the mode entered, and so does not take
+    /// the demo's own settings for the shell's.)
     pub fn reenter(&self) -> io::Result<()> {
-        if self.closed.get() {
+        if self.closed.get() || self.entered.get() {
             return Ok(());
         }
         self.saved.set(enter_raw_mode(&self.tty)?);
+        self.entered.set(true);
         Ok(())
     }
 }

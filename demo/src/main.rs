@@ -56,7 +56,7 @@
 //! - **Exit status**: 0 when every download completed, 1 when any failed (or its task panicked),
 //!   130 when stopped by `q`,
 //!   Ctrl-C or `SIGTERM`, 2 for bad usage.
-//! - **Ctrl-C** (and Ctrl-Z, `fg`) reaches the loop through a self-pipe (`signal.rs` says why not `signalfd` or a
+//! - **Ctrl-C** (and Ctrl-Z, `fg`, `bg`) reaches the loop through a self-pipe (`signal.rs` says why not `signalfd` or a
 //!   polled flag); **stdin** is the terminal opened a second time, non-blocking, so `O_NONBLOCK`
 //!   never leaks into stdout or the shell (`keyboard.rs`).
 //! - **Checked, not trusted**: every embedded file is compared byte for byte with what the server
@@ -67,7 +67,7 @@
 //!   seen through its `JoinHandle` (`manager.rs`); "done" on screen means the file and its name
 //!   are on disk (`fsync` of the file, then of the folder, `part.rs`).
 //! - **Resumes** are tied to the version of the file: a `.part` keeps its first response's
-//!   `ETag` or `Last-Modified` beside it, and a resume sends it as `If-Range`; a `.part` with
+//!   strong `ETag`, or with no `ETag` a strong `Last-Modified` (`validator.rs`), beside it, and a resume sends it as `If-Range`; a `.part` with
 //!   no validator starts over unless `--continue` (`-c`) is given (`part.rs`).
 //! - Honest limits: file writes block the event loop (microseconds into the page cache; see
 //!   `part.rs`; the `fsync` at the end runs on the blocking pool); `--threads` follows no
@@ -429,6 +429,8 @@ fn spawn_helpers(
 /// The signal task: Ctrl-C and `SIGTERM` stop the run; Ctrl-Z gives the terminal back and stops
 /// the process; `fg` (`SIGCONT`) takes the terminal again and redraws. While stopped, nothing
 /// runs, downloads included; they carry on where they were (a server may time out meanwhile).
+/// After `bg` (`SIGCONT` in the background) the downloads carry on, and the display stays
+/// paused until `fg`: touching the terminal from there would stop the process again.
 async fn handle_signals(
     signals: signal::Signals,
     mailbox: Arc<Mailbox<Event>>,
@@ -448,6 +450,8 @@ async fn handle_signals(
                 }
                 // Running again: the `SIGCONT` that woke us is next in the pipe.
             }
+            // The shell kept the terminal (`bg`): leave it alone, undrawn, until `fg`.
+            signal::Signal::Continue if signal::in_background() => {}
             signal::Signal::Continue => {
                 if let Some(mode) = &mode
                     && let Err(e) = mode.reenter()

@@ -16,11 +16,13 @@
 //!   `Range`; any other status fails the download and leaves the `.part` as it was. Nothing else
 //!   is ever appended.
 //! - A `.part` is resumed only if it can be tied to the version of the file the server has now
-//!   (issue 9). The first response's validator (`validator::Validator`: its strong `ETag`, else its
-//!   `Last-Modified`) is written beside the `.part`, in `.NAME.part.validator`, before the first
+//!   (issue 9). The first response's validator (`validator::Validator`: its strong `ETag`, else,
+//!   with no `ETag` at all, a `Last-Modified` a second or more before its `Date`) is written
+//!   beside the `.part`, in `.NAME.part.validator`, before the first
 //!   body byte; a resume sends it as `If-Range`, so a server whose file changed answers `200` and
 //!   the download starts over; a `206` that carries another validator (a server that ignores
-//!   `If-Range`) is not appended either, but asked again without `Range`. A `.part` with no
+//!   `If-Range`) is not appended either, nor is a `416` taken to mean the `.part` is complete,
+//!   but asked again without `Range`. A `.part` with no
 //!   validator (its server sent none, or another program left it) starts over, unless the user
 //!   passes `--continue` (`wget -c`'s name), which resumes it on trust; the output says which.
 //!   The embedded files need no validator: their prefix is checked byte for byte instead.

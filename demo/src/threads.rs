@@ -350,6 +350,7 @@ impl Connection {
             content_disposition: header(http::header::CONTENT_DISPOSITION),
             etag: header(http::header::ETAG),
             last_modified: header(http::header::LAST_MODIFIED),
+            date: header(http::header::DATE),
         };
         Ok((head, decoder))
     }

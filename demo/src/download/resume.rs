@@ -8,7 +8,7 @@
 //!    ├─ embedded file: keep the .part only if its bytes are the generator's
 //!    └─ otherwise: keep it only if a validator ties it to a version (or --continue)
 //!  on_head ── part::decide (status, Content-Range, length) ── a validator that no longer
-//!    │        matches turns Append into StartOver
+//!    │        matches turns Append or AlreadyComplete into StartOver
 //!    ├─ StartOver: ask again without Range, once (Next::Again)
 //!    ├─ AlreadyComplete: Next::Complete, the .part is committed as it is
 //!    └─ Fresh / Append: name the file, refuse to overwrite, open the .part (Next::Body)
@@ -67,6 +67,8 @@ pub struct Head {
     pub etag: Option<String>,
     /// Its `Last-Modified`, if any.
     pub last_modified: Option<String>,
+    /// Its `Date`, if any: whether `Last-Modified` may stand for the version.
+    pub date: Option<String>,
 }
 
 /// What to do after a response head.
@@ -178,8 +180,11 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
         start.have,
     );
     // The right range of another version is still the wrong bytes (a server that ignored
-    // If-Range, or answered for a file that changed without it): ask for the whole file.
-    if let (Decision::Append { .. }, Some(validator)) = (decision, &start.validator)
+    // If-Range, or answered for a file that changed without it): ask for the whole file. A 416
+    // "you have it all" is the same claim about whichever version the server has now: it
+    // finishes the .part only if it names the .part's version.
+    if let (Decision::Append { .. } | Decision::AlreadyComplete, Some(validator)) =
+        (decision, &start.validator)
         && !validator.matches(head.etag.as_deref(), head.last_modified.as_deref())
     {
         decision = Decision::StartOver;
@@ -264,7 +269,11 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
     let file = PartFile::open(&start.part, have).map_err(|e| file_error(&start.part, e))?;
     if have == 0 {
         // The .part is empty now; its validator is this response's, on disk before any byte.
-        let version = Validator::of(head.etag.as_deref(), head.last_modified.as_deref());
+        let version = Validator::of(
+            head.etag.as_deref(),
+            head.last_modified.as_deref(),
+            head.date.as_deref(),
+        );
         validator::write_validator(&start.sidecar, version.as_ref())
             .map_err(|e| file_error(&start.sidecar, e))?;
     }

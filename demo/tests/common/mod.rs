@@ -44,11 +44,14 @@ pub enum Reply {
     /// One version of a file, with its validators, honouring `Range: bytes=N-`; `If-Range` is
     /// honoured (a validator other than this version's gets the whole file, `200`) when
     /// `honours_if_range`, and ignored otherwise, as a careless server would. With `cut`, only
-    /// that many bytes of the body are sent before the connection is closed.
+    /// that many bytes of the body are sent before the connection is closed. `date` is the
+    /// response's `Date` (none when `None`). A range starting at or past the end gets `416`
+    /// with `Content-Range: bytes */LEN` and the validators, as nginx answers.
     Versioned {
         body: Vec<u8>,
         etag: Option<String>,
         last_modified: Option<String>,
+        date: Option<String>,
         honours_if_range: bool,
         cut: Option<usize>,
     },
@@ -223,10 +226,14 @@ fn handle(mut stream: TcpStream, routes: &Mutex<HashMap<String, Reply>>, log: &M
             body,
             etag,
             last_modified,
+            date,
             honours_if_range,
             cut,
         }) => {
             let mut extra = String::new();
+            if let Some(date) = date {
+                extra.push_str(&format!("Date: {date}\r\n"));
+            }
             if let Some(etag) = etag {
                 extra.push_str(&format!("ETag: {etag}\r\n"));
             }
@@ -237,9 +244,13 @@ fn handle(mut stream: TcpStream, routes: &Mutex<HashMap<String, Reply>>, log: &M
                 |v: &String| Some(v) == etag.as_ref() || Some(v) == last_modified.as_ref();
             let from = match &if_range {
                 Some(v) if *honours_if_range && !this_version(v) => None,
-                _ => from.filter(|&n| n < body.len()),
+                _ => from,
             };
             let (status, body) = match from {
+                Some(from) if from >= body.len() => {
+                    extra.push_str(&format!("Content-Range: bytes */{}\r\n", body.len()));
+                    ("416 Range Not Satisfiable", &b""[..])
+                }
                 Some(from) => {
                     extra.push_str(&format!(
                         "Content-Range: bytes {from}-{}/{}\r\n",
