@@ -152,16 +152,19 @@ pub struct Outcome {
     pub reps: usize,
     /// Seconds per operation, one entry per sample, for each contender (in [`Contender::ALL`]
     /// order; empty for a contender the workload does not have).
-    pub per_op: [Vec<f64>; 4],
+    pub per_op: [Vec<f64>; Contender::ALL.len()],
     /// Peak memory growth in bytes, one entry per sample (where the workload measures it).
-    pub memory: [Vec<u64>; 4],
+    pub memory: [Vec<u64>; Contender::ALL.len()],
     /// The serving process's CPU seconds per operation, one entry per sample (where measured).
-    pub server_cpu: [Vec<f64>; 4],
+    pub server_cpu: [Vec<f64>; Contender::ALL.len()],
     /// Per pair, for each of [`Contender::PEERS`]: the peer's time over glass's.
     pub ratios: [Vec<f64>; 2],
     /// Per pair, for each of [`Contender::PEERS`]: the peer's CPU time over glass's (see
     /// [`Outcome::cpu_ratio`]).
     pub cpu_ratios: [Vec<f64>; 2],
+    /// Per pair: glass+timing's time over glass's (see [`Outcome::timing_cost`]); empty where
+    /// glass+timing does not run.
+    pub timing_costs: Vec<f64>,
 }
 
 fn index(c: Contender) -> usize {
@@ -211,10 +214,11 @@ pub fn measure(harness: &Harness, workload: &'static Workload, plan: &Plan) -> i
         server_cpu: Default::default(),
         ratios: Default::default(),
         cpu_ratios: Default::default(),
+        timing_costs: Vec::new(),
     };
     for pair in 0..pairs {
-        let mut this_pair = [0.0; 4];
-        let mut this_pair_cpu = [0.0; 4];
+        let mut this_pair = [0.0; Contender::ALL.len()];
+        let mut this_pair_cpu = [0.0; Contender::ALL.len()];
         for k in 0..contenders.len() {
             let c = contenders[(pair + k) % contenders.len()];
             let thread_cpu_before = thread_cpu_time()?;
@@ -243,6 +247,10 @@ pub fn measure(harness: &Harness, workload: &'static Workload, plan: &Plan) -> i
             let (g, p) = (index(Contender::Glass), index(peer));
             outcome.ratios[k].push(this_pair[p] / this_pair[g]);
             outcome.cpu_ratios[k].push(this_pair_cpu[p] / this_pair_cpu[g]);
+        }
+        if contenders.contains(&Contender::GlassTimed) {
+            let (g, t) = (index(Contender::Glass), index(Contender::GlassTimed));
+            outcome.timing_costs.push(this_pair[t] / this_pair[g]);
         }
     }
     Ok(outcome)
@@ -287,6 +295,12 @@ impl Outcome {
     /// workload whose server under test runs in a child process, the child's.
     pub fn cpu_ratio(&self, peer: Contender) -> f64 {
         median(&self.cpu_ratios[peer_index(peer)])
+    }
+
+    /// The median of glass+timing's time over glass's, per pair: what task timing costs (1.05:
+    /// 5% slower with it on); NaN where glass+timing did not run.
+    pub fn timing_cost(&self) -> f64 {
+        median(&self.timing_costs)
     }
 
     /// The contender's speed relative to blocking std (1: as fast; below 1: slower).
@@ -385,7 +399,7 @@ fn format_bytes(bytes: f64) -> String {
 /// The header line of the table.
 pub fn table_header() -> String {
     format!(
-        "{:<17} {:>6} {:<10} {:>8} {:>8} {:>8} {:>5} {:<11} {:>5} {:<11} {:>9} {:>8} {:>6}  {}",
+        "{:<17} {:>6} {:<10} {:>8} {:>8} {:>8} {:>5} {:<11} {:>5} {:<11} {:>9} {:>8} {:>6} {:>5}  {}",
         "workload",
         "size",
         "op",
@@ -399,6 +413,7 @@ pub fn table_header() -> String {
         "cpu t,s",
         "std/op",
         "g÷std",
+        "timed",
         "target"
     )
 }
@@ -414,7 +429,7 @@ pub fn table_row(o: &Outcome) -> String {
         Err(missed) => format!("MISSED ({missed})"),
     };
     format!(
-        "{:<17} {:>6} {:<10} {:>8} {:>8} {:>8} {:>5.2} {:<11} {:>5.2} {:<11} {:>9} {:>8} {:>6}  {}",
+        "{:<17} {:>6} {:<10} {:>8} {:>8} {:>8} {:>5.2} {:<11} {:>5.2} {:<11} {:>9} {:>8} {:>6} {:>5}  {}",
         o.workload.name,
         o.size,
         o.workload.unit,
@@ -433,8 +448,18 @@ pub fn table_row(o: &Outcome) -> String {
         format_time(o.median_per_op(Contender::Blocking)),
         o.vs_std(Contender::Glass)
             .map_or("-".into(), |v| format!("{v:.2}")),
+        format_ratio(o.timing_cost()),
         target
     )
+}
+
+/// `1.04`, or `-` for NaN (not measured).
+pub fn format_ratio(ratio: f64) -> String {
+    if ratio.is_nan() {
+        "-".into()
+    } else {
+        format!("{ratio:.2}")
+    }
 }
 
 /// The lines about the serving process's peak memory and CPU time, for the workloads that
@@ -519,7 +544,9 @@ pub fn run(harness: &Harness, options: &Options, out: &mut impl Write) -> io::Re
         out,
         "t÷g, s÷g: tokio's, smol's time / glass's time per round of samples (>1: glass faster); \
          cpu t,s: the same for CPU time of the side under test; g÷std: blocking std time / \
-         glass time (1: as fast as blocking threads)"
+         glass time (1: as fast as blocking threads); timed: glass with task timing on \
+         (glass+timing: executor::set_task_timing(true), as GLASS_TASK_TIMING=1) over glass as \
+         programs run it (timing off), per round: the cost of the busy/scheduled/idle split"
     )?;
     if !failures.is_empty() {
         writeln!(out, "not measured: {}", failures.join(", "))?;
@@ -612,11 +639,22 @@ mod tests {
             budget: Duration::from_millis(10),
             quick: true,
         };
-        let outcome = measure(&harness, workload, &plan).unwrap();
+        let outcome = {
+            let _switch = crate::workloads::tests::TIMING_SWITCH
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            measure(&harness, workload, &plan).unwrap()
+        };
         for peer in Contender::PEERS {
             assert_eq!(outcome.ratios[peer_index(peer)].len(), 2);
             assert!(outcome.ratio(peer) > 0.0);
         }
+        assert_eq!(
+            outcome.timing_costs.len(),
+            2,
+            "glass+timing ran in every pair"
+        );
+        assert!(outcome.timing_cost() > 0.0);
         assert!(table_row(&outcome).starts_with("chained_spawn"));
         let line = summary(&[outcome]);
         assert!(

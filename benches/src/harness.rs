@@ -20,15 +20,20 @@ pub enum Contender {
     Smol,
     /// Plain blocking `std::net` on threads: the reference for the I/O workloads.
     Blocking,
+    /// glass again, with task timing on (`executor::set_task_timing(true)`, what
+    /// `GLASS_TASK_TIMING=1` does): the price of the busy/scheduled/idle split, which issue 10
+    /// asks the benches to report beside glass as programs run it by default (timing off).
+    GlassTimed,
 }
 
 impl Contender {
     /// Every contender, in the order the table shows them.
-    pub const ALL: [Contender; 4] = [
+    pub const ALL: [Contender; 5] = [
         Contender::Glass,
         Contender::Tokio,
         Contender::Smol,
         Contender::Blocking,
+        Contender::GlassTimed,
     ];
 
     /// The runtimes glass is compared with, in the table's order.
@@ -46,6 +51,7 @@ impl Contender {
             Contender::Tokio => "tokio",
             Contender::Smol => "smol",
             Contender::Blocking => "std",
+            Contender::GlassTimed => "glass+timing",
         }
     }
 

@@ -36,7 +36,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use crate::Contender;
-use crate::compare::Options;
+use crate::compare::{Options, format_ratio};
 use crate::workloads::Workload;
 use crate::workloads::many_connections::SERVER_WRAP;
 
@@ -51,8 +51,13 @@ pub const NO_REP_STRINGS: &str =
 pub const RUNS: usize = 3;
 
 /// The runtimes counted, in the table's order (the blocking reference's cost is mostly other
-/// threads' and the kernel's; it is left out).
-pub const RUNTIMES: [Contender; 3] = [Contender::Glass, Contender::Tokio, Contender::Smol];
+/// threads' and the kernel's; it is left out), and glass again with task timing on.
+pub const RUNTIMES: [Contender; 4] = [
+    Contender::Glass,
+    Contender::Tokio,
+    Contender::Smol,
+    Contender::GlassTimed,
+];
 
 /// What was counted for one workload.
 pub struct Count {
@@ -60,8 +65,9 @@ pub struct Count {
     pub workload: &'static Workload,
     /// The size it ran at.
     pub size: usize,
-    /// User-space instructions per operation, for each of [`RUNTIMES`].
-    pub per_op: [f64; 3],
+    /// User-space instructions per operation, for each of [`RUNTIMES`] (NaN for one that has no
+    /// version of the workload).
+    pub per_op: [f64; 4],
 }
 
 impl Count {
@@ -76,8 +82,11 @@ impl Count {
 pub fn count(exe: &Path, dir: &Path, workload: &'static Workload) -> io::Result<Count> {
     let size = workload.quick_size;
     let extra_ops = ((RUNS - 1) as u64 * (workload.ops)(size)) as f64;
-    let mut per_op = [0.0; 3];
+    let mut per_op = [f64::NAN; 4];
     for (slot, runtime) in per_op.iter_mut().zip(RUNTIMES) {
+        if workload.arm(runtime).is_none() {
+            continue;
+        }
         let one = instructions(exe, dir, workload, runtime, size, 1)?;
         let many = instructions(exe, dir, workload, runtime, size, RUNS)?;
         *slot = many.saturating_sub(one) as f64 / extra_ops;
@@ -163,15 +172,24 @@ pub fn summary(callgrind_out: &str) -> Option<u64> {
 /// The table's header.
 pub fn table_header() -> String {
     format!(
-        "{:<17} {:>6} {:<10} {:>10} {:>10} {:>10} {:>6} {:>6}",
-        "workload", "size", "op", "glass Ir", "tokio Ir", "smol Ir", "t÷g", "s÷g"
+        "{:<17} {:>6} {:<10} {:>10} {:>10} {:>10} {:>6} {:>6} {:>10} {:>6}",
+        "workload",
+        "size",
+        "op",
+        "glass Ir",
+        "tokio Ir",
+        "smol Ir",
+        "t÷g",
+        "s÷g",
+        "timed Ir",
+        "timed"
     )
 }
 
 /// One row: instructions per operation and the peers' over glass's.
 pub fn table_row(c: &Count) -> String {
     format!(
-        "{:<17} {:>6} {:<10} {:>10.0} {:>10.0} {:>10.0} {:>6.2} {:>6.2}",
+        "{:<17} {:>6} {:<10} {:>10.0} {:>10.0} {:>10.0} {:>6.2} {:>6.2} {:>10} {:>6}",
         c.workload.name,
         c.size,
         c.workload.unit,
@@ -179,7 +197,13 @@ pub fn table_row(c: &Count) -> String {
         c.per_op[1],
         c.per_op[2],
         c.ratio(Contender::Tokio),
-        c.ratio(Contender::Smol)
+        c.ratio(Contender::Smol),
+        if c.per_op[3].is_nan() {
+            "-".into()
+        } else {
+            format!("{:.0}", c.per_op[3])
+        },
+        format_ratio(c.ratio(Contender::GlassTimed))
     )
 }
 
@@ -207,7 +231,8 @@ pub fn run(exe: &Path, options: &Options, out: &mut impl Write) -> io::Result<Ve
     let _ = std::fs::remove_dir_all(&dir);
     let mut line = format!(
         "\nIr: user-space instructions per operation (callgrind; {RUNS} runs minus 1, quick sizes); \
-         t÷g, s÷g: tokio's, smol's over glass's (>1: glass executes fewer)\ntook {:.0} s",
+         t÷g, s÷g: tokio's, smol's over glass's (>1: glass executes fewer); timed Ir: glass with \
+         task timing on (glass+timing), timed: its instructions over glass's\ntook {:.0} s",
         started.elapsed().as_secs_f64()
     );
     if !failed.is_empty() {

@@ -54,6 +54,9 @@
 //! - **Ir** (`compare --instructions`) is user-space instructions per operation, counted by
 //!   callgrind: the figure that does not move with the machine's load, so the one to quote for
 //!   CPU-side work ([`instructions`]).
+//! - **timed** is glass with task timing on ([`Contender::GlassTimed`], `glass+timing`) over
+//!   glass as programs run it by default: what the busy/scheduled/idle split costs, in time (the
+//!   time table) or instructions (`--instructions`).
 //! - **vs std** is the blocking reference's time divided by the contender's: 1.0 means as fast as
 //!   blocking threads, 0.5 means twice as slow. On a 2-core machine the blocking version runs its
 //!   two ends in parallel while a single-threaded runtime runs them in turn, so 1.0 is a ceiling,

@@ -1,5 +1,6 @@
 //! One download, from URL to verified file: the steps both designs share ([`begin`], [`on_head`],
-//! [`Sink`]), and [`run`], the glass task that drives them with `http_client`.
+//! [`Sink`], [`Commit`]), and [`run`], the glass task that drives them with `http_client`. The
+//! resume decision, what a `.part` and a response head decide, is `download/resume.rs`.
 //!
 //! ```text
 //!  begin ── claim the URL's name, measure NAME.part, check its bytes (embedded files)
@@ -9,19 +10,25 @@
 //!  Sink ── each chunk: check it, append it, count it ──► finish: length check
 //!    │
 //!  Commit ── fsync NAME.part, rename to NAME, fsync the folder (off the event loop)
+//!    │
+//!  hash ── SHA-256 of NAME, read back (the blocking pool, or the event loop: hash.rs)
 //! ```
 
+mod resume;
+
 use std::fmt;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use resume::{Head, Next, begin, on_head};
+
 use crate::catalog::GeneratedFile;
 use crate::claims::{Claim, Claims};
-use crate::names;
-use crate::part::{self, Decision, PartFile};
+use crate::hash::{self, Digest, HashOn};
+use crate::part::{self, PartFile};
 use crate::progress::Progress;
-use crate::validator::{self, Validator};
+use crate::validator;
 
 /// A download to do.
 #[derive(Clone, Debug)]
@@ -43,6 +50,8 @@ pub struct Settings {
     pub resume_unchecked: bool,
     /// The paths being written by this run's downloads, so two of them never share a file.
     pub claims: Arc<Claims>,
+    /// Where a glass download hashes its finished file (`--hash-on-loop`: on the event loop).
+    pub hash_on: HashOn,
 }
 
 /// A finished download.
@@ -56,6 +65,8 @@ pub struct Done {
     pub verified: bool,
     /// What the user should know about how the `.part` was used, if anything unusual.
     pub remark: Option<&'static str>,
+    /// The SHA-256 of the file as it is on disk, read back after the commit (`hash.rs`).
+    pub sha256: Option<Digest>,
 }
 
 /// Why a download failed. Each message names the URL (the client's errors name it themselves).
@@ -142,263 +153,6 @@ impl fmt::Display for DownloadError {
 }
 
 impl std::error::Error for DownloadError {}
-
-/// A download that has claimed its name and measured its `.part`, between requests.
-#[derive(Debug)]
-pub struct Start<'a> {
-    /// What is being downloaded.
-    job: &'a Job,
-    /// Where to, and whether to overwrite.
-    settings: &'a Settings,
-    /// Told the file's name and size once a response gives them.
-    progress: &'a Progress,
-    /// The name from the URL: the `.part`'s name, and the file's unless the server names it.
-    url_name: String,
-    /// The names held for this download: the URL's, and the server's if it differs.
-    claims: Vec<Claim>,
-    /// `dir/url_name.part`.
-    part: PathBuf,
-    /// Where the `.part`'s validator is kept (`validator::validator_path`).
-    sidecar: PathBuf,
-    /// The validator of the `.part`'s bytes, sent as `If-Range` on a resume.
-    validator: Option<Validator>,
-    /// For [`Done::remark`].
-    remark: Option<&'static str>,
-    /// Bytes already in the `.part`: the next request asks for `Range: bytes={have}-` if > 0.
-    pub have: u64,
-    /// Whether the `.part` has already been given up once (a second failure is an error).
-    restarted: bool,
-}
-
-/// What one response head is, for [`on_head`]: the few headers the rules need.
-#[derive(Debug, Default)]
-pub struct Head {
-    /// 200, 206, 416, or anything else (which fails the download).
-    pub status: u16,
-    /// The body's length, if announced (not for chunked bodies).
-    pub content_length: Option<u64>,
-    /// Where a 206's body belongs in the file, or a 416's file size.
-    pub content_range: Option<String>,
-    /// The name the server gives the file, if any (used only for a fresh download).
-    pub content_disposition: Option<String>,
-    /// Its `ETag`, if any.
-    pub etag: Option<String>,
-    /// Its `Last-Modified`, if any.
-    pub last_modified: Option<String>,
-}
-
-/// What to do after a response head.
-#[derive(Debug)]
-pub enum Next<'a> {
-    /// Stream the body into this sink.
-    Body(Sink<'a>),
-    /// Nothing more to receive: the `.part` was already complete; it is to be committed.
-    Complete(Commit),
-    /// Ask again, without `Range` (`Start::have` is now 0).
-    Again,
-}
-
-/// Starts `job`: claims its name and looks at any `.part` left by an earlier run.
-pub fn begin<'a>(
-    job: &'a Job,
-    settings: &'a Settings,
-    progress: &'a Progress,
-) -> Result<Start<'a>, DownloadError> {
-    progress.start();
-    let url_name = names::from_url(&job.url);
-    let claim = settings
-        .claims
-        .claim(&url_name)
-        .ok_or_else(|| DownloadError::NameTaken {
-            url: job.url.clone(),
-            name: url_name.clone(),
-        })?;
-    let file_error = |path: &Path, source| DownloadError::File {
-        url: job.url.clone(),
-        path: path.to_owned(),
-        source,
-    };
-    let part =
-        part::part_path(&settings.dir, &url_name).map_err(|e| file_error(&settings.dir, e))?;
-    let sidecar = validator::validator_path(&settings.dir, &url_name)
-        .map_err(|e| file_error(&settings.dir, e))?;
-    let mut have = part::existing_len(&part).map_err(|e| file_error(&part, e))?;
-    let mut validator = None;
-    let mut remark = None;
-    if let Some(expected) = &job.expected {
-        if have > 0 && !prefix_matches(&part, have, expected).map_err(|e| file_error(&part, e))? {
-            have = 0; // A .part that is not a prefix of the file is worth nothing: start over.
-        }
-    } else if have > 0 {
-        validator = validator::read_validator(&sidecar).map_err(|e| file_error(&sidecar, e))?;
-        match (&validator, settings.resume_unchecked) {
-            (Some(_), _) => {}
-            (None, true) => remark = Some("resumed with nothing to tie it to this version"),
-            (None, false) => {
-                have = 0;
-                remark = Some(
-                    "started over: nothing tied the old .part to this version of the file \
-                     (--continue resumes one anyway)",
-                );
-            }
-        }
-    }
-    Ok(Start {
-        job,
-        settings,
-        progress,
-        url_name,
-        claims: vec![claim],
-        part,
-        sidecar,
-        validator,
-        remark,
-        have,
-        restarted: false,
-    })
-}
-
-impl Start<'_> {
-    /// The `If-Range` the next request carries: the `.part`'s validator, when resuming.
-    pub fn if_range(&self) -> Option<&str> {
-        self.validator
-            .as_ref()
-            .filter(|_| self.have > 0)
-            .map(Validator::value)
-    }
-}
-
-/// Whether the first `have` bytes at `path` are the generated file's.
-fn prefix_matches(path: &Path, have: u64, expected: &GeneratedFile) -> io::Result<bool> {
-    let mut file = std::fs::File::open(path)?;
-    let mut buf = vec![0; 1 << 16];
-    let mut offset = 0;
-    while offset < have {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            return Ok(false);
-        }
-        if expected.first_mismatch(offset, &buf[..n]).is_some() {
-            return Ok(false);
-        }
-        offset += n as u64;
-    }
-    Ok(true)
-}
-
-/// Applies the resume rules to a response head and prepares the file it goes to.
-pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, DownloadError> {
-    let url = &start.job.url;
-    let mut decision = part::decide(
-        head.status,
-        head.content_range.as_deref(),
-        head.content_length,
-        start.have,
-    );
-    // The right range of another version is still the wrong bytes (a server that ignored
-    // If-Range, or answered for a file that changed without it): ask for the whole file.
-    if let (Decision::Append { .. }, Some(validator)) = (decision, &start.validator)
-        && !validator.matches(head.etag.as_deref(), head.last_modified.as_deref())
-    {
-        decision = Decision::StartOver;
-    }
-    let (size, have) = match decision {
-        Decision::StartOver if start.restarted => {
-            return Err(DownloadError::ResumeRefused {
-                url: url.clone(),
-                status: head.status,
-            });
-        }
-        Decision::StartOver => {
-            start.restarted = true;
-            start.have = 0;
-            start.validator = None;
-            return Ok(Next::Again);
-        }
-        Decision::Refused => {
-            return Err(DownloadError::Status {
-                url: url.clone(),
-                status: head.status,
-            });
-        }
-        Decision::AlreadyComplete => (Some(start.have), start.have),
-        Decision::Fresh { size } => (size, 0),
-        Decision::Append { size } => (size, start.have),
-    };
-    // A resumed download keeps the name its .part has; otherwise the server may name the file.
-    let name = match head.content_disposition.as_deref() {
-        Some(cd) if have == 0 => names::from_content_disposition(cd),
-        _ => None,
-    }
-    .unwrap_or_else(|| start.url_name.clone());
-    if name != start.url_name {
-        let claim = start
-            .settings
-            .claims
-            .claim(&name)
-            .ok_or_else(|| DownloadError::NameTaken {
-                url: url.clone(),
-                name: name.clone(),
-            })?;
-        start.claims.push(claim);
-    }
-    let final_path =
-        part::final_path(&start.settings.dir, &name).map_err(|source| DownloadError::File {
-            url: url.clone(),
-            path: start.settings.dir.clone(),
-            source,
-        })?;
-    if !start.settings.force && final_path.symlink_metadata().is_ok() {
-        return Err(DownloadError::Exists {
-            url: url.clone(),
-            path: final_path,
-        });
-    }
-    // A chunked body announces no length; the embedded files' is known anyway.
-    let shown_size = size.or(start.job.expected.as_ref().map(|e| e.size));
-    start.progress.receiving(&name, shown_size, have);
-    let file_error = |path: &Path, source| DownloadError::File {
-        url: url.clone(),
-        path: path.to_owned(),
-        source,
-    };
-    if decision == Decision::AlreadyComplete {
-        return Ok(Next::Complete(Commit {
-            url: url.clone(),
-            part: start.part.clone(),
-            sidecar: start.sidecar.clone(),
-            final_path,
-            force: start.settings.force,
-            done: Done {
-                size: have,
-                resumed_from: have,
-                verified: start.job.expected.is_some(),
-                remark: start.remark,
-            },
-            _claims: std::mem::take(&mut start.claims),
-        }));
-    }
-    let file = PartFile::open(&start.part, have).map_err(|e| file_error(&start.part, e))?;
-    if have == 0 {
-        // The .part is empty now; its validator is this response's, on disk before any byte.
-        let version = Validator::of(head.etag.as_deref(), head.last_modified.as_deref());
-        validator::write_validator(&start.sidecar, version.as_ref())
-            .map_err(|e| file_error(&start.sidecar, e))?;
-    }
-    Ok(Next::Body(Sink {
-        url: url.clone(),
-        file,
-        size,
-        expected: start.job.expected.clone(),
-        progress: start.progress,
-        final_path,
-        force: start.settings.force,
-        resumed_from: have,
-        sidecar: start.sidecar.clone(),
-        remark: start.remark,
-        _claims: std::mem::take(&mut start.claims),
-    }))
-}
 
 fn rename_error(url: &str, path: &Path, e: io::Error) -> DownloadError {
     if e.kind() == io::ErrorKind::AlreadyExists {
@@ -491,6 +245,7 @@ impl Sink<'_> {
                 resumed_from: self.resumed_from,
                 verified: self.expected.is_some(),
                 remark: self.remark,
+                sha256: None,
             },
             _claims: self._claims,
         })
@@ -519,6 +274,12 @@ pub struct Commit {
 }
 
 impl Commit {
+    /// [`Commit::run`], then the file's SHA-256, on this thread (`--threads`).
+    pub fn run_and_hash(self) -> Result<Done, DownloadError> {
+        let (url, path) = (self.url.clone(), self.final_path.clone());
+        hash::hash_here(self.run()?, &path, &url)
+    }
+
     /// Syncs, renames, syncs the folder (blocking); the download is then done.
     pub fn run(self) -> Result<Done, DownloadError> {
         part::finish(&self.part, &self.final_path, self.force)
@@ -528,17 +289,18 @@ impl Commit {
         Ok(self.done)
     }
 
-    /// [`Commit::run`] on the blocking pool, awaited.
-    async fn run_off_loop(self) -> Result<Done, DownloadError> {
-        let url = self.url.clone();
-        executor::spawn_blocking(move || self.run())
+    /// [`Commit::run`] on the blocking pool, awaited, then the file's SHA-256 where `on` says.
+    async fn run_off_loop(self, progress: &Progress, on: HashOn) -> Result<Done, DownloadError> {
+        let (url, path) = (self.url.clone(), self.final_path.clone());
+        let done = executor::spawn_blocking(move || self.run())
             .await
             .unwrap_or_else(|e| {
                 Err(DownloadError::Panicked {
-                    url,
+                    url: url.clone(),
                     what: e.to_string(),
                 })
-            })
+            })?;
+        hash::hash_done(done, path, &url, progress, on).await
     }
 }
 
@@ -573,15 +335,19 @@ pub async fn run(
             content_disposition: header(http::header::CONTENT_DISPOSITION),
             etag: header(http::header::ETAG),
             last_modified: header(http::header::LAST_MODIFIED),
+            date: header(http::header::DATE),
         };
         match on_head(&mut start, &head)? {
             Next::Again => continue,
-            Next::Complete(commit) => return commit.run_off_loop().await,
+            Next::Complete(commit) => {
+                return commit.run_off_loop(progress, settings.hash_on).await;
+            }
             Next::Body(mut sink) => {
                 while let Some(chunk) = response.chunk().await.map_err(DownloadError::Client)? {
                     sink.write(&chunk)?;
                 }
-                return sink.finish()?.run_off_loop().await;
+                let commit = sink.finish()?;
+                return commit.run_off_loop(progress, settings.hash_on).await;
             }
         }
     }

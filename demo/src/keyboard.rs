@@ -15,7 +15,8 @@
 //! The terminal's settings are put back when the [`Keyboard`] is dropped, on every way out of
 //! `main` including a panic, and while the demo is stopped by Ctrl-Z: the [`TerminalMode`] is
 //! shared with the signal task, which gives the terminal back before stopping and takes it again
-//! on `fg` (`signal.rs`).
+//! on `fg` (`signal.rs`). In the background, after `bg`, the keyboard reads nothing: the keys are
+//! the shell's, and a read would stop the demo with `SIGTTIN`.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -36,6 +37,8 @@ pub enum Key {
     Typing(String),
     /// Pressed `q` on an empty line.
     Quit,
+    /// Pressed `t` on an empty line: show or hide the task table.
+    ToggleTasks,
 }
 
 /// Stdin, when it is a terminal, as a source of [`Key`]s.
@@ -90,6 +93,11 @@ impl Keyboard {
             let n = self
                 .tty
                 .async_io(Interest::READABLE, |file| {
+                    // After `bg` what is typed is the shell's, and reading it would stop the
+                    // demo (`SIGTTIN`). Not ready, then: the next key after `fg` wakes us again.
+                    if crate::signal::in_background() {
+                        return Err(io::ErrorKind::WouldBlock.into());
+                    }
                     io::Read::read(&mut &*file, &mut buf)
                 })
                 .await?;
@@ -109,6 +117,12 @@ pub struct TerminalMode {
     saved: Cell<libc::termios>,
     /// Set when the keyboard is dropped: from then on the terminal is never taken again.
     closed: Cell<bool>,
+    /// Whether the terminal is in the demo's mode now. Only then does [`restore`] touch it: a
+    /// terminal given back before a stop stays the shell's, and from the background (after
+    /// `bg`) a `tcsetattr` would stop the process with `SIGTTOU`, at the end of the run too.
+    ///
+    /// [`restore`]: TerminalMode::restore
+    entered: Cell<bool>,
 }
 
 impl TerminalMode {
@@ -119,22 +133,30 @@ impl TerminalMode {
             tty,
             saved: Cell::new(saved),
             closed: Cell::new(false),
+            entered: Cell::new(true),
         })
     }
 
-    /// Gives the terminal its settings back (before a stop, or at the end).
+    /// Gives the terminal its settings back (before a stop, or at the end), if it has the
+    /// demo's.
     pub fn restore(&self) {
+        if !self.entered.replace(false) {
+            return;
+        }
         // SAFETY: `tty` is an open descriptor, and `saved` is what `tcgetattr` returned for it.
         unsafe { libc::tcsetattr(self.tty.as_raw_fd(), libc::TCSANOW, &self.saved.get()) };
     }
 
-    /// Takes the terminal again after a stop. The settings found now are the ones given back
-    /// next: the user may have changed them (`stty`) while the demo was stopped.
+    /// Takes the terminal again after a stop, if it was given back. The settings found now are
+    /// the ones given back next: the user may have changed them (`stty`) while the demo was
+    /// stopped. (A `SIGCONT` that stopped nothing finds the mode entered, and so does not take
+    /// the demo's own settings for the shell's.)
     pub fn reenter(&self) -> io::Result<()> {
-        if self.closed.get() {
+        if self.closed.get() || self.entered.get() {
             return Ok(());
         }
         self.saved.set(enter_raw_mode(&self.tty)?);
+        self.entered.set(true);
         Ok(())
     }
 }
@@ -208,6 +230,7 @@ impl LineEditor {
                     }
                 }
                 (Escape::None, b'q' | b'Q') if self.line.is_empty() => keys.push(Key::Quit),
+                (Escape::None, b't' | b'T') if self.line.is_empty() => keys.push(Key::ToggleTasks),
                 (Escape::None, 0x7f | 0x08) => {
                     // Remove one character: its continuation bytes, then its first byte.
                     while self.line.pop().is_some_and(|b| b & 0xc0 == 0x80) {}
@@ -259,6 +282,13 @@ mod tests {
         // Canonical mode delivers "q\n" at once: Enter on the empty line does nothing.
         let mut e = LineEditor::default();
         assert_eq!(e.feed(b"q\n"), vec![Key::Quit, typing("")]);
+    }
+
+    #[test]
+    fn t_toggles_the_task_table_only_on_an_empty_line() {
+        let mut e = LineEditor::default();
+        assert_eq!(e.feed(b"tt"), vec![Key::ToggleTasks, Key::ToggleTasks]);
+        assert_eq!(e.feed(b"ht"), vec![typing("ht")]);
     }
 
     #[test]

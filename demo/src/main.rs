@@ -20,17 +20,35 @@
 //! demo itself behind TLS. `--threads` runs the same downloads with an OS thread each, for
 //! comparison; `--trace` and `--trace-file` show the machinery.
 //!
+//! ## Seeing through it (issue 10)
+//! Every task has a name (`download file-1MiB.bin`, `server conn`, `display`, `keyboard`,
+//! `signals`). On a terminal, `t` shows the task table under the bars: each task's state, polls,
+//! and where its time went (busy, sched, idle), and what the runtime does per second. After each
+//! download, its SHA-256 is computed on the blocking pool: the CPU-bound half beside the
+//! IO-bound one. `--hash-on-loop` computes it on the event loop instead, and the executor's
+//! slow-poll warning names the task that held the thread; the summary says what it cost.
+//! Warnings are printed above the bars and listed in the summary. `--trace` says why each task
+//! woke (`cause=io fd=7 readable`, `timer`, `task`, `self`, `thread`, `spawn`), and
+//! `--trace-file`'s Chrome trace draws an arrow from each wake to the poll it caused.
+//!
 //! ## Reading order
-//! `manager.rs` (the loop), `download.rs` (one download), then `server.rs`, `progress.rs`,
+//! `manager.rs` (the loop), `download.rs` (one download) and `download/resume.rs` (what a
+//! `.part` and a response head decide), then `server.rs`, `progress.rs`,
 //! `keyboard.rs` and `signal.rs` (the other things the thread does while it waits),
 //! `threads.rs` (the design this replaces), and `tls.rs` (whom `https://` trusts, and the
 //! `--https` certificate). `part.rs`, `validator.rs`, `claims.rs` and `names.rs` are the careful
 //! parts: what touches the disk, what ties a `.part` to one version of a file,
-//! and what comes from strangers.
+//! and what comes from strangers. `hash.rs` (the CPU-bound half), `task_table.rs`, `trace.rs`
+//! and `chrome.rs` are what a learner sees of the machinery.
 //!
 //! ## Implementation
 //! - **Redraws** come from a glass `interval` task, not from `indicatif`'s own ticker thread: a
 //!   display that keeps moving is only evidence if the downloads' thread is the one drawing it.
+//!   The same task measures how late each redraw came: the display's longest stall.
+//! - **Task timing is on** (`executor::set_task_timing`): the table, the trace and the
+//!   slow-poll warning need the clock reads that programs which do not look are spared. A
+//!   `tracing` reader of the warnings is always installed (`trace.rs`); the trace events stay
+//!   off unless `--trace` or `--trace-file` asks.
 //! - **Output**: bars on stderr when both stdout and stderr are terminals; otherwise (and with
 //!   `--trace`, whose lines would fight the bars) plain lines on stdout. The summary goes to
 //!   stdout, failures to stderr. Writes to stdout are best effort (`progress::write_stdout`): a
@@ -38,7 +56,7 @@
 //! - **Exit status**: 0 when every download completed, 1 when any failed (or its task panicked),
 //!   130 when stopped by `q`,
 //!   Ctrl-C or `SIGTERM`, 2 for bad usage.
-//! - **Ctrl-C** (and Ctrl-Z, `fg`) reaches the loop through a self-pipe (`signal.rs` says why not `signalfd` or a
+//! - **Ctrl-C** (and Ctrl-Z, `fg`, `bg`) reaches the loop through a self-pipe (`signal.rs` says why not `signalfd` or a
 //!   polled flag); **stdin** is the terminal opened a second time, non-blocking, so `O_NONBLOCK`
 //!   never leaks into stdout or the shell (`keyboard.rs`).
 //! - **Checked, not trusted**: every embedded file is compared byte for byte with what the server
@@ -49,7 +67,7 @@
 //!   seen through its `JoinHandle` (`manager.rs`); "done" on screen means the file and its name
 //!   are on disk (`fsync` of the file, then of the folder, `part.rs`).
 //! - **Resumes** are tied to the version of the file: a `.part` keeps its first response's
-//!   `ETag` or `Last-Modified` beside it, and a resume sends it as `If-Range`; a `.part` with
+//!   strong `ETag`, or with no `ETag` a strong `Last-Modified` (`validator.rs`), beside it, and a resume sends it as `If-Range`; a `.part` with
 //!   no validator starts over unless `--continue` (`-c`) is given (`part.rs`).
 //! - Honest limits: file writes block the event loop (microseconds into the page cache; see
 //!   `part.rs`; the `fsync` at the end runs on the blocking pool); `--threads` follows no
@@ -60,8 +78,10 @@
 //!   away). A name ending in `.part` is saved with a `_` after it (`names.rs` says why).
 
 mod catalog;
+mod chrome;
 mod claims;
 mod download;
+mod hash;
 mod keyboard;
 mod manager;
 mod names;
@@ -70,6 +90,7 @@ mod progress;
 mod server;
 mod signal;
 mod summary;
+mod task_table;
 mod threads;
 mod tls;
 mod trace;
@@ -87,6 +108,7 @@ use clap::Parser;
 use crate::catalog::{Catalog, Scale};
 use crate::claims::Claims;
 use crate::download::{Job, Settings};
+use crate::hash::HashOn;
 use crate::manager::{Design, Event, Mailbox};
 use crate::progress::{Board, write_stdout};
 
@@ -130,6 +152,14 @@ struct Cli {
     /// Use one OS thread and blocking sockets per download instead, to compare.
     #[arg(long)]
     threads: bool,
+    /// Compute each finished file's SHA-256 inside its download task's poll, on the event loop,
+    /// instead of on the blocking pool: watch the bars freeze and the slow-poll warning appear.
+    #[arg(long, conflicts_with = "threads")]
+    hash_on_loop: bool,
+    /// Start with the task table shown under the bars (the `t` key toggles it); without a
+    /// terminal, print it with each status line.
+    #[arg(long)]
+    tasks: bool,
     /// The embedded demo's size (`small` keeps the tests quick).
     #[arg(long, hide = true, value_enum, default_value_t = Scale::Full)]
     demo_scale: Scale,
@@ -148,6 +178,9 @@ const REDRAW_EVERY: Duration = Duration::from_millis(100);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The demo shows where each task's time goes (the task table, the trace, the slow-poll
+    // warning), so it pays the clock reads that programs which do not look are spared.
+    executor::set_task_timing(true);
     let _trace = match trace::init(cli.trace, cli.trace_file.as_deref()) {
         Ok(guard) => guard,
         Err(e) => {
@@ -235,7 +268,7 @@ async fn run(cli: &Cli, mut roots: tls::Roots, dir: &Path, bars: bool) -> ExitCo
         .collect()
     };
 
-    let board = Rc::new(Board::new(bars));
+    let board = Rc::new(Board::new(bars, cli.tasks));
     let mailbox = Arc::new(Mailbox::default());
     let helpers = spawn_helpers(&board, &mailbox, bars);
 
@@ -254,11 +287,17 @@ async fn run(cli: &Cli, mut roots: tls::Roots, dir: &Path, bars: bool) -> ExitCo
             .build();
         Design::Glass(Rc::new(client))
     };
+    let hash_on = if cli.hash_on_loop {
+        HashOn::EventLoop
+    } else {
+        HashOn::BlockingPool
+    };
     let settings = Arc::new(Settings {
         dir: dir.to_owned(),
         force: cli.force,
         resume_unchecked: cli.resume_unchecked,
         claims: Arc::new(Claims::default()),
+        hash_on,
     });
     let limit = usize::from(cli.jobs);
     let outcome = manager::run(design, jobs, settings, limit, &board, mailbox).await;
@@ -268,6 +307,9 @@ async fn run(cli: &Cli, mut roots: tls::Roots, dir: &Path, bars: bool) -> ExitCo
         helper.abort();
     }
     executor::yield_now().await;
+    for warning in trace::take_new_warnings() {
+        board.warn(&warning);
+    }
     board.close();
     let wall = started.elapsed();
     let design = if cli.threads {
@@ -283,12 +325,20 @@ async fn run(cli: &Cli, mut roots: tls::Roots, dir: &Path, bars: bool) -> ExitCo
             running: runtime.time_running,
         }
     };
+    let hashing = (!cli.threads).then(|| summary::Hashing {
+        on: hash_on,
+        longest_gap: board.longest_gap(),
+        every: REDRAW_EVERY,
+    });
+    let warnings = trace::warnings();
     let summary = summary::Summary {
         records: &outcome.records,
         design,
         wall,
         peak_memory: summary::peak_memory(),
         embedded_server: embedded,
+        hashing,
+        warnings: &warnings,
     };
     write_stdout(&summary.render());
     if embedded {
@@ -331,14 +381,17 @@ fn spawn_helpers(
 ) -> Vec<executor::JoinHandle<()>> {
     let mut helpers = Vec::new();
     let redraw = board.clone();
-    helpers.push(executor::spawn(async move {
+    let display = executor::Builder::new().name("display");
+    helpers.push(display.spawn(async move {
         let mut ticks = reactor::time::interval(REDRAW_EVERY);
         loop {
             ticks.tick().await;
-            redraw.refresh();
+            for warning in trace::take_new_warnings() {
+                redraw.warn(&warning);
+            }
+            redraw.tick();
         }
     }));
-    trace::name_task("display: redraw every 100 ms");
     let keyboard = match keyboard::Keyboard::open(bars) {
         Ok(keyboard) => keyboard,
         Err(e) => {
@@ -350,26 +403,25 @@ fn spawn_helpers(
     match signal::Signals::install() {
         Ok(signals) => {
             let (board, mailbox) = (board.clone(), mailbox.clone());
-            helpers.push(executor::spawn(handle_signals(
-                signals, mailbox, board, mode,
-            )));
-            trace::name_task("signals: Ctrl-C, SIGTERM, Ctrl-Z, fg");
+            let task = executor::Builder::new().name("signals");
+            helpers.push(task.spawn(handle_signals(signals, mailbox, board, mode)));
         }
         Err(e) => board.note(&format!("warning: Ctrl-C will not stop cleanly: {e}")),
     }
     if let Some(mut keyboard) = keyboard {
         let (board, mailbox) = (board.clone(), mailbox.clone());
         board.set_prompt("");
-        helpers.push(executor::spawn(async move {
+        let task = executor::Builder::new().name("keyboard");
+        helpers.push(task.spawn(async move {
             while let Ok(Some(key)) = keyboard.next().await {
                 match key {
                     keyboard::Key::Typing(line) => board.set_prompt(&line),
                     keyboard::Key::Line(url) => mailbox.push(Event::Add(url)),
                     keyboard::Key::Quit => mailbox.push(Event::Stop),
+                    keyboard::Key::ToggleTasks => board.toggle_tasks(),
                 }
             }
         }));
-        trace::name_task("keyboard");
     }
     helpers
 }
@@ -377,6 +429,8 @@ fn spawn_helpers(
 /// The signal task: Ctrl-C and `SIGTERM` stop the run; Ctrl-Z gives the terminal back and stops
 /// the process; `fg` (`SIGCONT`) takes the terminal again and redraws. While stopped, nothing
 /// runs, downloads included; they carry on where they were (a server may time out meanwhile).
+/// After `bg` (`SIGCONT` in the background) the downloads carry on, and the display stays
+/// paused until `fg`: touching the terminal from there would stop the process again.
 async fn handle_signals(
     signals: signal::Signals,
     mailbox: Arc<Mailbox<Event>>,
@@ -396,6 +450,8 @@ async fn handle_signals(
                 }
                 // Running again: the `SIGCONT` that woke us is next in the pipe.
             }
+            // The shell kept the terminal (`bg`): leave it alone, undrawn, until `fg`.
+            signal::Signal::Continue if signal::in_background() => {}
             signal::Signal::Continue => {
                 if let Some(mode) = &mode
                     && let Err(e) = mode.reenter()

@@ -38,7 +38,8 @@ pub enum Event {
     Finished {
         id: usize,
         result: Result<Done, DownloadError>,
-        /// Its task's polls and wakes (glass only); boxed, as it is most of the event's size.
+        /// Its task's polls, wakes and time split (glass only). Boxed: the figures are large
+        /// next to the other events.
         metrics: Option<Box<TaskMetrics>>,
     },
 }
@@ -164,11 +165,11 @@ pub async fn run(
             match &design {
                 Design::Glass(client) => {
                     let client = client.clone();
-                    let handle = executor::spawn(async move {
+                    let name = names::for_display(&names::from_url(&job.url));
+                    let task = executor::Builder::new().name(format!("download {name}"));
+                    let handle = task.spawn(async move {
                         download::run(&client, &job, &settings, &progress).await
                     });
-                    let name = names::for_display(&names::from_url(&records[id].progress.url));
-                    crate::trace::name_task(&name);
                     tasks.push((id, handle));
                 }
                 #[cfg(test)]
@@ -333,6 +334,7 @@ mod tests {
                 resumed_from: 0,
                 verified: false,
                 remark: None,
+                sha256: None,
             })
         })
     }
@@ -348,9 +350,10 @@ mod tests {
                     force: false,
                     resume_unchecked: false,
                     claims: Arc::default(),
+                    hash_on: crate::hash::HashOn::BlockingPool,
                 });
                 let jobs = vec![job("http://h/panics"), job("http://h/fine")];
-                let board = Board::new(false);
+                let board = Board::new(false, false);
                 run(
                     Design::Tasks(task),
                     jobs,

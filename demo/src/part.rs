@@ -16,18 +16,21 @@
 //!   `Range`; any other status fails the download and leaves the `.part` as it was. Nothing else
 //!   is ever appended.
 //! - A `.part` is resumed only if it can be tied to the version of the file the server has now
-//!   (issue 9). The first response's validator (`validator::Validator`: its strong `ETag`, else its
-//!   `Last-Modified`) is written beside the `.part`, in `.NAME.part.validator`, before the first
+//!   (issue 9). The first response's validator (`validator::Validator`: its strong `ETag`, else,
+//!   with no `ETag` at all, a `Last-Modified` a second or more before its `Date`) is written
+//!   beside the `.part`, in `.NAME.part.validator`, before the first
 //!   body byte; a resume sends it as `If-Range`, so a server whose file changed answers `200` and
 //!   the download starts over; a `206` that carries another validator (a server that ignores
-//!   `If-Range`) is not appended either, but asked again without `Range`. A `.part` with no
+//!   `If-Range`) is not appended either, nor is a `416` taken to mean the `.part` is complete,
+//!   but asked again without `Range`. A `.part` with no
 //!   validator (its server sent none, or another program left it) starts over, unless the user
 //!   passes `--continue` (`wget -c`'s name), which resumes it on trust; the output says which.
 //!   The embedded files need no validator: their prefix is checked byte for byte instead.
 //!   The sidecar's name starts with a dot, which no sanitised name does, so it is never a
 //!   download's file or `.part`.
-//! - `NAME` is never replaced without `--force`: the final rename is a hard link, which fails if
-//!   the name exists (no window between a check and the rename).
+//! - `NAME` is never replaced without `--force`: the final rename is `renameat2` with
+//!   `RENAME_NOREPLACE` (or, where the file system cannot, a hard link), which fails if the name
+//!   exists (no window between a check and the rename).
 //! - No final name ends in `.part` (`names::sanitize`, checked again by [`final_path`]), and a
 //!   download claims both `NAME` and `NAME.part` for the run (`claims::Claims`), so one
 //!   download's `.part` is never another's file, finished or not.
@@ -230,7 +233,7 @@ fn write_counted(out: &mut impl Write, mut data: &[u8], len: &mut u64) -> io::Re
 pub enum Step {
     /// The `.part`'s bytes have reached the disk (`fsync`).
     SyncFile,
-    /// The file has its final name (link and unlink, or rename).
+    /// The file has its final name (a rename, or a link and an unlink).
     Rename,
     /// The folder's new entry has reached the disk (`fsync` of the folder).
     SyncDir,
@@ -274,7 +277,43 @@ fn rename(part: &Path, to: &Path, force: bool) -> io::Result<()> {
     if force {
         return std::fs::rename(part, to);
     }
-    // link(2) fails atomically if `to` exists; then the `.part` name is dropped.
+    match rename_noreplace(part, to) {
+        // The file system (or the kernel, before Linux 3.15) cannot rename without replacing.
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
+            rename_by_link(part, to)
+        }
+        done => done,
+    }
+}
+
+/// `renameat2(RENAME_NOREPLACE)`: renames in one call, and fails atomically with `EEXIST` if
+/// `to` exists (one system call where the link and unlink of `rename_by_link` make two).
+fn rename_noreplace(part: &Path, to: &Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    // A NUL inside a path is an `InvalidInput` error here, as in `std::fs`.
+    let from = std::ffi::CString::new(part.as_os_str().as_bytes())?;
+    let to = std::ffi::CString::new(to.as_os_str().as_bytes())?;
+    // SAFETY: both pointers are to NUL-terminated strings that outlive the call, which only reads
+    // them; `AT_FDCWD` makes relative paths relative to the working directory, as `std::fs` does.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The rename without replacing, where `renameat2` cannot: link(2) fails atomically if `to`
+/// exists; then the `.part` name is dropped.
+fn rename_by_link(part: &Path, to: &Path) -> io::Result<()> {
     match std::fs::hard_link(part, to) {
         Ok(()) => std::fs::remove_file(part),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
@@ -410,6 +449,21 @@ mod tests {
         assert_eq!(std::fs::read(&to).unwrap(), b"old");
         assert!(part.exists());
         finish(&part, &to, true).unwrap();
+        assert_eq!(std::fs::read(&to).unwrap(), b"new");
+        assert!(!part.exists());
+    }
+
+    #[test]
+    fn the_link_fallback_never_clobbers_either() {
+        let dir = tempfile::tempdir().unwrap();
+        let (part, to) = (dir.path().join("a.part"), dir.path().join("a"));
+        std::fs::write(&part, b"new").unwrap();
+        std::fs::write(&to, b"old").unwrap();
+        let err = rename_by_link(&part, &to).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&to).unwrap(), b"old");
+        std::fs::remove_file(&to).unwrap();
+        rename_by_link(&part, &to).unwrap();
         assert_eq!(std::fs::read(&to).unwrap(), b"new");
         assert!(!part.exists());
     }

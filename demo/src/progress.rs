@@ -8,6 +8,11 @@
 //! *task on the same thread as the downloads* keeps getting its turn while they wait on the network,
 //! which is the point of the demo. (`indicatif` could redraw from a steady-tick thread of its own,
 //! but that would show that a second thread is free, not that this one is.)
+//!
+//! The same redraw measures the time between two ticks ([`Board::tick`]): a gap longer than the
+//! interval is a time when the thread was held and the display frozen (`--hash-on-loop` makes
+//! one). Below the total, `t` shows the task table (`task_table.rs`), refreshed with the bars;
+//! without bars, `--tasks` prints it with each status line.
 
 use std::cell::{Cell, RefCell};
 use std::io::Write;
@@ -19,6 +24,7 @@ use std::time::{Duration, Instant};
 use indicatif::{BinaryBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::names::for_display;
+use crate::task_table::TaskTable;
 
 /// Where one download stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +33,8 @@ pub enum Phase {
     Queued,
     /// Asking or receiving.
     Running,
+    /// Received and on disk; its SHA-256 is being computed (`hash.rs`).
+    Hashing,
     /// Complete, renamed to its final name (and, for the embedded files, verified).
     Done,
     /// Failed; the message says why.
@@ -117,6 +125,11 @@ impl Progress {
         info.resumed_from = have;
     }
 
+    /// The file is complete on disk; its SHA-256 is being computed.
+    pub fn hashing(&self) {
+        self.info().phase = Phase::Hashing;
+    }
+
     /// `n` more bytes are on disk. The hot path: one relaxed atomic add per chunk.
     pub fn add(&self, n: u64) {
         self.received.fetch_add(n, Ordering::Relaxed);
@@ -150,6 +163,15 @@ pub struct Board {
     rows: RefCell<Vec<Row>>,
     /// When the board was made: the plain lines' clock.
     started: Instant,
+    /// The task table, shown under the bars (or with each plain status line) when asked for.
+    tasks: TaskTable,
+    /// When the display last ticked ([`Board::tick`]); `None` before the first tick and after
+    /// a stop (Ctrl-Z), whose pause is not the program's stall.
+    last_tick: Cell<Option<Instant>>,
+    /// The longest time between two ticks: how long the display was frozen, at worst.
+    longest_gap: Cell<Duration>,
+    /// What the prompt shows as typed, to draw it again when its hint changes.
+    typed: RefCell<String>,
 }
 
 enum Kind {
@@ -161,6 +183,8 @@ enum Kind {
         total: ProgressBar,
         /// The line the user types a URL into, below the total; `None` without a keyboard.
         prompt: RefCell<Option<ProgressBar>>,
+        /// The task table, between the total and the prompt, while it is shown.
+        table: RefCell<Option<ProgressBar>>,
     },
     /// One line per event, and a status line now and then: for pipes and logs.
     Plain {
@@ -194,8 +218,9 @@ const UNSIZED: &str = "{prefix:<24!} {spinner:^32} {binary_bytes:>10}{binary_byt
                        {wide_msg}";
 
 impl Board {
-    /// Bars (drawn on stderr) when `bars`, plain lines on stdout otherwise.
-    pub fn new(bars: bool) -> Board {
+    /// Bars (drawn on stderr) when `bars`, plain lines on stdout otherwise; the task table shown
+    /// from the start with `tasks`. Call inside `block_on` (the table reads the runtime).
+    pub fn new(bars: bool, tasks: bool) -> Board {
         let kind = if bars {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
             let total = multi.add(ProgressBar::new(0));
@@ -205,6 +230,7 @@ impl Board {
                 multi,
                 total,
                 prompt: RefCell::new(None),
+                table: RefCell::new(None),
             }
         } else {
             Kind::Plain {
@@ -215,6 +241,51 @@ impl Board {
             kind,
             rows: RefCell::new(Vec::new()),
             started: Instant::now(),
+            tasks: TaskTable::new(tasks),
+            last_tick: Cell::new(None),
+            longest_gap: Cell::new(Duration::ZERO),
+            typed: RefCell::new(String::new()),
+        }
+    }
+
+    /// The display's regular redraw (the display task calls it at each tick of its interval):
+    /// [`refresh`](Board::refresh), and the time since the last tick measured. A gap longer than
+    /// the interval is time when the display task could not run: the thread was held.
+    pub fn tick(&self) {
+        let now = Instant::now();
+        if let Some(last) = self.last_tick.get() {
+            self.longest_gap.set(self.longest_gap.get().max(now - last));
+        }
+        self.last_tick.set(Some(now));
+        self.refresh();
+    }
+
+    /// The longest time between two ticks so far.
+    pub fn longest_gap(&self) -> Duration {
+        self.longest_gap.get()
+    }
+
+    /// `t`: shows or hides the task table, at once.
+    pub fn toggle_tasks(&self) {
+        self.tasks.toggle();
+        // The prompt says what `t` does next.
+        if let Kind::Bars { prompt, .. } = &self.kind
+            && prompt.borrow().is_some()
+        {
+            let typed = self.typed.borrow().clone();
+            self.set_prompt(&typed);
+        }
+        self.refresh();
+    }
+
+    /// Prints a warning on stderr: above the bars (through them, so they are not torn), or as a
+    /// plain line.
+    pub fn warn(&self, line: &str) {
+        match &self.kind {
+            Kind::Bars { multi, .. } => {
+                let _ = multi.println(line);
+            }
+            Kind::Plain { .. } => eprintln!("{line}"),
         }
     }
 
@@ -254,7 +325,10 @@ impl Board {
             }
             row.shown = info.phase;
         }
-        let running = rows.iter().filter(|r| r.shown == Phase::Running).count();
+        let running = rows
+            .iter()
+            .filter(|r| matches!(r.shown, Phase::Running | Phase::Hashing))
+            .count();
         let done = rows.iter().filter(|r| r.shown == Phase::Done).count();
         let failed = rows.iter().filter(|r| r.shown == Phase::Failed).count();
         match &self.kind {
@@ -262,17 +336,56 @@ impl Board {
                 total.set_length(size);
                 total.set_position(received);
                 total.set_message(format!("{done} done, {failed} failed"));
+                self.show_table();
             }
             Kind::Plain { last_status } if last_status.get().elapsed() >= PLAIN_STATUS_EVERY => {
                 last_status.set(Instant::now());
                 let elapsed = self.started.elapsed().as_secs_f64();
-                write_stdout(&format!(
+                let mut status = format!(
                     "[{elapsed:5.1} s] {} of {}, {running} running, {done} done, {failed} failed\n",
                     BinaryBytes(received),
                     BinaryBytes(size)
-                ));
+                );
+                if self.tasks.shown() {
+                    status.push_str(&self.tasks.text(usize::MAX));
+                    status.push('\n');
+                }
+                write_stdout(&status);
             }
             Kind::Plain { .. } => {}
+        }
+    }
+
+    /// Bars only: draws the task table between the total and the prompt while it is shown, and
+    /// takes it away once it is hidden.
+    fn show_table(&self) {
+        let Kind::Bars {
+            multi,
+            total,
+            table,
+            ..
+        } = &self.kind
+        else {
+            return;
+        };
+        let mut table = table.borrow_mut();
+        match (self.tasks.shown(), table.as_ref()) {
+            (true, bar) => {
+                let bar = bar.cloned().unwrap_or_else(|| {
+                    let bar = multi.insert_after(total, ProgressBar::new(0));
+                    bar.set_style(ProgressStyle::with_template("{msg}").expect("valid template"));
+                    bar
+                });
+                // One message of many lines: indicatif draws each as a line of its own.
+                bar.set_message(self.tasks.text(terminal_width()));
+                *table = Some(bar);
+            }
+            (false, Some(bar)) => {
+                bar.finish_and_clear();
+                multi.remove(bar);
+                *table = None;
+            }
+            (false, None) => {}
         }
     }
 
@@ -281,6 +394,7 @@ impl Board {
     ///
     /// [`resume`]: Board::resume
     pub fn pause(&self) {
+        self.last_tick.set(None);
         if let Kind::Bars { multi, .. } = &self.kind {
             let _ = multi.clear();
             multi.set_draw_target(ProgressDrawTarget::hidden());
@@ -289,6 +403,7 @@ impl Board {
 
     /// After `fg`: draws the bars again, from scratch (the screen has the shell's lines now).
     pub fn resume(&self) {
+        self.last_tick.set(None);
         if let Kind::Bars { multi, .. } = &self.kind {
             multi.set_draw_target(ProgressDrawTarget::stderr());
         }
@@ -314,11 +429,13 @@ impl Board {
                 bar.set_style(ProgressStyle::with_template("{msg}").expect("valid template"));
                 bar
             });
+            let t = if self.tasks.shown() { "hides" } else { "shows" };
             bar.set_message(format!(
-                "add a URL (Enter starts it, q quits): {}\u{2588}",
+                "add a URL (Enter starts it, q quits, t {t} the tasks): {}\u{2588}",
                 for_display(typed)
             ));
         }
+        *self.typed.borrow_mut() = typed.to_owned();
     }
 
     /// Leaves the bars on screen as they last were, and stops all drawing, before the summary is
@@ -330,11 +447,13 @@ impl Board {
             multi,
             total,
             prompt,
+            table,
         } = &self.kind
         {
-            if let Some(prompt) = prompt.borrow_mut().take() {
-                prompt.finish_and_clear();
-                multi.remove(&prompt);
+            let lines = [prompt.borrow_mut().take(), table.borrow_mut().take()];
+            for line in lines.into_iter().flatten() {
+                line.finish_and_clear();
+                multi.remove(&line);
             }
             for bar in self.rows.borrow().iter().filter_map(|row| row.bar.as_ref()) {
                 if !bar.is_finished() {
@@ -344,6 +463,19 @@ impl Board {
             total.abandon();
             multi.set_draw_target(ProgressDrawTarget::hidden());
         }
+    }
+}
+
+/// The terminal's width in columns (stderr's, where the bars are), or 100 if it does not say.
+fn terminal_width() -> usize {
+    // SAFETY: an all-zero `winsize` is a valid value for the ioctl to overwrite.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ writes one `winsize` through the valid pointer, or fails.
+    let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    if ok && size.ws_col > 0 {
+        usize::from(size.ws_col)
+    } else {
+        100
     }
 }
 
@@ -382,6 +514,7 @@ fn show_bar(bar: &ProgressBar, progress: &Progress, info: &Info, shown: Phase) {
         Phase::Failed | Phase::Stopped => {
             bar.abandon_with_message(format!("\u{2717} {}", for_display(&info.note)))
         }
+        Phase::Hashing => bar.set_message("hashing (SHA-256)"),
         Phase::Queued | Phase::Running => {}
     }
 }
@@ -405,6 +538,7 @@ fn print_change(progress: &Progress, info: &Info, shown: Phase) {
                 for_display(&info.note)
             )
         }
+        Phase::Hashing => format!("hash   {name}  (SHA-256 of the file on disk)"),
         Phase::Failed => format!("failed {name}: {}", for_display(&info.note)),
         Phase::Stopped => format!("stop   {name}: {}", for_display(&info.note)),
     };

@@ -36,30 +36,31 @@ const SLICES_PER_SECOND: f64 = 20.0;
 pub async fn start(catalog: Rc<Catalog>, tls: Option<TlsAcceptor>) -> io::Result<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    executor::spawn(async move {
-        loop {
-            match listener.accept().await {
-                Ok((stream, _)) => {
-                    let (catalog, tls) = (catalog.clone(), tls.clone());
-                    executor::spawn(async move {
-                        // A client that goes away mid-file (or refuses the handshake) is its own
-                        // business.
-                        let _ = match tls {
-                            Some(tls) => match tls.accept(stream).await {
-                                Ok(stream) => serve(stream, &catalog).await,
-                                Err(e) => Err(e),
-                            },
-                            None => serve(stream, &catalog).await,
-                        };
-                    });
-                    crate::trace::name_task("server: one connection");
+    executor::Builder::new()
+        .name("server: accept loop")
+        .spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        let (catalog, tls) = (catalog.clone(), tls.clone());
+                        let conn = executor::Builder::new().name("server conn");
+                        conn.spawn(async move {
+                            // A client that goes away mid-file (or refuses the handshake) is its own
+                            // business.
+                            let _ = match tls {
+                                Some(tls) => match tls.accept(stream).await {
+                                    Ok(stream) => serve(stream, &catalog).await,
+                                    Err(e) => Err(e),
+                                },
+                                None => serve(stream, &catalog).await,
+                            };
+                        });
+                    }
+                    // Out of file descriptors, say: pause rather than spin on the same error.
+                    Err(_) => sleep(Duration::from_millis(50)).await,
                 }
-                // Out of file descriptors, say: pause rather than spin on the same error.
-                Err(_) => sleep(Duration::from_millis(50)).await,
             }
-        }
-    });
-    crate::trace::name_task("server: accept loop");
+        });
     Ok(addr)
 }
 

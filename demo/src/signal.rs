@@ -16,6 +16,12 @@
 //! into the demo's mode and redraw. (`SIGCONT` after a `SIGSTOP`, which cannot be caught, is
 //! handled the same way.)
 //!
+//! `bg` sends `SIGCONT` too, but leaves the terminal to the shell: the demo is then in a
+//! background process group, where changing the terminal's settings, or reading it, stops the
+//! process again at once (`SIGTTOU`, `SIGTTIN`; writing too, under `stty tostop`). So on
+//! `SIGCONT` the task first asks [`in_background`]; if so, the downloads go on but the terminal
+//! stays the shell's, undrawn, until a later `SIGCONT` finds the demo in the foreground (`fg`).
+//!
 //! ## The pipe lives as long as the process
 //! The handler loads the write end's number and then writes to it; a handler running on another
 //! thread may sit between the two while the main thread drops [`Signals`]. Closing the write end
@@ -56,7 +62,8 @@ pub enum Signal {
     Interrupt,
     /// `SIGTSTP` (Ctrl-Z): put the terminal back, then [`stop_self`].
     TerminalStop,
-    /// `SIGCONT` (`fg`, `bg`): running again; take the terminal back and redraw.
+    /// `SIGCONT` (`fg`, `bg`): running again; in the foreground, take the terminal back and
+    /// redraw (after `bg`, see [`in_background`]).
     Continue,
 }
 
@@ -132,7 +139,8 @@ fn our_handler() -> libc::sighandler_t {
 }
 
 /// Stops the process as Ctrl-Z would have without our handler, and returns once it is continued
-/// (`fg`, `bg`, `kill -CONT`). Call it after putting the terminal back.
+/// (`fg`, `bg`, `kill -CONT`; after `bg`, in the background). Call it after putting the
+/// terminal back.
 pub fn stop_self() -> io::Result<()> {
     set_action(libc::SIGTSTP, libc::SIG_DFL)?;
     // SAFETY: `raise` has no memory-safety preconditions; with the default action the whole
@@ -144,6 +152,21 @@ pub fn stop_self() -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// Whether the process runs in a background process group of its terminal (after `bg`, or
+/// started with `&`): stdin, stdout or stderr is a terminal whose foreground group is another.
+/// There, touching the terminal's settings or reading it would stop the process (`SIGTTOU`,
+/// `SIGTTIN`). Asking costs nothing of the kind: `tcgetpgrp` is allowed from the background.
+pub fn in_background() -> bool {
+    // SAFETY: `getpgrp` cannot fail and has no preconditions.
+    let ours = unsafe { libc::getpgrp() };
+    (0..3).any(|fd| {
+        // SAFETY: `tcgetpgrp` only reads; a descriptor that is closed or not a terminal makes it
+        // return -1, which is not another group.
+        let foreground = unsafe { libc::tcgetpgrp(fd) };
+        foreground > 0 && foreground != ours
+    })
 }
 
 /// Delivers the [`SIGNALS`] to a task; the previous handlers come back when dropped.

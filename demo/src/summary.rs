@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use indicatif::BinaryBytes;
 
+use crate::hash::{self, HashOn};
 use crate::manager::Record;
 use crate::names::for_display;
 
@@ -46,6 +47,33 @@ pub struct Summary<'a> {
     pub peak_memory: Option<u64>,
     /// Whether the files were served by the embedded server on the same thread.
     pub embedded_server: bool,
+    /// Where the glass tasks hashed their files, and what that cost the display.
+    pub hashing: Option<Hashing>,
+    /// glass's warnings of the run, in order (`trace::warnings`).
+    pub warnings: &'a [String],
+}
+
+/// Where the hashes ran, and the display's longest freeze.
+#[derive(Clone, Copy, Debug)]
+pub struct Hashing {
+    /// The blocking pool, or the event loop (`--hash-on-loop`).
+    pub on: HashOn,
+    /// The longest time between two redraws.
+    pub longest_gap: Duration,
+    /// The time between two redraws when nothing holds the thread.
+    pub every: Duration,
+}
+
+impl Hashing {
+    /// How much longer than planned the display waited, at worst.
+    fn stall(&self) -> Duration {
+        self.longest_gap.saturating_sub(self.every)
+    }
+}
+
+/// A short duration in whole milliseconds.
+fn millis(d: Duration) -> String {
+    format!("{} ms", d.as_millis())
 }
 
 /// `VmHWM` from `/proc/self/status`: the most resident memory the process has had.
@@ -79,6 +107,16 @@ impl Summary<'_> {
             } => self.wall.max(asleep.saturating_add(running)),
             Design::Threads { .. } => self.wall,
         }
+    }
+
+    /// The longest poll of any download task, and that download's name.
+    fn longest_download_poll(&self) -> Option<(Duration, String)> {
+        let (metrics, record) = self
+            .records
+            .iter()
+            .filter_map(|r| Some((r.metrics?, r)))
+            .max_by_key(|(m, _)| m.max_poll)?;
+        Some((metrics.max_poll, record.progress.snapshot().name))
     }
 
     /// The table, as text.
@@ -136,6 +174,24 @@ impl Summary<'_> {
                 seconds(time),
                 BinaryBytes(rate as u64).to_string(),
             );
+        }
+        let digests: Vec<_> = self
+            .records
+            .iter()
+            .filter_map(|r| match &r.result {
+                Some(Ok(done)) => Some((done.sha256?, r.progress.snapshot().name)),
+                _ => None,
+            })
+            .collect();
+        if !digests.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nSHA-256 of each file as it is on disk, read back after its fsync and rename \
+                 (sha256sum's format):"
+            );
+            for (digest, name) in digests {
+                let _ = writeln!(out, "{}  {}", hash::hex(&digest), for_display(&name));
+            }
         }
         let _ = writeln!(
             out,
@@ -198,6 +254,35 @@ impl Summary<'_> {
                 );
             }
         }
+        if let Some(hashing) = self.hashing {
+            let on = match hashing.on {
+                HashOn::BlockingPool => "on the blocking pool (spawn_blocking)",
+                HashOn::EventLoop => "on the event loop (--hash-on-loop)",
+            };
+            let _ = writeln!(out, "  hashing                {on}");
+            // The cost on the thread itself: the longest poll of a download, with its name.
+            if let Some((longest, name)) = self.longest_download_poll() {
+                let slow: u64 = self
+                    .records
+                    .iter()
+                    .filter_map(|r| r.metrics)
+                    .map(|m| m.slow_polls)
+                    .sum();
+                let _ = writeln!(
+                    out,
+                    "  longest download poll {:>14}  ({}; polls over the slow-poll threshold: {slow})",
+                    millis(longest),
+                    short(&name)
+                );
+            }
+            let _ = writeln!(
+                out,
+                "  display's longest stall {:>12}  (longest gap between redraws {}, planned {})",
+                millis(hashing.stall()),
+                millis(hashing.longest_gap),
+                millis(hashing.every)
+            );
+        }
         if let Some(peak) = self.peak_memory {
             let peak = BinaryBytes(peak).to_string();
             let _ = writeln!(out, "  peak memory (VmHWM) {peak:>16}");
@@ -232,6 +317,35 @@ impl Summary<'_> {
                     );
                 }
                 Lesson::None => {}
+            }
+        }
+        if let Some(hashing) = self.hashing {
+            let _ = match hashing.on {
+                HashOn::EventLoop => writeln!(
+                    out,
+                    "\nThe hashes ran on the event loop, each file inside one poll of its task: \
+                     for up to {} at a time nothing\nelse ran, no byte moved and no redraw could \
+                     happen (the display's longest stall, {}, is the part of that when a\nredraw \
+                     was due). Without --hash-on-loop they run on the blocking pool.",
+                    millis(
+                        self.longest_download_poll()
+                            .map_or(Duration::ZERO, |(d, _)| d)
+                    ),
+                    millis(hashing.stall())
+                ),
+                HashOn::BlockingPool => writeln!(
+                    out,
+                    "\nThe hashes ran on the blocking pool: the event loop went on meanwhile, and \
+                     the display's longest stall\nwas {}. --hash-on-loop runs them on the event \
+                     loop instead, to see the difference.",
+                    millis(hashing.stall())
+                ),
+            };
+        }
+        if !self.warnings.is_empty() {
+            let _ = writeln!(out, "\nwarnings ({}):", self.warnings.len());
+            for warning in self.warnings {
+                let _ = writeln!(out, "  {}", for_display(warning));
             }
         }
         out
@@ -299,6 +413,8 @@ mod tests {
             wall: secs(2),
             peak_memory: None,
             embedded_server: false,
+            hashing: None,
+            warnings: &[],
         };
         let text = summary.render();
         // No download, so no lesson line with a third percentage.
@@ -317,6 +433,7 @@ mod tests {
                 resumed_from: 0,
                 verified: true,
                 remark: None,
+                sha256: None,
             })
         } else {
             Err(crate::download::DownloadError::Status {
@@ -340,6 +457,8 @@ mod tests {
             wall: ms(1000),
             peak_memory: None,
             embedded_server: true,
+            hashing: None,
+            warnings: &[],
         };
         summary.render()
     }

@@ -2,9 +2,9 @@
 //! own and blocking `std::net` sockets; the thread sleeps in `read(2)` while it waits for data.
 //!
 //! What happens to the bytes is shared with the glass tasks, not copied: the same `.part`,
-//! resume and verification steps from `download.rs`, so the summary compares how the waiting is
-//! done (threads used, and peak memory: each thread has its own stack, and the kernel a task per
-//! thread to schedule). So is the HTTP's hard part: the response head and the body's framing
+//! resume and verification steps from `download.rs` and `download/resume.rs`, so the summary
+//! compares how the waiting is done (threads used, and peak memory: each thread has its own
+//! stack, and the kernel a task per thread to schedule). So is the HTTP's hard part: the response head and the body's framing
 //! (`Content-Length`, `chunked`, or the connection's end) are read by `http_client::proto`, the
 //! very code the async client runs, which does no I/O of its own; this file only moves bytes from
 //! a blocking socket into its buffer. So neither design accepts a response the other refuses.
@@ -74,12 +74,12 @@ pub fn fetch(
         let mut response = Response::get(&job.url, start.have, start.if_range(), timeouts)?;
         match download::on_head(&mut start, &response.head)? {
             Next::Again => continue,
-            Next::Complete(commit) => return commit.run(),
+            Next::Complete(commit) => return commit.run_and_hash(),
             Next::Body(mut sink) => {
                 while let Some(data) = response.read_body()? {
                     sink.write(&data)?;
                 }
-                return sink.finish()?.run();
+                return sink.finish()?.run_and_hash();
             }
         }
     }
@@ -350,6 +350,7 @@ impl Connection {
             content_disposition: header(http::header::CONTENT_DISPOSITION),
             etag: header(http::header::ETAG),
             last_modified: header(http::header::LAST_MODIFIED),
+            date: header(http::header::DATE),
         };
         Ok((head, decoder))
     }

@@ -1,28 +1,29 @@
-//! `--trace` and `--trace-file`: the machinery, made visible.
+//! `--trace` and `--trace-file`: the machinery, made visible; and the warnings, always.
 //!
 //! The executor and the reactor emit `tracing` events at `TRACE` level under the targets
-//! `glass::executor` (spawn, poll, wake, wake from another thread) and `glass::reactor` (register,
-//! deregister, epoll_wait, timers fired), and `http_client` under `glass::http` (connected,
-//! redirects) and `glass::tls` (each handshake's start, and its end with the ALPN protocol, TLS
-//! version, cipher suite and time taken; `--threads` emits the same for its handshakes). With no
-//! subscriber installed each costs a check of a global flag; this module installs one only when
-//! asked:
+//! `glass::executor` (spawn, poll, wake) and `glass::reactor` (register, deregister, dispatch,
+//! epoll_wait, timers fired), and `http_client` under `glass::http` (connected, redirects) and
+//! `glass::tls` (each handshake's start, and its end with the ALPN protocol, TLS version, cipher
+//! suite and time taken; `--threads` emits the same for its handshakes). The executor's fields
+//! say *why*: a `wake` has a `cause` (`io` with the `fd` and direction, `timer`, `task`, `self`,
+//! `thread`, `spawn`) and a `wake_id`, and the `poll` it caused has `woken_by` and `took`.
 //!
-//! - `--trace`: `tracing-subscriber`'s formatter on stderr, one readable line per event, stamped
-//!   with the time since start.
-//! - `--trace-file FILE`: a [`ChromeLayer`] writing Chrome's trace-event JSON, which Perfetto
-//!   (ui.perfetto.dev) and `chrome://tracing` open. Track 0 is the reactor: each `epoll_wait` is a
-//!   span as long as the sleep. Each task gets a track of its own with each poll as a span, and its
-//!   spawn and wakes as instants. A poll event is emitted when the poll *ends* and carries how long
-//!   it took, so its span starts at `event time - took`; likewise `epoll_wait` with `asleep`.
+//! - `--trace`: one line per event on stderr ([`HumanLayer`]), stamped with the time since
+//!   start: `0.012345s glass::executor: wake task=3 `download file-1MiB.bin` cause=io fd=7
+//!   readable`.
+//! - `--trace-file FILE`: Chrome trace-event JSON, with an arrow from each wake to its poll
+//!   (`chrome.rs`).
+//! - Always: the executor's warnings (WARN, target `glass::executor`: a slow poll, a lost waker)
+//!   and the reactor's errors are kept for the summary ([`warnings`]) and handed to the display
+//!   to print through the board ([`take_new_warnings`]), so they never tear the bars. Listening
+//!   to them turns the executor's task timing on, which the demo wants anyway.
 //!
-//! The demo adds one event of its own ([`name_task`]: target `demo`, message `task`) right after
-//! each spawn, naming the task just spawned, so tracks read `task 7: file-8MiB.bin`.
+//! With no `TRACE` reader installed, each trace event costs a check of a cached per-callsite
+//! interest.
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
-use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -33,11 +34,7 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// Names the task spawned last, for the trace file's tracks (and `--trace`'s readers). Call it
-/// right after `executor::spawn`; it costs nothing when no one listens.
-pub fn name_task(name: &str) {
-    tracing::trace!(target: "demo", name, "task");
-}
+use crate::chrome::{ChromeFile, ChromeLayer};
 
 /// Keeps the trace file open; dropping it completes the JSON.
 pub struct TraceGuard {
@@ -56,20 +53,19 @@ impl Drop for TraceGuard {
     }
 }
 
-/// Installs the subscribers asked for (none: nothing is installed, and tracing stays free).
+/// Installs the warnings' reader, and the trace readers asked for.
 pub fn init(human: bool, file: Option<&Path>) -> io::Result<TraceGuard> {
-    let targets = || {
+    let everything = || {
         Targets::new()
             .with_target("glass", tracing::Level::TRACE)
             .with_target("demo", tracing::Level::TRACE)
     };
     let human_layer = human.then(|| {
-        tracing_subscriber::fmt::layer()
-            .with_writer(io::stderr)
-            .with_ansi(io::stderr().is_terminal())
-            .with_timer(tracing_subscriber::fmt::time::Uptime::default())
-            .with_level(false)
-            .with_filter(targets())
+        HumanLayer {
+            origin: Instant::now(),
+            color: io::stderr().is_terminal(),
+        }
+        .with_filter(everything())
     });
     let chrome = match file {
         Some(path) => Some(Arc::new(Mutex::new(ChromeFile::create(path)?))),
@@ -80,224 +76,135 @@ pub fn init(human: bool, file: Option<&Path>) -> io::Result<TraceGuard> {
             out,
             origin: Instant::now(),
         }
-        .with_filter(targets())
+        .with_filter(everything())
     });
-    if human || chrome.is_some() {
-        tracing_subscriber::registry()
-            .with(human_layer)
-            .with(chrome_layer)
-            .init();
-    }
+    // `--trace` prints the warnings itself, in their place among the events.
+    let warnings = WarningLayer { print: !human }
+        .with_filter(Targets::new().with_target("glass", tracing::Level::WARN));
+    tracing_subscriber::registry()
+        .with(human_layer)
+        .with(chrome_layer)
+        .with(warnings)
+        .init();
     Ok(TraceGuard { chrome })
 }
 
-/// The trace file as it is written: events stream out; track names are written at the end, when
-/// every task's name is known.
-struct ChromeFile {
-    out: BufWriter<File>,
-    /// Whether an event has been written (the next one needs a comma).
-    any: bool,
-    /// Set by `close`; later events (teardown) are dropped.
-    closed: bool,
-    /// Track names by track id.
-    tracks: BTreeMap<u64, String>,
-    /// The task the last `spawn` event was about, for the demo's naming event.
-    last_spawned: Option<u64>,
+/// The warnings and errors glass reported in this run.
+#[derive(Default)]
+struct Warnings {
+    /// Every one, in order, for the summary.
+    all: Vec<String>,
+    /// Those the display has not printed yet.
+    unprinted: Vec<String>,
 }
 
-/// The reactor's track. Task `n` gets track `n + 1` (task 0 is `block_on`'s own future).
-const REACTOR_TRACK: u64 = 0;
+/// Shared by the reader (any thread may warn: a lost waker's last clone can drop anywhere) and
+/// the display task.
+static WARNINGS: Mutex<Warnings> = Mutex::new(Warnings {
+    all: Vec::new(),
+    unprinted: Vec::new(),
+});
 
-impl ChromeFile {
-    fn create(path: &Path) -> io::Result<ChromeFile> {
-        let mut out = BufWriter::new(File::create(path)?);
-        out.write_all(b"{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n")?;
-        let mut tracks = BTreeMap::new();
-        tracks.insert(REACTOR_TRACK, "reactor: epoll_wait".to_owned());
-        Ok(ChromeFile {
-            out,
-            any: false,
-            closed: false,
-            tracks,
-            last_spawned: None,
-        })
-    }
-
-    fn event(&mut self, json: &str) -> io::Result<()> {
-        if self.closed {
-            return Ok(());
-        }
-        if self.any {
-            self.out.write_all(b",\n")?;
-        }
-        self.any = true;
-        self.out.write_all(json.as_bytes())
-    }
-
-    fn close(&mut self) -> io::Result<()> {
-        if self.closed {
-            return Ok(());
-        }
-        let mut meta = vec![
-            r#"{"name":"process_name","ph":"M","pid":1,"args":{"name":"glass demo (one thread)"}}"#
-                .to_owned(),
-        ];
-        for (track, name) in &self.tracks {
-            meta.push(format!(
-                r#"{{"name":"thread_name","ph":"M","pid":1,"tid":{track},"args":{{"name":{}}}}}"#,
-                json_string(name)
-            ));
-            meta.push(format!(
-                r#"{{"name":"thread_sort_index","ph":"M","pid":1,"tid":{track},"args":{{"sort_index":{track}}}}}"#
-            ));
-        }
-        for m in meta {
-            self.event(&m)?;
-        }
-        self.closed = true;
-        self.out.write_all(b"\n]}\n")?;
-        self.out.flush()
-    }
+fn lock_warnings() -> std::sync::MutexGuard<'static, Warnings> {
+    // Plain strings: a panic while holding the lock leaves nothing half-changed.
+    WARNINGS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Turns glass's events into trace-event JSON.
-struct ChromeLayer {
-    out: Arc<Mutex<ChromeFile>>,
-    /// Time zero of the trace.
-    origin: Instant,
+/// The warnings not yet printed, for the display to print through the board.
+pub fn take_new_warnings() -> Vec<String> {
+    std::mem::take(&mut lock_warnings().unprinted)
 }
 
-impl<S: tracing::Subscriber> Layer<S> for ChromeLayer {
-    fn on_event(
-        &self,
-        event: &tracing::Event<'_>,
-        _ctx: tracing_subscriber::layer::Context<'_, S>,
-    ) {
-        let now = self.origin.elapsed();
+/// Every warning of the run so far, for the summary.
+pub fn warnings() -> Vec<String> {
+    lock_warnings().all.clone()
+}
+
+/// Keeps glass's warnings (and errors) as text.
+struct WarningLayer {
+    /// Whether the display should print them (not when `--trace` already has).
+    print: bool,
+}
+
+impl<S: tracing::Subscriber> Layer<S> for WarningLayer {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
         let mut fields = Fields::default();
         event.record(&mut fields);
-        let mut file = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        let task_track = fields.numbers.get("task").map(|t| t + 1);
-        let us = |d: Duration| d.as_secs_f64() * 1e6;
-        let json = match (event.metadata().target(), fields.message.as_str()) {
-            ("glass::executor", "poll") => {
-                let took = fields.duration("took").unwrap_or_default();
-                let ready = fields.flags.get("ready").copied().unwrap_or(false);
-                complete(
-                    "poll",
-                    task_track,
-                    us(now.saturating_sub(took)),
-                    us(took),
-                    &format!(r#"{{"ready":{ready}}}"#),
-                )
-            }
-            ("glass::reactor", "epoll_wait") => {
-                let asleep = fields.duration("asleep").unwrap_or_default();
-                let args = format!(
-                    r#"{{"timeout":{},"events":{}}}"#,
-                    json_string(fields.texts.get("timeout").map_or("", String::as_str)),
-                    fields.numbers.get("events").copied().unwrap_or(0)
-                );
-                let track = Some(REACTOR_TRACK);
-                complete(
-                    "epoll_wait",
-                    track,
-                    us(now.saturating_sub(asleep)),
-                    us(asleep),
-                    &args,
-                )
-            }
-            ("glass::executor", "spawn") => {
-                if let Some(track) = task_track {
-                    file.tracks.insert(track, format!("task {}", track - 1));
-                    file.last_spawned = Some(track);
-                }
-                instant("spawn", task_track, us(now), "{}")
-            }
-            ("demo", "task") => {
-                if let (Some(track), Some(name)) = (file.last_spawned, fields.texts.get("name")) {
-                    file.tracks
-                        .insert(track, format!("task {}: {name}", track - 1));
-                }
-                return;
-            }
-            (target, message) => {
-                let track = if target == "glass::reactor" {
-                    Some(REACTOR_TRACK)
-                } else {
-                    task_track
-                };
-                let mut args = String::from("{");
-                for (k, v) in &fields.numbers {
-                    let _ = write!(args, "{}:{v},", json_string(k));
-                }
-                for (k, v) in &fields.texts {
-                    let _ = write!(args, "{}:{},", json_string(k), json_string(v));
-                }
-                if args.ends_with(',') {
-                    args.pop();
-                }
-                args.push('}');
-                instant(message, track, us(now), &args)
-            }
-        };
-        if let Some(json) = json
-            && let Err(e) = file.event(&json)
-        {
-            eprintln!("error: writing the trace file: {e}");
-            file.closed = true;
+        let text = format!("{}: {}", event.metadata().level(), fields.message);
+        let mut warnings = lock_warnings();
+        if self.print {
+            warnings.unprinted.push(text.clone());
         }
+        warnings.all.push(text);
     }
 }
 
-/// A span ("ph":"X") on `track` starting at `ts` µs, lasting `dur` µs.
-fn complete(name: &str, track: Option<u64>, ts: f64, dur: f64, args: &str) -> Option<String> {
-    Some(format!(
-        r#"{{"name":{},"ph":"X","ts":{ts:.3},"dur":{dur:.3},"pid":1,"tid":{},"args":{args}}}"#,
-        json_string(name),
-        track?
-    ))
+/// `--trace`'s lines: the time since start, the target, the message, then the
+/// fields in the order the event gives them, plainly (`cause=io fd=7 readable`, a task's name in
+/// backquotes, a value with spaces in quotes).
+struct HumanLayer {
+    /// Time zero.
+    origin: Instant,
+    /// Whether to mark warnings in colour (stderr is a terminal).
+    color: bool,
 }
 
-/// A point in time ("ph":"i", thread-scoped) on `track`.
-fn instant(name: &str, track: Option<u64>, ts: f64, args: &str) -> Option<String> {
-    Some(format!(
-        r#"{{"name":{},"ph":"i","s":"t","ts":{ts:.3},"pid":1,"tid":{},"args":{args}}}"#,
-        json_string(name),
-        track?
-    ))
-}
-
-/// A JSON string literal for `s`.
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+impl<S: tracing::Subscriber> Layer<S> for HumanLayer {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let meta = event.metadata();
+        let mut line = format!("{:>11.6}s ", self.origin.elapsed().as_secs_f64());
+        if *meta.level() <= tracing::Level::WARN {
+            let level = meta.level().as_str();
+            match self.color {
+                true => line.push_str(&format!("\x1b[1;33m{level}\x1b[0m ")),
+                false => line.push_str(&format!("{level} ")),
             }
-            c => out.push(c),
         }
+        line.push_str(meta.target());
+        line.push_str(": ");
+        line.push_str(&human_line(&fields));
+        line.push('\n');
+        let _ = io::stderr().write_all(line.as_bytes());
     }
-    out.push('"');
+}
+
+/// An event's message and fields, as `--trace` prints them.
+fn human_line(fields: &Fields) -> String {
+    let mut out = fields.message.clone();
+    for (name, value) in &fields.order {
+        match *name {
+            "name" => write!(out, " `{value}`"),
+            // `fd=7 readable`, as the reactor says it.
+            "direction" if fields.numbers.contains_key("fd") => write!(out, " {value}"),
+            // Quoted only where a space would make it ambiguous.
+            _ if value.contains(char::is_whitespace) => write!(out, " {name}={value:?}"),
+            _ => write!(out, " {name}={value}"),
+        }
+        .expect("writing to a String cannot fail");
+    }
     out
 }
 
 /// An event's fields, by kind.
 #[derive(Default)]
-struct Fields {
-    message: String,
-    numbers: BTreeMap<&'static str, u64>,
-    flags: BTreeMap<&'static str, bool>,
-    /// Everything recorded with `?` or `%`, as text (durations among them).
-    texts: BTreeMap<&'static str, String>,
+pub struct Fields {
+    /// The event's message (`poll`, `wake`, a warning's text).
+    pub message: String,
+    /// Fields recorded as integers.
+    pub numbers: BTreeMap<&'static str, u64>,
+    /// Fields recorded as booleans.
+    pub flags: BTreeMap<&'static str, bool>,
+    /// Everything recorded as a string, with `?` or `%`, as text (durations among them).
+    pub texts: BTreeMap<&'static str, String>,
+    /// Every field but the message, as text, in the order the event gives them.
+    pub order: Vec<(&'static str, String)>,
 }
 
 impl Fields {
-    fn duration(&self, name: &str) -> Option<Duration> {
+    /// The field `name`, recorded as a `Duration` with `?`.
+    pub fn duration(&self, name: &str) -> Option<Duration> {
         parse_duration(self.texts.get(name)?)
     }
 }
@@ -305,14 +212,17 @@ impl Fields {
 impl Visit for Fields {
     fn record_u64(&mut self, field: &Field, value: u64) {
         self.numbers.insert(field.name(), value);
+        self.order.push((field.name(), value.to_string()));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
         self.numbers.insert(field.name(), value.max(0) as u64);
+        self.order.push((field.name(), value.to_string()));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
         self.flags.insert(field.name(), value);
+        self.order.push((field.name(), value.to_string()));
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
@@ -324,6 +234,7 @@ impl Visit for Fields {
         if field.name() == "message" {
             self.message = text;
         } else {
+            self.order.push((field.name(), text.clone()));
             self.texts.insert(field.name(), text);
         }
     }
@@ -370,30 +281,22 @@ mod tests {
     }
 
     #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(json_string("a\"b\\c\n"), r#""a\"b\\c\u000a""#);
-    }
-
-    #[test]
-    fn the_file_is_valid_trace_json() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.json");
-        let mut file = ChromeFile::create(&path).unwrap();
-        file.tracks.insert(4, "task 3: a \"b\"".to_owned());
-        let poll = complete("poll", Some(4), 10.0, 2.5, r#"{"ready":true}"#).unwrap();
-        file.event(&poll).unwrap();
-        file.event(&instant("wake", Some(4), 9.0, "{}").unwrap())
-            .unwrap();
-        file.close().unwrap();
-        let json: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let events = json["traceEvents"].as_array().unwrap();
-        assert_eq!(events[0]["ph"], "X");
-        assert_eq!(events[0]["dur"], 2.5);
-        assert!(
-            events
-                .iter()
-                .any(|e| e["args"]["name"] == "task 3: a \"b\"")
+    fn human_lines_read_plainly() {
+        let mut fields = Fields::default();
+        let record = |f: &mut Fields, name: &'static str, value: &str| {
+            f.order.push((name, value.to_owned()));
+        };
+        fields.message = "wake".to_owned();
+        record(&mut fields, "task", "3");
+        record(&mut fields, "name", "download file-1MiB.bin");
+        record(&mut fields, "cause", "io");
+        record(&mut fields, "fd", "7");
+        fields.numbers.insert("fd", 7);
+        record(&mut fields, "direction", "readable");
+        record(&mut fields, "error", "connection reset");
+        assert_eq!(
+            human_line(&fields),
+            "wake task=3 `download file-1MiB.bin` cause=io fd=7 readable error=\"connection reset\""
         );
     }
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{demo, text};
+use common::{chrome_trace_events, demo, names_in, text};
 
 #[test]
 fn no_argument_run_verifies_every_file_and_prints_the_summary() {
@@ -44,11 +44,7 @@ fn output_folder_keeps_the_files_and_a_second_run_does_not_overwrite_them() {
     let out_arg = out.to_str().unwrap();
     let output = demo(&["--demo-scale", "small", "-o", out_arg], cwd.path());
     assert!(output.status.success(), "{:?}", text(&output));
-    let mut names: Vec<_> = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
+    let names = names_in(&out);
     assert_eq!(names.len(), 8, "{names:?}");
     assert!(names.iter().all(|n| !n.ends_with(".part")), "{names:?}");
     assert_eq!(
@@ -89,18 +85,7 @@ fn threads_mode_does_the_same_downloads_on_os_threads() {
 #[test]
 fn trace_file_is_chrome_json_with_a_track_per_task() {
     let cwd = tempfile::tempdir().unwrap();
-    let trace = cwd.path().join("trace.json");
-    let args = [
-        "--demo-scale",
-        "small",
-        "--trace-file",
-        trace.to_str().unwrap(),
-    ];
-    let output = demo(&args, cwd.path());
-    assert!(output.status.success(), "{:?}", text(&output));
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
-    let events = json["traceEvents"].as_array().unwrap();
+    let events = chrome_trace_events(cwd.path());
     let polls = events
         .iter()
         .filter(|e| e["name"] == "poll" && e["ph"] == "X")

@@ -40,7 +40,9 @@ fn both_designs(raw: &[u8]) -> Vec<Run> {
         .collect()
 }
 
-fn assert_saved(raw: &[u8], expected: &[u8]) {
+/// Both designs, answered with `raw`, exit with `expected_code` and save `expected_saved`
+/// (`None`: no file).
+fn assert_both_designs(raw: &[u8], expected_code: i32, expected_saved: Option<&[u8]>) {
     for Run {
         design,
         code,
@@ -48,22 +50,17 @@ fn assert_saved(raw: &[u8], expected: &[u8]) {
         out,
     } in both_designs(raw)
     {
-        assert_eq!(code, 0, "{design:?}: {out}");
-        assert_eq!(saved.as_deref(), Some(expected), "{design:?}: {out}");
+        assert_eq!(code, expected_code, "{design:?}: {out}");
+        assert_eq!(saved.as_deref(), expected_saved, "{design:?}: {out}");
     }
 }
 
+fn assert_saved(raw: &[u8], expected: &[u8]) {
+    assert_both_designs(raw, 0, Some(expected));
+}
+
 fn assert_refused(raw: &[u8]) {
-    for Run {
-        design,
-        code,
-        saved,
-        out,
-    } in both_designs(raw)
-    {
-        assert_eq!(code, 1, "{design:?}: {out}");
-        assert_eq!(saved, None, "{design:?}: {out}");
-    }
+    assert_both_designs(raw, 1, None);
 }
 
 #[test]

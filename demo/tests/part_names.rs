@@ -5,17 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Reply, TestServer, demo, pattern, text};
-
-/// The names in `dir`, sorted.
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
+use common::{Reply, TestServer, demo, names_in, pattern, text};
 
 fn named(body: &[u8], content_disposition: &str) -> Reply {
     Reply::File {

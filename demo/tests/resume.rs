@@ -148,10 +148,27 @@ fn version(body: &[u8], etag: &str, honours_if_range: bool, cut: Option<usize>) 
         body: body.to_vec(),
         etag: Some(etag.to_owned()),
         last_modified: None,
+        date: None,
         honours_if_range,
         cut,
     }
 }
+
+/// A version of `/v.bin` known by these headers (`[ETag, Last-Modified, Date]`), honouring
+/// `If-Range`; `cut` as in [`version`].
+fn dated(body: &[u8], [etag, modified, date]: [Option<&str>; 3], cut: Option<usize>) -> Reply {
+    Reply::Versioned {
+        body: body.to_vec(),
+        etag: etag.map(str::to_owned),
+        last_modified: modified.map(str::to_owned),
+        date: date.map(str::to_owned),
+        honours_if_range: true,
+        cut,
+    }
+}
+
+/// The second in which both versions of a file were written, in the dated tests.
+const WRITTEN: &str = "Tue, 01 Dec 2026 07:00:00 GMT";
 
 /// A first run cut short after 40 000 bytes of `old` (ETag `"v1"`): it leaves a `.part`.
 fn interrupted_run(server: &TestServer, old: &[u8], dir: &std::path::Path) {
@@ -244,4 +261,103 @@ fn a_part_with_no_validator_is_resumed_only_with_continue() {
     assert_eq!(server.seen()[1].range.as_deref(), Some("bytes=50000-"));
     assert!(out.contains("resumed at byte 50000"), "{out}");
     assert!(std::fs::read(dir.path().join("n.bin")).unwrap() == body);
+}
+
+#[test]
+fn a_weak_etag_or_a_date_within_its_second_never_ties_a_part_to_its_version() {
+    // Both versions were written within one second, so they carry the same Last-Modified: as
+    // `If-Range`, it would let the server splice the new version's rest onto the old prefix.
+    // A date may stand for a version only without an ETag, and a second before the Date.
+    let (old, new) = (pattern(100_000, 46), pattern(100_000, 47));
+    let cases = [
+        (
+            [
+                Some("W/\"1\""),
+                Some(WRITTEN),
+                Some("Tue, 01 Dec 2026 08:00:00 GMT"),
+            ],
+            "W/\"2\"",
+        ),
+        ([None, Some(WRITTEN), Some(WRITTEN)], ""),
+    ];
+    for ([etag, modified, date], new_etag) in cases {
+        let server = TestServer::start(vec![]);
+        let dir = tempfile::tempdir().unwrap();
+        server.set("/v.bin", dated(&old, [etag, modified, date], Some(40_000)));
+        let (code, out) = run(&server, "/v.bin", dir.path(), &[]);
+        assert_eq!(code, 1, "{out}");
+        let new_etag = etag.map(|_| new_etag);
+        server.set("/v.bin", dated(&new, [new_etag, modified, date], None));
+        let (code, out) = run(&server, "/v.bin", dir.path(), &[]);
+        assert_eq!(code, 0, "{etag:?}: {out}");
+        assert!(
+            std::fs::read(dir.path().join("v.bin")).unwrap() == new,
+            "{etag:?}: the saved file is not the new version whole: {out}"
+        );
+        let seen = server.seen();
+        assert_eq!(seen.last().unwrap().if_range, None, "{etag:?}: {seen:?}");
+    }
+}
+
+#[test]
+fn a_date_a_second_before_the_response_ties_a_part_with_no_etag() {
+    let body = pattern(100_000, 48);
+    let server = TestServer::start(vec![]);
+    let dir = tempfile::tempdir().unwrap();
+    let headers = [None, Some(WRITTEN), Some("Tue, 01 Dec 2026 07:00:01 GMT")];
+    server.set("/v.bin", dated(&body, headers, Some(40_000)));
+    let (code, out) = run(&server, "/v.bin", dir.path(), &[]);
+    assert_eq!(code, 1, "{out}");
+    server.set("/v.bin", dated(&body, headers, None));
+    let (code, out) = run(&server, "/v.bin", dir.path(), &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("resumed at byte 40000"), "{out}");
+    assert!(std::fs::read(dir.path().join("v.bin")).unwrap() == body);
+    let seen = server.seen();
+    assert_eq!(seen.last().unwrap().if_range.as_deref(), Some(WRITTEN));
+}
+
+#[test]
+fn a_416_finishes_a_part_only_for_the_same_version() {
+    // The server ignores If-Range; its file is now exactly as long as the .part. Its 416 says
+    // "you have it all" of whichever version it has: only the .part's own may be committed.
+    let old = pattern(100_000, 49);
+    let new = pattern(40_000, 50);
+    for (etag, expected) in [
+        (Some("\"v1\""), &old[..40_000]),
+        (Some("\"v2\""), &new),
+        (None, &new),
+    ] {
+        let server = TestServer::start(vec![]);
+        let dir = tempfile::tempdir().unwrap();
+        interrupted_run(&server, &old, dir.path());
+        let body = if etag == Some("\"v1\"") {
+            &old[..40_000]
+        } else {
+            &new[..]
+        };
+        server.set(
+            "/v.bin",
+            Reply::Versioned {
+                body: body.to_vec(),
+                etag: etag.map(str::to_owned),
+                last_modified: None,
+                date: None,
+                honours_if_range: false,
+                cut: None,
+            },
+        );
+        let (code, out) = run(&server, "/v.bin", dir.path(), &[]);
+        assert_eq!(code, 0, "{etag:?}: {out}");
+        assert!(
+            std::fs::read(dir.path().join("v.bin")).unwrap() == expected,
+            "{etag:?}: the saved file is not the server's version: {out}"
+        );
+        let ranges: Vec<_> = server.seen().into_iter().map(|s| s.range).collect();
+        let resume = Some("bytes=40000-".to_owned());
+        match etag {
+            Some("\"v1\"") => assert_eq!(ranges[1..], [resume], "{etag:?}"),
+            _ => assert_eq!(ranges[1..], [resume, None], "{etag:?}"),
+        }
+    }
 }

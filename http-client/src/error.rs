@@ -32,8 +32,11 @@ pub enum Error {
         /// What was wrong with it.
         reason: String,
     },
-    /// The TLS layer of an `https://` request failed, or an `http://` server answered in TLS: the
-    /// connection was not (or could not be) secured, and nothing was sent on it.
+    /// The TLS layer of an `https://` request failed, or an `http://` server answered in TLS.
+    /// For an `https://` request the connection could not be secured, and nothing was sent on
+    /// it. For [`TlsFailure::ServerSpeaksTls`] the request *was* sent, in plaintext, before the
+    /// answer showed that the port expects TLS: whatever it carried (credentials, cookies) has
+    /// crossed the network unencrypted.
     Tls {
         /// The URL.
         url: Uri,

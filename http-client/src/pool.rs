@@ -14,8 +14,10 @@ use crate::connection::Connection;
 use crate::url::Scheme;
 
 /// The most idle connections kept per host and port; the oldest goes first when one more comes.
-/// Enough for a downloader's parallel fetches, few enough not to hoard file descriptors.
-const MAX_IDLE_PER_HOST: usize = 32;
+/// Enough for a downloader's parallel fetches (the demo runs up to 64 at once: with 32 kept, it
+/// opened 375 connections for 2,000 files where curl opened 65), few enough not to hoard file
+/// descriptors.
+const MAX_IDLE_PER_HOST: usize = 128;
 /// An idle connection older than this is closed rather than reused: servers close idle
 /// connections after a while (nginx: 75 s), often without the close reaching us in time.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);

@@ -122,13 +122,24 @@ impl TlsStream {
 
     /// Encrypts all of `bytes` and writes the records (and anything else rustls has queued, such
     /// as the handshake's last message) to the socket.
-    pub(crate) async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        // The plaintext is taken whole: rustls buffers what it cannot send yet.
-        self.session.writer().write_all(bytes)?;
-        while self.session.wants_write() {
-            poll_fn(|cx| self.poll_write_tls(cx)).await?;
+    ///
+    /// rustls holds at most 64 KiB of records waiting for the socket (its buffer limit) and takes
+    /// only as much plaintext as fits, so a larger request head goes in pieces: each piece is
+    /// encrypted, then sent, before the next is given.
+    pub(crate) async fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        loop {
+            let taken = self.session.writer().write(bytes)?;
+            bytes = &bytes[taken..];
+            while self.session.wants_write() {
+                poll_fn(|cx| self.poll_write_tls(cx)).await?;
+            }
+            match (bytes.is_empty(), taken) {
+                (true, _) => return Ok(()),
+                // With nothing queued rustls refused more: it would refuse it for ever.
+                (false, 0) => return Err(io::ErrorKind::WriteZero.into()),
+                (false, _) => {}
+            }
         }
-        Ok(())
     }
 
     /// Whether the session is unusable after sitting idle: the server sent `close_notify`, closed

@@ -394,3 +394,35 @@ fn a_body_that_ends_at_the_close_is_complete_only_with_close_notify() {
         assert!(error.to_string().contains("close_notify"), "{error}");
     });
 }
+
+#[test]
+fn a_request_head_over_64_kib_is_sent_whole_over_https_as_over_http() {
+    // rustls holds at most 64 KiB of records waiting for the socket; a head bigger than that
+    // must go out in pieces, not fail with `WriteZero`.
+    let big = "b".repeat(100_000);
+    let ca = TestCa::new();
+    let tls = answering(&ca, b"ok");
+    run(async {
+        let plain = serve(|_| with_length("200 OK", "", b"ok")).await;
+        let client = client_trusting(&ca);
+        for url in [plain.url("/big"), localhost(&tls, "/big")] {
+            let response = client
+                .get(url.as_str())
+                .header("x-big", big.as_str())
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert_eq!(response.status(), StatusCode::OK, "{url}");
+            assert_eq!(response.bytes().await.unwrap(), &b"ok"[..], "{url}");
+        }
+        assert_eq!(
+            plain.requests.borrow()[0].header("x-big"),
+            Some(big.as_str())
+        );
+    });
+    let requests = tls.requests.lock().unwrap();
+    assert!(
+        requests[0].contains(&format!("x-big: {big}")),
+        "{requests:?}"
+    );
+}

@@ -79,7 +79,9 @@ fn serve(args: &[String]) -> ExitCode {
         _ => None,
     };
     let Some((contender, n)) = parsed else {
-        eprintln!("usage: compare --serve many_connections <glass|tokio|smol|std> <connections>");
+        eprintln!(
+            "usage: compare --serve many_connections <glass|tokio|smol|std|glass+timing> <connections>"
+        );
         return ExitCode::from(2);
     };
     match many_connections::child_main(contender, n) {
@@ -93,7 +95,7 @@ fn serve(args: &[String]) -> ExitCode {
 
 /// `--profile <workload> <contender> [seconds]`: one contender's version, in a loop.
 fn profile(args: &[String]) -> ExitCode {
-    let usage = "usage: compare --profile <workload> <glass|tokio|smol|std> [seconds]";
+    let usage = "usage: compare --profile <workload> <glass|tokio|smol|std|glass+timing> [seconds]";
     let (workload, contender, seconds) = match args {
         [w, c] => (w, c, "10"),
         [w, c, s] => (w, c, s.as_str()),
@@ -150,7 +152,9 @@ fn once(args: &[String]) -> ExitCode {
         _ => None,
     };
     let Some(((workload, contender), (size, runs))) = parsed else {
-        eprintln!("usage: compare --once <workload> <glass|tokio|smol|std> <size> <runs>");
+        eprintln!(
+            "usage: compare --once <workload> <glass|tokio|smol|std|glass+timing> <size> <runs>"
+        );
         return ExitCode::from(2);
     };
     let harness = match std::env::current_exe().and_then(|exe| Harness::new(Some(exe))) {

@@ -154,6 +154,11 @@ pub fn serve(contender: Contender, n: usize, ready: impl FnOnce(SocketAddr)) -> 
         Contender::Tokio => serve_tokio(n, ready),
         Contender::Smol => serve_smol(n, ready),
         Contender::Blocking => serve_blocking(n, ready),
+        // Not a contender here (`Workload::arm`): the parent's switch would not reach this process.
+        Contender::GlassTimed => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "many_connections has no glass+timing server",
+        )),
     }
 }
 

@@ -60,6 +60,8 @@ impl Workload {
     pub fn arm(&self, contender: Contender) -> Option<Arm> {
         match contender {
             Contender::Glass => Some(self.glass),
+            // Its server runs in a child process, which the switch in this one does not reach.
+            Contender::GlassTimed => (self.name != "many_connections").then_some(self.glass),
             Contender::Tokio => Some(self.tokio),
             Contender::Smol => Some(self.smol),
             Contender::Blocking => self.blocking,
@@ -75,7 +77,11 @@ impl Workload {
                 format!("{}: no {contender} version", self.name),
             )
         })?;
-        let run = arm(harness, size)?;
+        let run = if contender == Contender::GlassTimed {
+            with_task_timing(|| arm(harness, size))?
+        } else {
+            arm(harness, size)?
+        };
         let expected = (self.expected)(size);
         if run.check != expected {
             return Err(io::Error::other(format!(
@@ -85,6 +91,19 @@ impl Workload {
         }
         Ok(run)
     }
+}
+
+/// Runs `f` with glass's task timing on, and turns it off again however `f` ends.
+fn with_task_timing<R>(f: impl FnOnce() -> R) -> R {
+    struct Off;
+    impl Drop for Off {
+        fn drop(&mut self) {
+            executor::set_task_timing(false);
+        }
+    }
+    executor::set_task_timing(true);
+    let _off = Off;
+    f()
 }
 
 fn identity(n: usize) -> u64 {
@@ -327,8 +346,13 @@ pub fn find(name: &str) -> Option<&'static Workload> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use std::sync::Mutex;
+
+    /// Held by whoever runs glass+timing, whose switch is process-wide: the test of the switch
+    /// must not see another test's run turn it on.
+    pub(crate) static TIMING_SWITCH: Mutex<()> = Mutex::new(());
 
     /// Every workload, at its test size, returns the right check value on every contender it has.
     /// (The workloads are spread over one test per family so they run in parallel.)
@@ -340,6 +364,8 @@ mod tests {
                 if workload.arm(contender).is_none() {
                     continue;
                 }
+                let _switch = (contender == Contender::GlassTimed)
+                    .then(|| TIMING_SWITCH.lock().unwrap_or_else(|e| e.into_inner()));
                 let run = workload
                     .run(&harness, contender, workload.test_size)
                     .unwrap_or_else(|e| panic!("{name} on {contender}: {e}"));
@@ -411,5 +437,27 @@ mod tests {
         let harness = Harness::new(None).unwrap();
         let err = workload.run(&harness, Contender::Glass, 10).unwrap_err();
         assert!(err.to_string().contains("expected 45"), "{err}");
+    }
+
+    #[test]
+    fn glass_timed_runs_glass_with_task_timing_on_and_leaves_it_off() {
+        fn timing_seen(_: &Harness, n: usize) -> io::Result<Run> {
+            let on = executor::task_timing();
+            Ok(Run::new(
+                std::time::Duration::from_millis(1),
+                u64::from(on) * n as u64,
+            ))
+        }
+        let workload = Workload {
+            glass: timing_seen,
+            expected: |n| n as u64,
+            ..*find("spawn_many").unwrap()
+        };
+        let harness = Harness::new(None).unwrap();
+        let _switch = TIMING_SWITCH.lock().unwrap_or_else(|e| e.into_inner());
+        workload.run(&harness, Contender::GlassTimed, 10).unwrap();
+        assert!(!executor::task_timing(), "switched off after the run");
+        let err = workload.run(&harness, Contender::Glass, 10).unwrap_err();
+        assert!(err.to_string().contains("got check value 0"), "{err}");
     }
 }

@@ -10,8 +10,9 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -43,11 +44,14 @@ pub enum Reply {
     /// One version of a file, with its validators, honouring `Range: bytes=N-`; `If-Range` is
     /// honoured (a validator other than this version's gets the whole file, `200`) when
     /// `honours_if_range`, and ignored otherwise, as a careless server would. With `cut`, only
-    /// that many bytes of the body are sent before the connection is closed.
+    /// that many bytes of the body are sent before the connection is closed. `date` is the
+    /// response's `Date` (none when `None`). A range starting at or past the end gets `416`
+    /// with `Content-Range: bytes */LEN` and the validators, as nginx answers.
     Versioned {
         body: Vec<u8>,
         etag: Option<String>,
         last_modified: Option<String>,
+        date: Option<String>,
         honours_if_range: bool,
         cut: Option<usize>,
     },
@@ -222,10 +226,14 @@ fn handle(mut stream: TcpStream, routes: &Mutex<HashMap<String, Reply>>, log: &M
             body,
             etag,
             last_modified,
+            date,
             honours_if_range,
             cut,
         }) => {
             let mut extra = String::new();
+            if let Some(date) = date {
+                extra.push_str(&format!("Date: {date}\r\n"));
+            }
             if let Some(etag) = etag {
                 extra.push_str(&format!("ETag: {etag}\r\n"));
             }
@@ -236,9 +244,13 @@ fn handle(mut stream: TcpStream, routes: &Mutex<HashMap<String, Reply>>, log: &M
                 |v: &String| Some(v) == etag.as_ref() || Some(v) == last_modified.as_ref();
             let from = match &if_range {
                 Some(v) if *honours_if_range && !this_version(v) => None,
-                _ => from.filter(|&n| n < body.len()),
+                _ => from,
             };
             let (status, body) = match from {
+                Some(from) if from >= body.len() => {
+                    extra.push_str(&format!("Content-Range: bytes */{}\r\n", body.len()));
+                    ("416 Range Not Satisfiable", &b""[..])
+                }
                 Some(from) => {
                     extra.push_str(&format!(
                         "Content-Range: bytes {from}-{}/{}\r\n",
@@ -311,17 +323,22 @@ pub fn refused_url() -> String {
     format!("http://{addr}/nobody-home.bin")
 }
 
-/// Runs the demo with `args` in `cwd`, stdin closed (not a terminal), output captured. A demo
-/// that hangs is killed after two minutes, failing the test rather than hanging the whole run.
-pub fn demo(args: &[&str], cwd: &Path) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
+/// Starts the demo with `args` in `cwd`, stdin closed (not a terminal), stdout and stderr pipes.
+fn spawn_demo(args: &[&str], cwd: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_demo"))
         .args(args)
         .current_dir(cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("the demo binary runs");
+        .expect("the demo binary runs")
+}
+
+/// Runs the demo with `args` in `cwd`, stdin closed (not a terminal), output captured. A demo
+/// that hangs is killed after two minutes, failing the test rather than hanging the whole run.
+pub fn demo(args: &[&str], cwd: &Path) -> Output {
+    let mut child = spawn_demo(args, cwd);
     // Drain both pipes on their own threads, so a chatty demo never blocks on a full pipe.
     let drain = |mut pipe: Box<dyn Read + Send>| {
         thread::spawn(move || {
@@ -332,18 +349,7 @@ pub fn demo(args: &[&str], cwd: &Path) -> Output {
     };
     let stdout = drain(Box::new(child.stdout.take().unwrap()));
     let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            // Still our unreaped child, so this pid cannot have been reused.
-            let _ = child.kill();
-            break child.wait().unwrap();
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_at_most(&mut child, Duration::from_secs(120));
     Output {
         status,
         stdout: stdout.join().unwrap(),
@@ -354,16 +360,39 @@ pub fn demo(args: &[&str], cwd: &Path) -> Output {
 /// Runs the demo with `args` in `cwd` with its stdout a pipe nobody reads (the read end closed
 /// before the demo starts writing, as `demo ... | head -0` would leave it); stderr captured.
 pub fn demo_with_stdout_closed(args: &[&str], cwd: &Path) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the demo binary runs");
+    let mut child = spawn_demo(args, cwd);
     drop(child.stdout.take());
     child.wait_with_output().expect("the demo ends")
+}
+
+/// Runs the small embedded demo with `--trace-file cwd/trace.json`, which must succeed, and
+/// returns the Chrome trace's events.
+pub fn chrome_trace_events(cwd: &Path) -> Vec<serde_json::Value> {
+    let trace = cwd.join("trace.json");
+    let args = [
+        "--demo-scale",
+        "small",
+        "--trace-file",
+        trace.to_str().unwrap(),
+    ];
+    let output = demo(&args, cwd);
+    assert!(output.status.success(), "{:?}", text(&output));
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    match json["traceEvents"].take() {
+        serde_json::Value::Array(events) => events,
+        other => panic!("traceEvents is not an array: {other}"),
+    }
+}
+
+/// The names in `dir`, sorted.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 /// stdout and stderr, for assertions and for the failure message.
@@ -372,4 +401,60 @@ pub fn text(output: &Output) -> (String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// Waits for `child` to end, killing it after `limit` (a hung demo fails its test, not the run).
+pub fn wait_at_most(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            // Still our unreaped child, so this pid cannot have been reused.
+            let _ = child.kill();
+            return child.wait().unwrap();
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A pseudo-terminal of `rows` by `cols`: its master (the test's side) and slave (the demo's).
+pub fn openpty(rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
+    let (mut master, mut slave) = (0, 0);
+    let size = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: the out-pointers are valid; no name buffer or termios is asked for.
+    let opened = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: `openpty` succeeded: both are open descriptors owned by nothing else.
+    unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
+}
+
+/// Reads everything the terminal behind `master` shows, all along, as a terminal emulator would
+/// (a full pty would block the demo), into the returned buffer. The thread ends with EIO once
+/// no process has the slave open.
+pub fn read_terminal(master: &OwnedFd) -> (Arc<Mutex<Vec<u8>>>, thread::JoinHandle<()>) {
+    let output = Arc::new(Mutex::new(Vec::new()));
+    let shown = output.clone();
+    let mut master = std::fs::File::from(master.try_clone().unwrap());
+    let reader = thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = master.read(&mut buf) {
+            shown.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    (output, reader)
 }

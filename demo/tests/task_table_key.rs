@@ -1,0 +1,69 @@
+//! On a terminal, the `t` key shows the task table under the bars, live, and the prompt says so.
+//!
+//! The terminal is a pseudo-terminal: the demo gets the slave as stdin, stdout and stderr (so it
+//! draws bars and reads keys), and the test plays the user on the master. No job control is
+//! needed here (`ctrl_z.rs` has it), so the demo is an ordinary child.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Waits up to 60 s until the terminal has shown `needle` after byte `from`; returns where.
+fn wait_for(output: &Mutex<Vec<u8>>, from: usize, needle: &str) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let shown = String::from_utf8_lossy(&output.lock().unwrap()[from..]).into_owned();
+        if let Some(at) = shown.find(needle) {
+            return from + at;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the terminal never showed {needle:?}; it showed:\n{shown}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn t_shows_the_task_table_under_the_bars() {
+    let (master, slave) = common::openpty(60, 140);
+    let stdio = || Stdio::from(slave.try_clone().unwrap());
+    // The full-size demo: its downloads take about five seconds, time enough to press a key.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .env("TERM", "xterm")
+        .stdin(stdio())
+        .stdout(stdio())
+        .stderr(stdio())
+        .spawn()
+        .expect("the demo runs");
+    drop(slave);
+
+    let (output, reader) = common::read_terminal(&master);
+    let mut keys = std::fs::File::from(master);
+
+    // The prompt says what `t` does; no table yet.
+    let hint = wait_for(&output, 0, "t shows the tasks");
+    let before = String::from_utf8_lossy(&output.lock().unwrap()[..hint]).into_owned();
+    assert!(!before.contains("runtime:"), "a table before t:\n{before}");
+
+    keys.write_all(b"t").unwrap();
+    let shown = output.lock().unwrap().len();
+    let header = wait_for(&output, shown, "task name");
+    // The table's rows and its runtime line, drawn with the bars, and the prompt's new hint.
+    wait_for(&output, header, "download file-64MiB.bin");
+    wait_for(&output, header, "polls/s");
+    wait_for(&output, header, "t hides the tasks");
+
+    let status = common::wait_at_most(&mut child, Duration::from_secs(120));
+    reader.join().unwrap();
+    let output = String::from_utf8_lossy(&output.lock().unwrap()).into_owned();
+    assert!(status.success(), "{status}\n{output}");
+    assert!(
+        output.contains("verified byte for byte: 8 of 8 files"),
+        "{output}"
+    );
+    drop(keys);
+}
