@@ -23,9 +23,10 @@
 //! - [`metrics`]: counters that are always on (polls, wakes, time parked).
 //! - [`set_task_timing`], [`set_slow_poll_threshold`]: the time split and the slow-poll warning.
 //!
-//! Reading order: `state.rs` (the atomics a waker shares), `waker.rs` (the hand-written `Waker`),
-//! `task.rs` (a task and its handle), `runtime/mod.rs` (the loop), then `runtime/watch.rs`,
-//! `timing.rs` and `trace.rs` (what it tells a reader) and `runtime/lost_waker.rs`.
+//! Reading order: `yield_now.rs` (the simplest future: `Pending` once, waking itself),
+//! `state.rs` (the atomics a waker shares), `waker.rs` (the hand-written `Waker`), `task.rs` (a
+//! task and its handle), `runtime/mod.rs` (the loop), then `runtime/watch.rs`, `timing.rs` and
+//! `trace.rs` (what it tells a reader) and `runtime/lost_waker.rs`.
 //!
 //! ## Trace events and warnings
 //! Every event has target `glass::executor`. A task is named by `task` (its id, [`TaskInfo::id`];
@@ -138,6 +139,16 @@ pub use yield_now::yield_now;
 /// wait for the result, but does not stop `f`, which runs to completion on its thread. If the pool
 /// has no thread and the system refuses to start one, `f` never runs and the handle reports
 /// [`JoinError::ThreadUnavailable`] (rather than wait for ever).
+///
+/// ```
+/// let sum = executor::block_on(async {
+///     // Summed on a helper thread; meanwhile this thread is free to run other tasks.
+///     executor::spawn_blocking(|| (1..=1_000_000u64).sum::<u64>())
+///         .await
+///         .unwrap()
+/// });
+/// assert_eq!(sum, 500_000_500_000);
+/// ```
 ///
 /// # Panics
 /// If called outside `block_on`.

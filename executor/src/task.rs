@@ -4,12 +4,18 @@
 //! task's `JoinHandle`. The cell goes through three stages:
 //!
 //! ```text
-//!   Running(future) ──poll → Ready(v)───────────────► Finished(Ok(v)) ──JoinHandle::poll──► Consumed
-//!         │         ──poll panicked────────────────► Finished(Err(panic))
-//!         └─────────abort(), or block_on returned──► Finished(Err(cancelled))
+//!   Running(future) ──poll → Ready(v)─────────────┐
+//!         │         ──poll panicked───────────────┤  Consumed: the future is dropped in place
+//!         └─────────abort(), or block_on returned─┴─► (a panic in its drop is caught) ─┐
+//!                                                                                      │
+//!   Finished(Ok(v) | Err(panic) | Err(cancelled)) ◄────────────────────────────────────┘
+//!         └──JoinHandle::poll takes the result──► Consumed
 //! ```
 //!
-//! Reaching `Finished` drops the future in place and wakes whoever awaits the `JoinHandle`.
+//! The future is dropped by overwriting `Running` with `Consumed`, before the result is stored
+//! as `Finished` (a panic in that drop becomes the result); then whoever awaits the
+//! `JoinHandle` is woken. `Consumed` is also where the stage ends once the handle has taken the
+//! result. A task that could not start (`TaskCell::failed`) begins in `Finished`.
 
 use std::any::Any;
 use std::cell::{Cell, OnceCell, RefCell, RefMut};
@@ -263,6 +269,20 @@ impl<F: Future> JoinTarget<F::Output> for TaskCell<F> {
 /// `Ok(output)`, or `Err(JoinError)` if the task panicked or was aborted.
 ///
 /// Dropping a `JoinHandle` detaches the task: it keeps running, and its result is discarded.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// executor::block_on(async {
+///     let quick = executor::spawn(async { "done" });
+///     assert_eq!(quick.await.unwrap(), "done");
+///
+///     // An aborted task is dropped without being polled again; awaiting it says so.
+///     let slow = executor::spawn(reactor::time::sleep(Duration::from_secs(60)));
+///     slow.abort();
+///     assert!(slow.await.unwrap_err().is_cancelled());
+/// });
+/// ```
 pub struct JoinHandle<T> {
     cell: Rc<dyn JoinTarget<T>>,
 }

@@ -128,6 +128,13 @@ impl Connection {
 
     /// One read into `buf`'s spare capacity. The buffer is extended, read into and cut back within
     /// a single `poll`, so a read cancelled between polls never leaves zeroes in it.
+    ///
+    /// Each poll builds a fresh `TcpStream::read` future and drops it when the poll ends. That
+    /// loses nothing, because the read future keeps no state of its own: a poll of it tries
+    /// `read(2)`, and on `WouldBlock` stores the task's waker in the socket's slot in the
+    /// reactor's table (`ScheduledIo`), not in the future. The waiter outlives the future, the
+    /// next readiness event wakes the task, and the next poll's new future simply tries
+    /// `read(2)` again.
     fn read_once(&mut self) -> impl Future<Output = io::Result<usize>> + '_ {
         poll_fn(|cx| {
             let start = self.buf.len();

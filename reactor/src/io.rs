@@ -13,6 +13,10 @@ use crate::driver::{Direction, ScheduledIo, try_with_reactor, with_reactor};
 
 /// A mio source registered with this thread's reactor. Dropping it deregisters the source before
 /// the source (and so its file descriptor) is dropped.
+///
+/// The name is tokio's: its `PollEvented` (`tokio/src/io/poll_evented.rs`) has the same role, a
+/// mio source plus its registration, which the socket types wrap; a reader who goes on to tokio
+/// finds it there.
 pub(crate) struct PollEvented<T: mio::event::Source> {
     /// Always `Some` until `drop`, which takes it out to deregister it.
     source: Option<T>,
@@ -67,6 +71,27 @@ impl<T: mio::event::Source> Drop for PollEvented<T> {
 /// The descriptor must already be in non-blocking mode, and must be something epoll accepts (a
 /// regular file is not: `new` then fails with `PermissionDenied`). The `AsyncFd` owns `inner`;
 /// dropping it deregisters the descriptor, then drops `inner`.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::os::unix::net::UnixStream;
+/// use reactor::io::{AsyncFd, Interest};
+///
+/// let (ours, mut theirs) = UnixStream::pair()?;
+/// ours.set_nonblocking(true)?;
+/// executor::block_on(async {
+///     let fd = AsyncFd::with_interest(ours, Interest::READABLE)?;
+///     std::thread::spawn(move || theirs.write_all(b"ping"));
+///     let mut buf = [0; 16];
+///     // `read` returns WouldBlock until the other thread has written; the task sleeps meanwhile.
+///     let n = fd
+///         .async_io(Interest::READABLE, |mut stream| stream.read(&mut buf))
+///         .await?;
+///     assert_eq!(&buf[..n], b"ping");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct AsyncFd<T: AsRawFd> {
     inner: Option<T>,
     /// The raw fd, registered through mio's `SourceFd`.

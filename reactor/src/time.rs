@@ -13,8 +13,11 @@
 //!   slot from the bucket by swapping the last slot into its place: O(1), the common fate of a
 //!   timeout.
 //! - **Firing**: before the reactor calls `epoll_wait` it takes the earliest bucket's end as the
-//!   time to wake, rounded *up* to whole milliseconds from now (epoll's resolution; rounding down
-//!   would wake a little early, find the bucket not yet due, and spin on the remainder). After
+//!   time to wake, in whole milliseconds from now, rounded *up*. epoll counts in milliseconds,
+//!   and mio already rounds a timeout up to the next one (its `Selector::select`), so a
+//!   sub-millisecond remainder would never become a zero timeout that spins; rounding here as
+//!   well changes nothing for epoll, and makes the `epoll_wait` trace event show the timeout
+//!   epoll is really given. After
 //!   `epoll_wait` returns, every bucket whose end has passed is emptied and its wakers woken, in
 //!   deadline order (a bucket's entries are sorted when it fires; ties in the order they were
 //!   armed).
@@ -149,7 +152,7 @@ impl Timers {
     }
 
     /// How long `epoll_wait` may sleep before the earliest bucket is due, rounded up to whole
-    /// milliseconds; `None` when no timer is pending.
+    /// milliseconds (as mio would round it anyway); `None` when no timer is pending.
     /// (Inline, with the arithmetic out of line: the reactor asks on every turn, and most turns of
     /// a program without timers should cost only the look at an empty map.)
     #[inline]
@@ -196,6 +199,16 @@ impl Timers {
 }
 
 /// Waits until `duration` has passed. The task sleeps; the thread goes on running other tasks.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// executor::block_on(async {
+///     let start = Instant::now();
+///     reactor::time::sleep(Duration::from_millis(20)).await;
+///     assert!(start.elapsed() >= Duration::from_millis(20)); // never early
+/// });
+/// ```
 pub fn sleep(duration: Duration) -> Sleep {
     // A duration too long to add to `now` is, for any practical purpose, forever.
     let deadline = Instant::now()
@@ -293,6 +306,18 @@ impl std::error::Error for Elapsed {}
 
 /// Runs `future`, giving up after `duration`. When time runs out the result is `Err(Elapsed)`, and
 /// the future is cancelled: it is dropped along with the `Timeout`, without being polled again.
+///
+/// ```
+/// use std::time::Duration;
+/// use reactor::time::{sleep, timeout};
+///
+/// executor::block_on(async {
+///     assert_eq!(timeout(Duration::from_secs(5), async { 1 }).await, Ok(1));
+///     // The 60 s sleep is dropped after 10 ms, and its timer with it.
+///     let late = timeout(Duration::from_millis(10), sleep(Duration::from_secs(60))).await;
+///     assert!(late.is_err());
+/// });
+/// ```
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     Timeout {
         future,
@@ -332,6 +357,17 @@ impl<F: Future> Future for Timeout<F> {
 /// A stream of evenly spaced instants: the first `tick` completes at once, then one every `period`.
 /// A tick that is late (the task was busy) completes at once, and the following ticks catch up
 /// (tokio's default, `MissedTickBehavior::Burst`).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// executor::block_on(async {
+///     let mut ticks = reactor::time::interval(Duration::from_millis(10));
+///     let first = ticks.tick().await; // at once
+///     let second = ticks.tick().await; // 10 ms after the first was due
+///     assert_eq!(second - first, Duration::from_millis(10));
+/// });
+/// ```
 ///
 /// # Panics
 /// If `period` is zero.

@@ -16,6 +16,26 @@ use crate::driver::Direction;
 use crate::io::PollEvented;
 
 /// A TCP socket server, listening for connections.
+///
+/// ```
+/// use reactor::net::{TcpListener, TcpStream};
+///
+/// executor::block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let addr = listener.local_addr()?;
+///     // A client in a task of its own; both wait in the same epoll_wait.
+///     let client = executor::spawn(async move {
+///         let stream = TcpStream::connect(addr).await?;
+///         stream.write_all(b"hi").await
+///     });
+///     let (stream, _peer) = listener.accept().await?;
+///     let mut buf = [0; 16];
+///     let n = stream.read(&mut buf).await?;
+///     assert_eq!(&buf[..n], b"hi");
+///     client.await.unwrap()
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct TcpListener {
     inner: PollEvented<mio::net::TcpListener>,
 }
@@ -79,6 +99,29 @@ fn raise_backlog(listener: mio::net::TcpListener) -> io::Result<mio::net::TcpLis
 /// I/O methods take `&self`, so one task can read while another writes (share it through an `Rc`,
 /// or use [`TcpStream::into_split`]). It implements `futures_io::AsyncRead` and `AsyncWrite` (also
 /// for `&TcpStream`), so runtime-neutral helpers such as `futures::io::copy` work on it.
+///
+/// ```
+/// use reactor::net::{TcpListener, TcpStream};
+///
+/// executor::block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let addr = listener.local_addr()?;
+///     // An echo server for one connection.
+///     let server = executor::spawn(async move {
+///         let (stream, _peer) = listener.accept().await?;
+///         let mut buf = [0; 64];
+///         let n = stream.read(&mut buf).await?;
+///         stream.write_all(&buf[..n]).await
+///     });
+///     let stream = TcpStream::connect(addr).await?;
+///     stream.write_all(b"hello").await?;
+///     let mut echo = [0; 64];
+///     let n = stream.read(&mut echo).await?;
+///     assert_eq!(&echo[..n], b"hello");
+///     server.await.unwrap()
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct TcpStream {
     inner: PollEvented<mio::net::TcpStream>,
 }
@@ -191,6 +234,9 @@ impl TcpStream {
         )
     }
 
+    /// One read attempt, the poll behind [`read`](TcpStream::read), the `AsyncRead` impls and
+    /// the read half: `read(2)`, or `Pending` with the waker stored. tokio's `TcpStream` has a
+    /// private method of the same name and role (`_priv`: the public `poll_read` is the trait's).
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.inner
             .poll_io(Direction::Readable, cx, |mut s| io::Read::read(&mut s, buf))
