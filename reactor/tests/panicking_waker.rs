@@ -75,19 +75,25 @@ fn errors(events: &[capture::Captured]) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn a_panicking_timer_waker_is_caught_and_the_other_timers_of_the_turn_still_fire() {
-    let (woken, events) = capture::capture(|| {
+/// Two sleeps due in the same turn, the first with `bad` as its waker, the second a task's:
+/// whether the task was woken, and the events meanwhile.
+fn two_sleepers_of_one_turn(bad: Waker) -> (bool, Vec<capture::Captured>) {
+    capture::capture(|| {
         run(LIMIT, || async {
             // Same deadline: both entries expire in the same turn, the bad one first (it was
             // registered first).
             let deadline = Instant::now() + Duration::from_millis(20);
-            let mut bad = Box::pin(sleep_until(deadline));
-            install_panicking_waker(&mut bad.as_mut(), panicking_waker(false)).await;
+            let mut bad_sleep = Box::pin(sleep_until(deadline));
+            install_panicking_waker(&mut bad_sleep.as_mut(), bad).await;
             let good = executor::spawn(sleep_until(deadline));
             timeout(Duration::from_secs(10), good).await.is_ok()
         })
-    });
+    })
+}
+
+#[test]
+fn a_panicking_timer_waker_is_caught_and_the_other_timers_of_the_turn_still_fire() {
+    let (woken, events) = two_sleepers_of_one_turn(panicking_waker(false));
     assert!(woken, "the well-behaved sleeper of the same turn was woken");
     let errors = errors(&events);
     assert_eq!(errors.len(), 1, "{errors:?}");
@@ -142,15 +148,7 @@ fn a_panicking_socket_waker_is_caught_and_the_other_waiters_are_still_woken() {
 /// sleeper of that turn was never woken.
 #[test]
 fn a_panic_payload_that_panics_when_dropped_does_not_stop_the_turn() {
-    let (woken, events) = capture::capture(|| {
-        run(LIMIT, || async {
-            let deadline = Instant::now() + Duration::from_millis(20);
-            let mut bad = Box::pin(sleep_until(deadline));
-            install_panicking_waker(&mut bad.as_mut(), panicking_waker(true)).await;
-            let good = executor::spawn(sleep_until(deadline));
-            timeout(Duration::from_secs(10), good).await.is_ok()
-        })
-    });
+    let (woken, events) = two_sleepers_of_one_turn(panicking_waker(true));
     assert!(woken, "the well-behaved sleeper of the same turn was woken");
     let errors = errors(&events);
     assert_eq!(errors.len(), 1, "{errors:?}");
