@@ -251,17 +251,14 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 impl Runtime {
-    /// Moves the ids other threads have sent onto the back of `local`, if there are any, and
-    /// answers the lost-waker checks among them.
+    /// Moves the ids other threads have sent onto the back of `local`, if there are any. The
+    /// lost-waker checks among them go too, and are answered when the loop takes them off the
+    /// queue (`run_task`): answered here, the warning would run a subscriber's code while `local`
+    /// is borrowed, and a subscriber that wakes or spawns a task would find it so.
     fn take_remote_wakes(&self, local: &mut VecDeque<TaskId>) {
         if let Some(sent) = self.shared.parking.sent_since(self.remote_seen.get()) {
             self.remote_seen.set(sent);
-            for id in self.remote.try_iter() {
-                match id.as_lost_check() {
-                    None => local.push_back(id),
-                    Some(id) => self.check_lost(id),
-                }
-            }
+            local.extend(self.remote.try_iter());
         }
     }
 
@@ -322,9 +319,17 @@ impl Runtime {
     /// Polls the task `id` once, if it still exists; removes it once it has finished.
     fn run_task(&self, id: TaskId) {
         // Clone the task out of the slab: while it runs it may spawn (which borrows the slab).
-        let task = match self.tasks.borrow().get(id.index) {
-            Some((seq, task)) if *seq == id.seq => task.clone(),
-            _ => return, // A late wake for a task that has finished.
+        let found = match self.tasks.borrow().get(id.index) {
+            Some((seq, task)) if *seq == id.seq => Some(task.clone()),
+            _ => None,
+        };
+        let Some(task) = found else {
+            // A lost-waker check another thread sent (`take_remote_wakes`), answered now that no
+            // borrow is held; otherwise a late wake for a task that has finished.
+            if let Some(id) = id.as_lost_check() {
+                self.check_lost(id);
+            }
+            return;
         };
         let header = task.header();
         let finished = if header.abort_requested.get() {

@@ -1,0 +1,105 @@
+//! A `tracing` subscriber is anyone's code, and it runs inside the executor: a subscriber that
+//! forwards warnings to a glass task (the demo's pattern: a channel that a task drains) wakes that
+//! task, or spawns one, from inside the event. That must work like any other wake or spawn on the
+//! executor's thread, not find the run queue still borrowed by whoever emitted the event.
+//!
+//! The event used is the lost-waker warning answered for a check that another thread sent
+//! (review finding 2): it was emitted while the run queue was borrowed, and the wake or spawn
+//! panicked with `RefCell already borrowed` through `block_on`.
+
+mod common;
+
+use std::future::poll_fn;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+
+/// A layer that calls its function for each WARN event.
+struct OnWarn<F>(F);
+
+impl<S: Subscriber, F: Fn() + Send + Sync + 'static> Layer<S> for OnWarn<F> {
+    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+        if *event.metadata().level() == Level::WARN {
+            (self.0)();
+        }
+    }
+}
+
+/// Runs `block_on` on a fresh thread with `on_warn` called for each WARN event on that thread.
+/// Inside, `setup` runs first; then a task loses its waker (its only stored clone is dropped on
+/// another thread), which the executor answers with a lost-waker warning.
+fn lose_a_waker_with(
+    setup: impl FnOnce() + Send + 'static,
+    on_warn: impl Fn() + Send + Sync + 'static,
+) {
+    common::with_deadline(move || {
+        let subscriber = tracing_subscriber::registry().with(OnWarn(on_warn));
+        tracing::subscriber::with_default(subscriber, || {
+            executor::block_on(async {
+                setup();
+                let (tx, rx) = mpsc::channel::<Waker>();
+                let lost = executor::spawn(poll_fn(move |cx| {
+                    let _ = tx.send(cx.waker().clone());
+                    Poll::<()>::Pending
+                }));
+                executor::yield_now().await;
+                let waker = rx.recv().expect("the task sent its waker");
+                std::thread::spawn(move || drop(waker)).join().unwrap();
+                // The executor answers the other thread's check (and warns) within this sleep.
+                reactor::time::sleep(Duration::from_millis(20)).await;
+                lost.abort();
+            })
+        })
+    })
+}
+
+#[test]
+fn a_subscriber_that_wakes_a_task_on_a_warning_wakes_it() {
+    // Where the task that displays warnings keeps its waker for the subscriber.
+    let listener = Arc::new(Mutex::new(None::<Waker>));
+    let polls = Arc::new(AtomicUsize::new(0));
+    let (display_listener, display_polls) = (listener.clone(), polls.clone());
+    let setup = move || {
+        // Detached: the handle is dropped, the task runs on.
+        drop(executor::spawn(poll_fn(move |cx| {
+            display_polls.fetch_add(1, Ordering::SeqCst);
+            *display_listener.lock().unwrap() = Some(cx.waker().clone());
+            Poll::<()>::Pending
+        })));
+    };
+    lose_a_waker_with(setup, move || {
+        if let Some(waker) = listener.lock().unwrap().take() {
+            waker.wake();
+        }
+    });
+    // Polled when spawned, and again for the warning.
+    assert_eq!(
+        polls.load(Ordering::SeqCst),
+        2,
+        "the woken task was not polled again"
+    );
+}
+
+#[test]
+fn a_subscriber_that_spawns_a_task_on_a_warning_runs_it() {
+    let ran = Arc::new(AtomicUsize::new(0));
+    let spawned = ran.clone();
+    lose_a_waker_with(
+        || {},
+        move || {
+            let spawned = spawned.clone();
+            drop(executor::spawn(async move {
+                spawned.fetch_add(1, Ordering::SeqCst);
+            }));
+        },
+    );
+    assert_eq!(
+        ran.load(Ordering::SeqCst),
+        1,
+        "one warning, one task spawned and run"
+    );
+}
