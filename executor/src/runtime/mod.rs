@@ -49,7 +49,7 @@ use crate::task::{JoinError, JoinHandle, Runnable, TaskCell, TaskHeader};
 use crate::task_list::TaskInfo;
 use crate::timing;
 use crate::trace::{self, Lost};
-use crate::waker::{OWN_COUNTS, Shared, TaskId, WakerData};
+use crate::waker::{Shared, TaskId, WakerData};
 
 mod lost_waker;
 mod watch;
@@ -304,13 +304,10 @@ impl Runtime {
         if watched {
             self.poll_ends(header, result.is_ready(), woken_by);
         }
-        // Not queued again (as a yield is) and only the task's own counts of its waker left (a
-        // waiting task's waker is stored somewhere): nothing can wake it. Both tests inline, so
-        // the usual poll settles it in one or two loads.
-        if result.is_pending()
-            && !data.state.is_scheduled()
-            && Arc::strong_count(data) == OWN_COUNTS
-        {
+        // Not queued again (as a yield is) and only the task's own waker left (a waiting task's
+        // waker is stored somewhere): nothing can wake it. Both tests inline, so the usual poll
+        // settles it in one or two loads.
+        if result.is_pending() && !data.state.is_scheduled() && data.wakers.only_one() {
             self.warn_if_lost(header, Lost::AfterPoll);
         }
         result
