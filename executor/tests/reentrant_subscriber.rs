@@ -9,35 +9,55 @@
 
 mod common;
 
+use std::fmt;
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
+use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
-/// A layer that calls its function for each WARN event.
-struct OnWarn<F>(F);
+/// A layer that calls its function for each lost-waker warning (and no other event: under
+/// valgrind, polls are slow enough for slow-poll warnings too).
+struct OnLostWaker<F>(F);
 
-impl<S: Subscriber, F: Fn() + Send + Sync + 'static> Layer<S> for OnWarn<F> {
+impl<S: Subscriber, F: Fn() + Send + Sync + 'static> Layer<S> for OnLostWaker<F> {
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
-        if *event.metadata().level() == Level::WARN {
+        if *event.metadata().level() != Level::WARN {
+            return;
+        }
+        let mut message = Message(String::new());
+        event.record(&mut message);
+        if message.0.contains("nothing can ever wake it") {
             (self.0)();
         }
     }
 }
 
-/// Runs `block_on` on a fresh thread with `on_warn` called for each WARN event on that thread.
+/// The `message` field of an event.
+struct Message(String);
+
+impl Visit for Message {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            self.0 = format!("{value:?}");
+        }
+    }
+}
+
+/// Runs `block_on` on a fresh thread with `on_lost` called for each lost-waker warning on that
+/// thread.
 /// Inside, `setup` runs first; then a task loses its waker (its only stored clone is dropped on
 /// another thread), which the executor answers with a lost-waker warning.
 fn lose_a_waker_with(
     setup: impl FnOnce() + Send + 'static,
-    on_warn: impl Fn() + Send + Sync + 'static,
+    on_lost: impl Fn() + Send + Sync + 'static,
 ) {
     common::with_deadline(move || {
-        let subscriber = tracing_subscriber::registry().with(OnWarn(on_warn));
+        let subscriber = tracing_subscriber::registry().with(OnLostWaker(on_lost));
         tracing::subscriber::with_default(subscriber, || {
             executor::block_on(async {
                 setup();
