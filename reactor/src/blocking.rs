@@ -34,8 +34,9 @@ struct Pool {
     state: Mutex<PoolState>,
 }
 
-/// The pool's counts. `idle - queued` is how many threads are free for a new job: each queued
-/// job will be taken by one of the idle threads. So `execute` starts a thread when
+/// The pool's counts. `idle - queued`, when positive, is how many threads are free for a new
+/// job: each queued job will be taken by one of the idle threads (when negative, that many jobs
+/// wait for a busy thread to come back). So `execute` starts a thread when
 /// `idle <= queued`, and an idle thread retires only while `idle > queued`: however the two
 /// interleave, every queued job keeps a thread that will take it.
 struct PoolState {
