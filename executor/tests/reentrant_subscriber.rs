@@ -16,6 +16,8 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
+use futures::StreamExt;
+use futures::channel::mpsc::{UnboundedReceiver, unbounded};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
@@ -49,12 +51,14 @@ impl Visit for Message {
 }
 
 /// Runs `block_on` on a fresh thread with `on_lost` called for each lost-waker warning on that
-/// thread.
-/// Inside, `setup` runs first; then a task loses its waker (its only stored clone is dropped on
-/// another thread), which the executor answers with a lost-waker warning.
+/// thread. Inside, `setup` runs first; then a task loses its waker (its only stored clone is
+/// dropped on another thread), which the executor answers with a lost-waker warning; then
+/// `block_on`'s future waits (up to 10 s) for a message on `done`, sent by whatever the
+/// subscriber made run.
 fn lose_a_waker_with(
     setup: impl FnOnce() + Send + 'static,
     on_lost: impl Fn() + Send + Sync + 'static,
+    mut done: UnboundedReceiver<()>,
 ) {
     common::with_deadline(move || {
         let subscriber = tracing_subscriber::registry().with(OnLostWaker(on_lost));
@@ -69,8 +73,8 @@ fn lose_a_waker_with(
                 executor::yield_now().await;
                 let waker = rx.recv().expect("the task sent its waker");
                 std::thread::spawn(move || drop(waker)).join().unwrap();
-                // The executor answers the other thread's check (and warns) within this sleep.
-                reactor::time::sleep(Duration::from_millis(20)).await;
+                let arrived = reactor::time::timeout(Duration::from_secs(10), done.next()).await;
+                assert!(arrived.is_ok(), "what the subscriber made run never ran");
                 lost.abort();
             })
         })
@@ -83,40 +87,40 @@ fn a_subscriber_that_wakes_a_task_on_a_warning_wakes_it() {
     let listener = Arc::new(Mutex::new(None::<Waker>));
     let polls = Arc::new(AtomicUsize::new(0));
     let (display_listener, display_polls) = (listener.clone(), polls.clone());
+    let (done, done_rx) = unbounded();
     let setup = move || {
         // Detached: the handle is dropped, the task runs on.
         drop(executor::spawn(poll_fn(move |cx| {
-            display_polls.fetch_add(1, Ordering::SeqCst);
+            if display_polls.fetch_add(1, Ordering::SeqCst) == 1 {
+                let _ = done.unbounded_send(()); // Polled again: woken by the subscriber.
+            }
             *display_listener.lock().unwrap() = Some(cx.waker().clone());
             Poll::<()>::Pending
         })));
     };
-    lose_a_waker_with(setup, move || {
+    let wake_display = move || {
         if let Some(waker) = listener.lock().unwrap().take() {
             waker.wake();
         }
-    });
-    // Polled when spawned, and again for the warning.
-    assert_eq!(
-        polls.load(Ordering::SeqCst),
-        2,
-        "the woken task was not polled again"
-    );
+    };
+    lose_a_waker_with(setup, wake_display, done_rx);
+    // Polled when spawned, and again for the one warning.
+    assert_eq!(polls.load(Ordering::SeqCst), 2);
 }
 
 #[test]
 fn a_subscriber_that_spawns_a_task_on_a_warning_runs_it() {
     let ran = Arc::new(AtomicUsize::new(0));
     let spawned = ran.clone();
-    lose_a_waker_with(
-        || {},
-        move || {
-            let spawned = spawned.clone();
-            drop(executor::spawn(async move {
-                spawned.fetch_add(1, Ordering::SeqCst);
-            }));
-        },
-    );
+    let (done, done_rx) = unbounded();
+    let spawn_one = move || {
+        let (spawned, done) = (spawned.clone(), done.clone());
+        drop(executor::spawn(async move {
+            spawned.fetch_add(1, Ordering::SeqCst);
+            let _ = done.unbounded_send(());
+        }));
+    };
+    lose_a_waker_with(|| {}, spawn_one, done_rx);
     assert_eq!(
         ran.load(Ordering::SeqCst),
         1,
