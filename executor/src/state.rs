@@ -1,5 +1,5 @@
-//! The atomics that wakers on any thread share with the executor, and the two protocols built on
-//! them. Nothing else in the crate touches these atomics directly, so that the `loom` model
+//! The atomics that wakers on any thread share with the executor, and the three protocols built
+//! on them. Nothing else in the crate touches these atomics directly, so that the `loom` model
 //! (`tests/loom_waker.rs`, built with `RUSTFLAGS="--cfg loom"`) checks these very functions: under
 //! `cfg(loom)` they are compiled with loom's atomics and fences instead of std's.
 //!
@@ -27,11 +27,17 @@
 //! The remote-send counter `sent` lets the executor skip the channel when nobody sent anything:
 //! a waker bumps it (Release) after its send, so an executor that sees a new count (Acquire) also
 //! finds the ids in the channel.
+//!
+//! ## 3. Exactly one drop is told it left only the task's own waker: [`WakerCount`]
+//! The count of a task's `Waker`s, changed only by compare-and-swap, so each drop knows the count
+//! it leaves: of two clones dropped at once on two threads, exactly one leaves one, and asks for
+//! the lost-waker check. (Deciding from a count read before the decrement, both could see one
+//! more left and neither ask: review finding 5.)
 
 #[cfg(loom)]
-use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 #[cfg(not(loom))]
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 
 /// `WakeState`'s flag bit: the task is on a ready queue.
 const SCHEDULED: u64 = 1;
@@ -149,5 +155,106 @@ impl Parking {
     /// How many ids other threads have sent so far.
     pub fn sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
+    }
+}
+
+/// How many `Waker`s of one task exist: the task's own, made at spawn, and every clone of it.
+/// Together they hold one strong count of the task's `WakerData`, so a clone or a drop is one
+/// atomic instruction (as an `Arc`'s would be), and each drop learns the exact count it leaves:
+/// the drop that leaves a single waker is the one that may have lost the task (`drop_waker`).
+///
+/// Only one waker left means, while the task lives, only its own: nobody else can wake it. (Once
+/// the task has finished and dropped its own, the one left may be a stored clone; a check then
+/// finds the task gone and says nothing.)
+#[derive(Debug)]
+pub struct WakerCount(AtomicUsize);
+
+/// What a drop of a waker left behind ([`WakerCount::release`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Released {
+    /// No waker is left: the drop must give up the wakers' strong count.
+    Last,
+    /// A single waker is left (the task's own, while it lives).
+    OneLeft,
+    /// Two or more are left.
+    More,
+}
+
+impl Released {
+    /// What a drop from `count` wakers leaves.
+    fn after(count: usize) -> Released {
+        match count {
+            1 => Released::Last,
+            2 => Released::OneLeft,
+            _ => Released::More,
+        }
+    }
+}
+
+impl Default for WakerCount {
+    /// The count of a new task: its own waker.
+    fn default() -> Self {
+        WakerCount(AtomicUsize::new(1))
+    }
+}
+
+impl WakerCount {
+    /// Counts a clone. Relaxed, as `Arc::clone`: the clone is made from a waker that is alive,
+    /// so the count cannot reach 0 meanwhile.
+    pub fn cloned(&self) {
+        // As `Arc`: a count driven towards overflow (clones leaked in a loop) would wrap to 0 and
+        // free the data under live wakers; abort first.
+        if self.0.fetch_add(1, Ordering::Relaxed) > isize::MAX as usize {
+            std::process::abort();
+        }
+    }
+
+    /// The usual drop, in one compare-and-swap: `Some` if it is done, `None` if nothing changed
+    /// and the caller must take the slow way, [`release`](WakerCount::release). That is when
+    /// the swap fails (another thread changed the count), or when it would leave a single waker
+    /// and `queued()`, read while this waker still counts, says the task is not queued: the
+    /// caller must then take what a lost-waker check needs before it lets go.
+    #[inline]
+    pub fn release_quietly(&self, queued: impl FnOnce() -> bool) -> Option<Released> {
+        let count = self.0.load(Ordering::Relaxed);
+        if count == 2 && !queued() {
+            return None;
+        }
+        self.0
+            .compare_exchange(count, count - 1, Ordering::AcqRel, Ordering::Relaxed)
+            .ok()?;
+        Some(Released::after(count))
+    }
+
+    /// Counts a drop, with one compare-and-swap so that the caller can look at the task's data
+    /// first: `before_one_left` runs (perhaps more than once, if another thread changes the count
+    /// meanwhile) just before a swap that would leave a single waker, while this waker still
+    /// counts. After the swap the data may be freed at any moment (the waker left may be dropped
+    /// on another thread), so whatever the caller needs must be taken then.
+    ///
+    /// AcqRel: the release orders what this thread did with its waker (a wake's `SCHEDULED`)
+    /// before the count it leaves; the acquire makes the `Last` drop see every other waker's.
+    pub fn release(&self, mut before_one_left: impl FnMut()) -> Released {
+        let mut count = self.0.load(Ordering::Relaxed);
+        loop {
+            if count == 2 {
+                before_one_left();
+            }
+            match self.0.compare_exchange_weak(
+                count,
+                count - 1,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(actual) => count = actual,
+            }
+        }
+        Released::after(count)
+    }
+
+    /// Whether only one waker is left: for a live task, its own; nobody else can wake it.
+    pub fn only_one(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == 1
     }
 }

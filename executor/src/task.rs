@@ -37,8 +37,8 @@ use crate::waker::WakerData;
 /// The parts of a task that do not depend on its future's type (the main future given to
 /// `block_on` has one too, so that it is timed and checked like any task).
 pub(crate) struct TaskHeader {
-    /// The task's waker, built once at spawn; polls borrow it. With `data`, one of the task's
-    /// `OWN_COUNTS` on its `WakerData`.
+    /// The task's waker, built once at spawn; polls borrow it. The one waker a waiting task has
+    /// when nobody stored a clone (`WakerData::wakers` is then 1).
     pub(crate) waker: Waker,
     /// The same data the waker points to, for the scheduled flag, the id and the wake count.
     pub(crate) data: Arc<WakerData>,

@@ -29,13 +29,16 @@
 //! 3. A poll sees what the thread that woke the task wrote before waking it (the AcqRel pair of
 //!    `WakeState::wake` and `clear_scheduled`), and an executor that sees a new send count finds
 //!    the ids in the channel (`Parking::sent_one`'s Release, `sent_since`'s Acquire).
+//! 4. The count of a task's wakers is exact: of wakers dropped at once, exactly one is told it
+//!    left a single waker (so exactly one asks for the lost-waker check), and exactly one that it
+//!    was the last (so the data is freed once), whatever clones happen meanwhile (`WakerCount`).
 //!
 //! `LOOM_MAX_PREEMPTIONS=3` bounds the search (each model then takes well under a second in a
 //! release build); the bugs these guard against (a missing fence, a wrong ordering) need one or
 //! two preemptions to show.
 #![cfg(loom)]
 
-use executor::state::{Parking, WakeState};
+use executor::state::{Parking, Released, WakeState, WakerCount};
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use loom::thread;
@@ -162,5 +165,60 @@ fn an_executor_that_sees_a_new_send_count_finds_the_ids() {
             assert_eq!(channel.load(Relaxed), 1, "the count came before the id");
         }
         waker.join().unwrap();
+    });
+}
+
+/// A waker's drop as `drop_waker` does it: the quick swap, else the slow way. `queued`: whether
+/// the task is on a ready queue (with `false`, a drop that leaves one waker takes the slow way).
+fn drop_waker(count: &WakerCount, queued: bool) -> Released {
+    count
+        .release_quietly(|| queued)
+        .unwrap_or_else(|| count.release(|| {}))
+}
+
+#[test]
+fn of_two_clones_dropped_at_once_exactly_one_leaves_a_single_waker() {
+    for queued in [false, true] {
+        loom::model(move || {
+            let count = Arc::new(WakerCount::default()); // The task's own waker...
+            count.cloned(); // ...and two stored clones.
+            count.cloned();
+            let other = {
+                let count = count.clone();
+                thread::spawn(move || drop_waker(&count, queued))
+            };
+            let here = drop_waker(&count, queued);
+            let there = other.join().unwrap();
+            let mut both = [here, there];
+            both.sort_by_key(|r| matches!(r, Released::More));
+            assert_eq!(
+                both,
+                [Released::OneLeft, Released::More],
+                "queued: {queued}"
+            );
+            assert!(count.only_one(), "the task's own waker is left");
+        });
+    }
+}
+
+#[test]
+fn the_last_waker_is_released_once_and_a_clone_meanwhile_is_counted() {
+    loom::model(|| {
+        let count = Arc::new(WakerCount::default()); // The task's own waker...
+        count.cloned(); // ...and one stored clone, dropped on another thread...
+        let other = {
+            let count = count.clone();
+            thread::spawn(move || drop_waker(&count, false))
+        };
+        // ...while the task, here, stores a new clone and drops it, then finishes.
+        count.cloned();
+        let mut released = vec![drop_waker(&count, false), drop_waker(&count, false)];
+        released.push(other.join().unwrap());
+        let last = released.iter().filter(|r| **r == Released::Last).count();
+        assert_eq!(last, 1, "{released:?}");
+        assert!(
+            released.contains(&Released::OneLeft),
+            "a drop that left a single waker was not told so: {released:?}"
+        );
     });
 }

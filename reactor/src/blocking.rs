@@ -29,15 +29,25 @@ type Job = Box<dyn FnOnce() + Send>;
 struct Pool {
     jobs: Sender<Job>,
     queue: Receiver<Job>,
-    /// Thread counts; jobs are sent while this lock is held, which keeps the counts exact.
+    /// Thread and job counts; jobs are sent, and received jobs counted, while this lock is held,
+    /// which keeps the counts exact.
     state: Mutex<PoolState>,
 }
 
+/// The pool's counts. `idle - queued`, when positive, is how many threads are free for a new
+/// job: each queued job will be taken by one of the idle threads (when negative, that many jobs
+/// wait for a busy thread to come back). So `execute` starts a thread when
+/// `idle <= queued`, and an idle thread retires only while `idle > queued`: however the two
+/// interleave, every queued job keeps a thread that will take it.
 struct PoolState {
     /// Threads alive.
     threads: usize,
-    /// Threads waiting for a job that no `execute` has yet claimed.
+    /// Threads waiting in (or about to return from) `recv`, kept by the workers themselves: +1
+    /// before they wait, -1 when they take a job or retire.
     idle: usize,
+    /// Jobs sent that no worker has taken yet: +1 by `execute` as it sends, -1 by the worker that
+    /// receives the job.
+    queued: usize,
 }
 
 fn pool() -> &'static Pool {
@@ -50,19 +60,19 @@ fn pool() -> &'static Pool {
             state: Mutex::new(PoolState {
                 threads: 0,
                 idle: 0,
+                queued: 0,
             }),
         }
     })
 }
 
-/// Queues `job` for a helper thread, starting one if none is idle. `Err` (and the job dropped,
-/// unrun) only if no thread could be started and none is alive to run it later.
+/// Queues `job` for a helper thread, starting one if no idle thread is free for it. `Err` (and
+/// the job dropped, unrun) only if no thread could be started and none is alive to run it later.
 fn execute(job: Job) -> io::Result<()> {
     let pool = pool();
     let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
-    if state.idle > 0 {
-        state.idle -= 1; // Claimed: that thread will take this job.
-    } else if state.threads < MAX_THREADS {
+    // Every idle thread is already spoken for by a queued job: this one needs a thread of its own.
+    if state.idle <= state.queued && state.threads < MAX_THREADS {
         state.threads += 1;
         let spawned = thread::Builder::new()
             .name("glass-blocking".into())
@@ -81,28 +91,37 @@ fn execute(job: Job) -> io::Result<()> {
     }
     // The receiver lives in the pool forever, so sending cannot fail.
     let _ = pool.jobs.send(job);
+    state.queued += 1;
     Ok(())
 }
 
 fn worker(pool: &'static Pool) {
+    let lock = || pool.state.lock().unwrap_or_else(|e| e.into_inner());
     loop {
-        match pool.queue.recv_timeout(KEEP_ALIVE) {
-            Ok(job) => {
-                // A job catches its closure's panics, but the waker it calls is anyone's code: a
-                // panic there must not kill the thread, or the pool would lose it for good.
-                let _ = panic::catch_unwind(AssertUnwindSafe(job));
-                pool.state.lock().unwrap_or_else(|e| e.into_inner()).idle += 1;
-            }
-            Err(_) => {
-                let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
-                // A job sent just as we timed out was claimed for an idle thread: stay for it.
-                if pool.queue.is_empty() && state.idle > 0 {
-                    state.idle -= 1;
-                    state.threads -= 1;
-                    return;
+        lock().idle += 1;
+        let job = loop {
+            match pool.queue.recv_timeout(KEEP_ALIVE) {
+                Ok(job) => break job,
+                Err(_) => {
+                    let mut state = lock();
+                    // Retire only if the queued jobs keep enough idle threads without us (a job
+                    // sent just as we timed out may be waiting for us).
+                    if state.idle > state.queued {
+                        state.idle -= 1;
+                        state.threads -= 1;
+                        return;
+                    }
                 }
             }
+        };
+        {
+            let mut state = lock();
+            state.idle -= 1;
+            state.queued -= 1;
         }
+        // A job catches its closure's panics, but the waker it calls is anyone's code: a panic
+        // there must not kill the thread, or the pool would lose it for good.
+        let _ = panic::catch_unwind(AssertUnwindSafe(job));
     }
 }
 

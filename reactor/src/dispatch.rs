@@ -10,7 +10,8 @@
 //!
 //! Every foreign `wake` here runs under `catch_unwind`: a waker is anyone's code, and a panic in
 //! one must not unwind through the reactor's turn and leave the other wakers of that turn unwoken
-//! (async-io does the same). The panic is reported as a `tracing` ERROR event.
+//! (async-io does the same). The panic is reported as a `tracing` ERROR event, and its payload
+//! dropped under a catch of its own (a payload may panic when dropped, too).
 
 use std::cell::Cell;
 use std::fmt;
@@ -100,9 +101,17 @@ pub(crate) fn wake_all(dispatch: Dispatch, wakers: impl IntoIterator<Item = Wake
                 "a waker panicked when the reactor woke it (for {dispatch}); the reactor caught \
                  the panic and woke the other tasks. Fix the waker: Waker::wake must not panic."
             );
-            // The payload is dropped here; a payload whose own drop panics would abort, as it
-            // would anywhere in std.
+            drop_payload(payload);
         }
+    }
+}
+
+/// Drops a caught panic's payload, which is anyone's value too: a payload whose `drop` panics
+/// would otherwise unwind out of the turn after all. The second panic's payload is leaked rather
+/// than dropped, since it could do the same again.
+fn drop_payload(payload: Box<dyn std::any::Any + Send>) {
+    if let Err(again) = panic::catch_unwind(AssertUnwindSafe(|| drop(payload))) {
+        std::mem::forget(again);
     }
 }
 

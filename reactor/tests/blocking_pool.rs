@@ -70,3 +70,50 @@ fn with_no_thread_to_be_had_spawn_blocking_and_name_resolution_fail_instead_of_h
     assert!(unblocked.is_some(), "unblock returns the error itself");
     println!("{marker}");
 }
+
+/// How many of this process's threads are the blocking pool's (named `glass-blocking`).
+fn pool_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("list /proc/self/task")
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim_end() == "glass-blocking")
+        .count()
+}
+
+/// Finding 1 of the review: once more jobs were queued than the pool has threads, the count of
+/// idle threads drifted above the truth; when the threads retired, the next job was "claimed" by
+/// a thread that no longer existed and never ran (nor did name resolution after it).
+///
+/// The wait for the threads to retire is the real `KEEP_ALIVE` (about 10 s): the test watches the
+/// pool's threads go rather than sleeping a guessed time, and gives up well after they should have.
+#[test]
+fn after_a_saturated_pool_has_retired_its_threads_a_new_job_still_runs() {
+    let ran = common::run(common::LIMIT, || async {
+        // One job more than the pool has threads: the last one waits in the queue, unclaimed.
+        let jobs: Vec<_> = (0..reactor::blocking::MAX_THREADS + 1)
+            .map(|_| {
+                reactor::blocking::unblock(|| std::thread::sleep(Duration::from_millis(200)))
+                    .unwrap()
+            })
+            .collect();
+        for job in jobs {
+            job.await;
+        }
+        let retire_by = std::time::Instant::now() + reactor::blocking::KEEP_ALIVE * 3;
+        while pool_threads() > 0 {
+            assert!(
+                std::time::Instant::now() < retire_by,
+                "{} pool threads still alive long after KEEP_ALIVE",
+                pool_threads()
+            );
+            reactor::time::sleep(Duration::from_millis(100)).await;
+        }
+        let job = reactor::blocking::unblock(|| 7).expect("a thread for the job");
+        reactor::time::timeout(Duration::from_secs(10), job).await
+    });
+    assert_eq!(
+        ran.ok(),
+        Some(7),
+        "the job queued after the pool retired never ran"
+    );
+}

@@ -20,25 +20,43 @@ use reactor::net::{TcpListener, TcpStream};
 use reactor::time::{sleep_until, timeout};
 use tracing::Level;
 
-/// A waker whose `wake` panics: what a buggy foreign executor or combinator might install.
-fn panicking_waker() -> Waker {
-    fn clone(_: *const ()) -> RawWaker {
-        RawWaker::new(std::ptr::null(), &VTABLE)
+/// A panic payload whose own `drop` panics too.
+struct PanicsWhenDropped;
+
+impl Drop for PanicsWhenDropped {
+    fn drop(&mut self) {
+        panic!("this panic payload panics when dropped");
     }
-    fn wake(_: *const ()) {
-        panic!("this waker panics when woken");
+}
+
+/// A waker whose `wake` panics: what a buggy foreign executor or combinator might install. With
+/// `payload_panics_on_drop`, the panic's payload is a [`PanicsWhenDropped`].
+fn panicking_waker(payload_panics_on_drop: bool) -> Waker {
+    // The data pointer says which panic: null for a plain one, dangling (never read) for the other.
+    fn clone(data: *const ()) -> RawWaker {
+        RawWaker::new(data, &VTABLE)
+    }
+    fn wake(data: *const ()) {
+        if data.is_null() {
+            panic!("this waker panics when woken");
+        }
+        std::panic::panic_any(PanicsWhenDropped);
     }
     fn drop(_: *const ()) {}
     static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake, drop);
-    // SAFETY: the vtable's functions ignore the (null) data pointer, so any pointer is valid.
-    unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) }
+    let data = if payload_panics_on_drop {
+        std::ptr::dangling()
+    } else {
+        std::ptr::null()
+    };
+    // SAFETY: the vtable's functions never dereference the data pointer, so any pointer is valid.
+    unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) }
 }
 
-/// Polls `future` once with the panicking waker instead of the task's own: the reactor now holds
-/// that waker for the event `future` waits on.
-async fn install_panicking_waker(future: &mut Pin<&mut impl Future>) {
+/// Polls `future` once with `bad` (a [`panicking_waker`]) instead of the task's own waker: the
+/// reactor now holds that waker for the event `future` waits on.
+async fn install_panicking_waker(future: &mut Pin<&mut impl Future>, bad: Waker) {
     poll_fn(|_| {
-        let bad = panicking_waker();
         let pending = future
             .as_mut()
             .poll(&mut Context::from_waker(&bad))
@@ -57,19 +75,25 @@ fn errors(events: &[capture::Captured]) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn a_panicking_timer_waker_is_caught_and_the_other_timers_of_the_turn_still_fire() {
-    let (woken, events) = capture::capture(|| {
+/// Two sleeps due in the same turn, the first with `bad` as its waker, the second a task's:
+/// whether the task was woken, and the events meanwhile.
+fn two_sleepers_of_one_turn(bad: Waker) -> (bool, Vec<capture::Captured>) {
+    capture::capture(|| {
         run(LIMIT, || async {
             // Same deadline: both entries expire in the same turn, the bad one first (it was
             // registered first).
             let deadline = Instant::now() + Duration::from_millis(20);
-            let mut bad = Box::pin(sleep_until(deadline));
-            install_panicking_waker(&mut bad.as_mut()).await;
+            let mut bad_sleep = Box::pin(sleep_until(deadline));
+            install_panicking_waker(&mut bad_sleep.as_mut(), bad).await;
             let good = executor::spawn(sleep_until(deadline));
             timeout(Duration::from_secs(10), good).await.is_ok()
         })
-    });
+    })
+}
+
+#[test]
+fn a_panicking_timer_waker_is_caught_and_the_other_timers_of_the_turn_still_fire() {
+    let (woken, events) = two_sleepers_of_one_turn(panicking_waker(false));
     assert!(woken, "the well-behaved sleeper of the same turn was woken");
     let errors = errors(&events);
     assert_eq!(errors.len(), 1, "{errors:?}");
@@ -97,7 +121,7 @@ fn a_panicking_socket_waker_is_caught_and_the_other_waiters_are_still_woken() {
                 let mut buf = [0u8; 1];
                 reader.read(&mut buf).await
             });
-            install_panicking_waker(&mut bad.as_mut()).await;
+            install_panicking_waker(&mut bad.as_mut(), panicking_waker(false)).await;
             let good = executor::spawn(async move {
                 server.read(&mut buf).await.unwrap();
                 buf[0]
@@ -117,4 +141,17 @@ fn a_panicking_socket_waker_is_caught_and_the_other_waiters_are_still_woken() {
         "{}",
         errors[0]
     );
+}
+
+/// Finding 6 of the review: the payload of a caught waker panic was dropped outside any catch, so
+/// a payload whose `drop` panics unwound out of the reactor's turn (and `block_on`), and the other
+/// sleeper of that turn was never woken.
+#[test]
+fn a_panic_payload_that_panics_when_dropped_does_not_stop_the_turn() {
+    let (woken, events) = two_sleepers_of_one_turn(panicking_waker(true));
+    assert!(woken, "the well-behaved sleeper of the same turn was woken");
+    let errors = errors(&events);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let reported = events.iter().find_map(|e| e.field("panic"));
+    assert_eq!(reported, Some("(a non-string panic payload)"));
 }

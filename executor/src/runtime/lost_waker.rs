@@ -1,6 +1,6 @@
 //! The lost-waker warning: a task that returned `Pending` while no clone of its waker is left
-//! can never run again. The count of clones is the `Arc`'s strong count on the task's
-//! `WakerData`: a task holds `OWN_COUNTS` itself, so at exactly that, nobody else can wake it.
+//! can never run again. The count is `WakerData::wakers`, every `Waker` of the task: at one, only
+//! the task's own is left, and nobody else can wake it.
 //! Noticed right after a poll (`Runtime::poll_task`), or when the last stored clone is dropped
 //! (`drop_waker`, on any thread; answered here, on the executor's).
 
@@ -10,7 +10,7 @@ use std::sync::atomic::{Ordering, fence};
 use super::{Runtime, with_own_runtime};
 use crate::task::TaskHeader;
 use crate::trace::{self, Lost};
-use crate::waker::{OWN_COUNTS, Shared, TaskId};
+use crate::waker::{Shared, TaskId};
 
 /// The last clone of task `id`'s waker that anyone kept has just been dropped (`drop_waker`):
 /// checks at once on the executor's thread, or asks it to check from any other.
@@ -47,7 +47,7 @@ impl Runtime {
     pub(super) fn warn_if_lost(&self, header: &TaskHeader, when: Lost) {
         let data = &header.data;
         // "Once per wait": a wait ends with a poll, so remember which poll's wait was reported.
-        if Arc::strong_count(data) != OWN_COUNTS || header.lost_warned.get() == header.polls.get() {
+        if !data.wakers.only_one() || header.lost_warned.get() == header.polls.get() {
             return;
         }
         // The count was read relaxed; a waker that woke the task before dropping its clone

@@ -50,7 +50,7 @@ use crate::task::{JoinError, JoinHandle, Runnable, TaskCell, TaskHeader};
 use crate::task_list::TaskInfo;
 use crate::timing;
 use crate::trace::{self, Lost};
-use crate::waker::{OWN_COUNTS, Shared, TaskId, WakerData};
+use crate::waker::{Shared, TaskId, WakerData};
 
 mod lost_waker;
 mod watch;
@@ -260,17 +260,14 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 impl Runtime {
-    /// Moves the ids other threads have sent onto the back of `local`, if there are any, and
-    /// answers the lost-waker checks among them.
+    /// Moves the ids other threads have sent onto the back of `local`, if there are any. The
+    /// lost-waker checks among them go too, and are answered when the loop takes them off the
+    /// queue (`run_task`): answered here, the warning would run a subscriber's code while `local`
+    /// is borrowed, and a subscriber that wakes or spawns a task would find it so.
     fn take_remote_wakes(&self, local: &mut VecDeque<TaskId>) {
         if let Some(sent) = self.shared.parking.sent_since(self.remote_seen.get()) {
             self.remote_seen.set(sent);
-            for id in self.remote.try_iter() {
-                match id.as_lost_check() {
-                    None => local.push_back(id),
-                    Some(id) => self.check_lost(id),
-                }
-            }
+            local.extend(self.remote.try_iter());
         }
     }
 
@@ -316,13 +313,10 @@ impl Runtime {
         if watched {
             self.poll_ends(header, result.is_ready(), woken_by);
         }
-        // Not queued again (as a yield is) and only the task's own counts of its waker left (a
-        // waiting task's waker is stored somewhere): nothing can wake it. Both tests inline, so
-        // the usual poll settles it in one or two loads.
-        if result.is_pending()
-            && !data.state.is_scheduled()
-            && Arc::strong_count(data) == OWN_COUNTS
-        {
+        // Not queued again (as a yield is) and only the task's own waker left (a waiting task's
+        // waker is stored somewhere): nothing can wake it. Both tests inline, so the usual poll
+        // settles it in one or two loads.
+        if result.is_pending() && !data.state.is_scheduled() && data.wakers.only_one() {
             self.warn_if_lost(header, Lost::AfterPoll);
         }
         result
@@ -333,9 +327,17 @@ impl Runtime {
         // A pointer to the task, not a borrow of the slab: while it runs it may spawn (which
         // borrows the slab mutably). Not a clone of its `Rc` either: the count's increment and
         // decrement were ~13 instructions of a ~300-instruction yield (callgrind).
-        let task: *const dyn Runnable = match self.tasks.borrow().get(id.index) {
-            Some((seq, task)) if *seq == id.seq => Rc::as_ptr(task),
-            _ => return, // A late wake for a task that has finished.
+        let found = match self.tasks.borrow().get(id.index) {
+            Some((seq, task)) if *seq == id.seq => Some(Rc::as_ptr(task)),
+            _ => None,
+        };
+        let Some(task): Option<*const dyn Runnable> = found else {
+            // A lost-waker check another thread sent (`take_remote_wakes`), answered now that no
+            // borrow is held; otherwise a late wake for a task that has finished.
+            if let Some(id) = id.as_lost_check() {
+                self.check_lost(id);
+            }
+            return;
         };
         // SAFETY: the slab's `Rc` keeps the task alive until the removal below, after its last
         // use here. Nothing else removes a slab entry while `block_on`'s loop runs (only
