@@ -163,7 +163,8 @@ where
         "executor::spawn_blocking must be called from inside executor::block_on"
     );
     match reactor::blocking::unblock(f) {
-        Ok(job) => spawn(job),
+        // Named, so that `tasks()`, the demo's table and traces say what the task waits for.
+        Ok(job) => Builder::new().name("spawn_blocking").spawn(job),
         Err(no_thread) => runtime::spawn_failed(JoinError::ThreadUnavailable(no_thread)),
     }
 }

@@ -141,3 +141,22 @@ fn self_and_remote_wakes_are_counted_apart() {
     assert_eq!(m.wakes, 1 + 3 + 1, "spawn, three yields, one remote: {m:?}");
     assert_eq!(m.polls, 5, "{m:?}");
 }
+
+#[test]
+fn a_spawn_blocking_task_is_listed_by_name() {
+    let names = run(|| async {
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let job = executor::spawn_blocking(move || wait.recv().is_ok());
+        let listed = tasks();
+        release.send(()).unwrap();
+        assert!(job.await.unwrap(), "the blocking job saw its release");
+        listed
+            .iter()
+            .filter_map(|t| t.name.as_deref().map(str::to_owned))
+            .collect::<Vec<_>>()
+    });
+    assert!(
+        names.iter().any(|n| n == "spawn_blocking"),
+        "the pool's task is named in tasks(): {names:?}"
+    );
+}
