@@ -42,12 +42,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let harness = match std::env::current_exe().and_then(|exe| Harness::new(Some(exe))) {
-        Ok(harness) => harness,
-        Err(e) => {
-            eprintln!("compare: cannot set up: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(harness) = harness() else {
+        return ExitCode::FAILURE;
     };
     println!("{}", machine_line(&options));
     if options.instructions {
@@ -112,12 +108,8 @@ fn profile(args: &[String]) -> ExitCode {
         eprintln!("{usage}");
         return ExitCode::from(2);
     };
-    let harness = match std::env::current_exe().and_then(|exe| Harness::new(Some(exe))) {
-        Ok(harness) => harness,
-        Err(e) => {
-            eprintln!("compare: cannot set up: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(harness) = harness() else {
+        return ExitCode::FAILURE;
     };
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let (mut runs, mut busy) = (0u64, Duration::ZERO);
@@ -157,12 +149,8 @@ fn once(args: &[String]) -> ExitCode {
         );
         return ExitCode::from(2);
     };
-    let harness = match std::env::current_exe().and_then(|exe| Harness::new(Some(exe))) {
-        Ok(harness) => harness,
-        Err(e) => {
-            eprintln!("compare: cannot set up: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(harness) = harness() else {
+        return ExitCode::FAILURE;
     };
     for _ in 0..runs {
         if let Err(e) = workload.run(&harness, contender, size) {
@@ -189,6 +177,18 @@ fn machine_line(options: &Options) -> String {
         today_utc(),
         if options.quick { ", --quick" } else { "" }
     )
+}
+
+/// The harness, which re-runs this very binary for the parts measured in a child process; `None`
+/// (after saying why) when it cannot be set up.
+fn harness() -> Option<Harness> {
+    match std::env::current_exe().and_then(|exe| Harness::new(Some(exe))) {
+        Ok(harness) => Some(harness),
+        Err(e) => {
+            eprintln!("compare: cannot set up: {e}");
+            None
+        }
+    }
 }
 
 /// Today's date as `YYYY-MM-DD`, from the system clock (Howard Hinnant's civil-from-days).
