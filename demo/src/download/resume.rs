@@ -17,7 +17,7 @@
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use super::{Commit, Done, DownloadError, Job, Settings, Sink};
+use super::{Commit, Done, DownloadError, Job, PendingValidator, Settings, Sink};
 use crate::catalog::GeneratedFile;
 use crate::claims::Claim;
 use crate::names;
@@ -267,16 +267,16 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
         }));
     }
     let file = PartFile::open(&start.part, have).map_err(|e| file_error(&start.part, e))?;
-    if have == 0 {
-        // The .part is empty now; its validator is this response's, on disk before any byte.
-        let version = Validator::of(
+    // The .part is empty now; its validator is this response's, and the sink puts it on disk
+    // before any byte (`Sink::write`; the glass design does it first, off the event loop).
+    let validator = (have == 0).then(|| PendingValidator {
+        sidecar: start.sidecar.clone(),
+        version: Validator::of(
             head.etag.as_deref(),
             head.last_modified.as_deref(),
             head.date.as_deref(),
-        );
-        validator::write_validator(&start.sidecar, version.as_ref())
-            .map_err(|e| file_error(&start.sidecar, e))?;
-    }
+        ),
+    });
     Ok(Next::Body(Sink {
         url: url.clone(),
         file,
@@ -287,6 +287,7 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
         force: start.settings.force,
         resumed_from: have,
         sidecar: start.sidecar.clone(),
+        validator,
         remark: start.remark,
         _claims: std::mem::take(&mut start.claims),
     }))
