@@ -37,13 +37,13 @@
 //! a check of a cached per-callsite interest.
 //!
 //! ## Reading order
-//! `trace.rs` (one line per event, `Fields`, how every reader here takes an event apart, and
-//! the warnings), `chrome.rs` (wakes joined to polls by their `wake_id`),
-//! `task_table.rs`.
+//! `trace.rs` (one line per event, and `Fields`, how every reader here takes an event apart),
+//! `warnings.rs`, `chrome.rs` (wakes joined to polls by their `wake_id`), `task_table.rs`.
 
 mod chrome;
 pub mod task_table;
 mod trace;
+mod warnings;
 
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
@@ -58,7 +58,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 pub use task_table::TaskTable;
-pub use trace::Warnings;
+pub use warnings::Warnings;
 
 use chrome::{ChromeFile, ChromeLayer};
 use trace::HumanLayer;
@@ -265,7 +265,7 @@ pub fn init(options: Options) -> io::Result<Guard> {
     let chrome_layer = chrome.clone().map(|out| {
         ChromeLayer { out, origin }.with_filter(Targets::new().with_target("glass", Level::TRACE))
     });
-    let warnings = trace::WarningLayer {
+    let warnings = warnings::WarningLayer {
         print: (!options.trace.any()).then_some(options.warnings),
     }
     .with_filter(Targets::new().with_target("glass", Level::WARN));
@@ -315,13 +315,13 @@ pub fn init_from_env() -> Guard {
 /// Every warning and error glass reported so far in this process, in order, as
 /// `LEVEL: message` (for a summary at the end of a run).
 pub fn warnings() -> Vec<String> {
-    trace::all()
+    warnings::all()
 }
 
 /// The warnings not yet taken, for a program that chose [`Warnings::Collect`] to print them
 /// where it prints.
 pub fn take_new_warnings() -> Vec<String> {
-    trace::take_new()
+    warnings::take_new()
 }
 
 /// `text` safe to print on a terminal: every control character (an escape sequence's `ESC`
