@@ -43,7 +43,7 @@ use std::time::Instant;
 
 use tracing_subscriber::Layer;
 
-use crate::trace::{Fields, human_line};
+use crate::trace::{Fields, human_pieces};
 
 /// A wake's causes, in the order the page's colours are listed.
 const CAUSES: [&str; 7] = ["io", "timer", "task", "self", "thread", "spawn", "other"];
@@ -67,10 +67,8 @@ struct Lane {
     kind: LaneKind,
     /// The task's id (0 for threads).
     id: u64,
-    /// What the lane's label says.
-    name: String,
-    /// The task's own name, as its trace lines quote it.
-    task_name: Option<String>,
+    /// The task's name, as its trace lines quote it, or the thread's.
+    name: Option<String>,
     /// When the task was spawned (or first seen), in ticks.
     start: i64,
     /// When its last poll returned `Ready`.
@@ -86,7 +84,7 @@ struct Poll {
     ready: bool,
     /// The poll event's `waiting` field (index into `strings`), when it has one.
     waiting: Option<u32>,
-    line: String,
+    line: Line,
 }
 
 struct Wake {
@@ -96,9 +94,19 @@ struct Wake {
     cause: u8,
     /// Where the wake was made.
     from: u32,
-    /// What the task was waiting on, as this wake tells (index into `strings`).
+    /// What the task was waiting on, as this wake tells (index into `strings`): `fd 7
+    /// readable`, `task 5`, a thread's name; the page words it by the cause.
     what: u32,
-    line: String,
+    line: Line,
+}
+
+/// A readable trace line, kept as its shape (an index into `strings`) and the values the shape
+/// leaves out: in the shape, U+0001 stands for the task's name, U+0002 for its id, U+0003 for the
+/// next value. Lines of one kind share a few shapes (a poll's: `poll task=\u{2} `\u{1}`
+/// ready=false took=\u{3} woken_by=\u{3} queued=\u{3}`), so the page holds mostly numbers.
+struct Line {
+    shape: u32,
+    values: Vec<String>,
 }
 
 /// The run as recorded so far.
@@ -141,8 +149,7 @@ impl Timeline {
             lanes: vec![Lane {
                 kind: LaneKind::Executor,
                 id: 0,
-                name: "executor thread: polls, and asleep in epoll_wait".to_owned(),
-                task_name: None,
+                name: None,
                 start: 0,
                 end: None,
             }],
@@ -175,23 +182,16 @@ impl Timeline {
         if let Some(&lane) = self.task_lanes.get(&task) {
             // First seen without its name (woken by a task not yet traced as spawned).
             let known = &mut self.lanes[lane as usize];
-            if let (None, Some(name)) = (&known.task_name, name) {
-                known.name = format!("task {task}: {name}");
-                known.task_name = Some(name.to_owned());
+            if known.name.is_none() {
+                known.name = name.map(str::to_owned);
             }
             return lane;
         }
-        let label = match (name, task) {
-            (Some(name), _) => format!("task {task}: {name}"),
-            (None, 0) => "task 0: block_on's future".to_owned(),
-            (None, _) => format!("task {task}"),
-        };
         let lane = self.lanes.len() as u32;
         self.lanes.push(Lane {
             kind: LaneKind::Task,
             id: task,
-            name: label,
-            task_name: name.map(str::to_owned),
+            name: name.map(str::to_owned),
             start: at,
             end: None,
         });
@@ -207,8 +207,7 @@ impl Timeline {
         self.lanes.push(Lane {
             kind: LaneKind::Thread,
             id: 0,
-            name: format!("thread {name}: its wakes"),
-            task_name: None,
+            name: Some(name.to_owned()),
             start: 0,
             end: None,
         });
@@ -266,34 +265,28 @@ impl Timeline {
                     .map_or("ready", String::as_str);
                 (THREAD_LANE, format!("fd {fd} {direction}"))
             }
-            "timer" => (THREAD_LANE, "a timer".to_owned()),
             "task" => {
                 let by = fields.numbers.get("by").copied().unwrap_or(0);
-                let from = self.task_lane(by, None, at);
-                (
-                    from,
-                    format!(
-                        "task {by} (a JoinHandle, a channel: whatever task {by} woke it through)"
-                    ),
-                )
+                (self.task_lane(by, None, at), format!("task {by}"))
             }
-            "self" => (lane, "itself (it woke itself: a yield)".to_owned()),
+            "self" => (lane, String::new()),
             "thread" => {
                 let thread = fields.texts.get("thread").map_or("unnamed", String::as_str);
-                (self.thread_lane(thread), format!("thread {thread}"))
+                (self.thread_lane(thread), thread.to_owned())
             }
-            "spawn" => (THREAD_LANE, "its first poll (just spawned)".to_owned()),
-            _ => (THREAD_LANE, "a wake made outside any task".to_owned()),
+            // `timer`, `spawn`, `other`: the cause says it all.
+            _ => (THREAD_LANE, String::new()),
         };
         let what = self.string(&what);
         let index = self.wakes.len() as u32;
+        let line = self.line(fields, lane);
         self.wakes.push(Wake {
             lane,
             at,
             cause,
             from,
             what,
-            line: human_line(fields),
+            line,
         });
         self.by_wake_id.insert(wake_id, index);
         if matches!(cause_name, "spawn" | "other") {
@@ -326,6 +319,7 @@ impl Timeline {
         }
         let waiting = fields.texts.get("waiting").cloned();
         let waiting = waiting.map(|w| self.string(&w));
+        let line = self.line(fields, lane);
         self.polls.push(Poll {
             lane,
             start: end - dur,
@@ -333,8 +327,34 @@ impl Timeline {
             wake,
             ready,
             waiting,
-            line: human_line(fields),
+            line,
         });
+    }
+
+    /// The event's readable trace line, as a shape and values (see [`Line`]).
+    fn line(&mut self, fields: &Fields, lane: u32) -> Line {
+        let (id, name) = {
+            let lane = &self.lanes[lane as usize];
+            (lane.id.to_string(), lane.name.clone())
+        };
+        let mut values = Vec::new();
+        let shape = human_pieces(fields, |field, text, out| match field {
+            "task" if text == id => out.push('\u{2}'),
+            "name" if Some(text) == name.as_deref() => out.push('\u{1}'),
+            // Fields with few values stay in the shape, so that lines share it. A marker
+            // character in them (a strange thread name) must not be read as one.
+            "cause" | "ready" | "direction" | "thread" => {
+                out.extend(text.chars().map(|c| if c <= '\u{3}' { '?' } else { c }));
+            }
+            _ => {
+                out.push('\u{3}');
+                values.push(text.to_owned());
+            }
+        });
+        Line {
+            shape: self.string(&shape),
+            values,
+        }
     }
 
     /// Writes the page, once; later events are dropped.

@@ -62,6 +62,8 @@ fn data(t: &Timeline) -> String {
         new[old as usize] = position as u32;
     }
     let lane = |old: u32| new[old as usize];
+    // Many tasks share a name (`spawn_blocking`): each name once, in `names`.
+    let mut names = Interner::default();
     let mut out = String::new();
     let _ = write!(out, r#"{{"v":1,"tick_ns":100,"end":{},"causes":["#, t.end);
     push_list(&mut out, super::CAUSES.iter().map(|c| json_string(c)));
@@ -70,14 +72,9 @@ fn data(t: &Timeline) -> String {
         &mut out,
         order.iter().map(|&old| {
             let l = &t.lanes[old as usize];
-            format!(
-                "[{},{},{},{},{}]",
-                l.kind as u8,
-                l.id,
-                json_string(&l.name),
-                l.start,
-                l.end.unwrap_or(NONE)
-            )
+            let name = l.name.as_deref().map_or(NONE, |n| i64::from(names.id(n)));
+            let end = l.end.unwrap_or(NONE);
+            format!("[{},{},{name},{},{end}]", l.kind as u8, l.id, l.start)
         }),
     );
     out.push_str(r#"],"polls":["#);
@@ -118,20 +115,14 @@ fn data(t: &Timeline) -> String {
             format!("{delta},{dur},{events}")
         }),
     );
-    // Each line without its task's name, which the page puts back for U+0001.
-    let short = |lane: u32, line: &str| {
-        let name = t.lanes[lane as usize].task_name.as_deref();
-        match name {
-            Some(name) => json_string(&line.replacen(&format!("`{name}`"), "`\u{1}`", 1)),
-            None => json_string(line),
-        }
-    };
     out.push_str(r#"],"poll_lines":["#);
-    push_list(&mut out, t.polls.iter().map(|p| short(p.lane, &p.line)));
+    push_list(&mut out, t.polls.iter().map(|p| line(&p.line)));
     out.push_str(r#"],"wake_lines":["#);
-    push_list(&mut out, t.wakes.iter().map(|w| short(w.lane, &w.line)));
+    push_list(&mut out, t.wakes.iter().map(|w| line(&w.line)));
     out.push_str(r#"],"strings":["#);
     push_list(&mut out, t.strings.iter().map(|s| json_string(s)));
+    out.push_str(r#"],"names":["#);
+    push_list(&mut out, names.list.iter().map(|s| json_string(s)));
     out.push_str(r#"],"warnings":["#);
     push_list(
         &mut out,
@@ -144,6 +135,36 @@ fn data(t: &Timeline) -> String {
     // Inside `<script>`, `</script>` in a task's name must not end the element; `<` only ever
     // appears inside JSON strings, where `\u003c` means the same.
     out.replace('<', "\\u003c")
+}
+
+/// `[shape, values...]`, a value that reads back the same as a number written as one.
+fn line(line: &super::Line) -> String {
+    let mut out = format!("[{}", line.shape);
+    for value in &line.values {
+        out.push(',');
+        match value.parse::<u64>() {
+            Ok(n) if n.to_string() == *value => out.push_str(value),
+            _ => out.push_str(&json_string(value)),
+        }
+    }
+    out.push(']');
+    out
+}
+
+/// Strings numbered in the order they are first seen.
+#[derive(Default)]
+struct Interner<'a> {
+    list: Vec<&'a str>,
+    ids: std::collections::HashMap<&'a str, u32>,
+}
+
+impl<'a> Interner<'a> {
+    fn id(&mut self, s: &'a str) -> u32 {
+        *self.ids.entry(s).or_insert_with(|| {
+            self.list.push(s);
+            self.list.len() as u32 - 1
+        })
+    }
 }
 
 fn push_list(out: &mut String, items: impl Iterator<Item = String>) {

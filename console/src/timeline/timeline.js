@@ -4,14 +4,16 @@
 'use strict';
 (function () {
   // ---- The data (see console/src/timeline/page.rs) ------------------------------------------
-  // lanes: [kind (0 the executor thread, 1 another thread, 2 a task), task id, label, start, end]
+  // lanes: [kind (0 the executor thread, 1 another thread, 2 a task), task id, name (an index
+  //        into names, -1: none), start, end (-1: never ended)]
   // polls: 6 numbers each: lane, start (delta from the previous poll's), duration, the wake that
   //        queued it (-1: none), ready (1/0), what it waits on (a string's index, -1: not said)
   // wakes: 5 numbers each: woken lane, time (delta), cause, lane it was made on, what the task
-  //        was waiting on (a string's index)
+  //        was waiting on (a string's index: `fd 7 readable`, `task 5`, a thread's name)
   // sleeps: 3 numbers each: start (delta), duration, events returned by epoll_wait
-  // Times are in ticks of tick_ns nanoseconds. *_lines: the readable trace's lines, with the
-  // task's name replaced by U+0001.
+  // Times are in ticks of tick_ns nanoseconds. poll_lines, wake_lines: the readable trace's
+  // lines as [shape (a string's index), values...]: in the shape, U+0001 stands for the task's
+  // name, U+0002 for its id, U+0003 for the next value.
   const D = JSON.parse(document.getElementById('data').textContent);
   const TICK_NS = D.tick_ns;
   const ROW = 18;
@@ -21,7 +23,13 @@
   const CAUSE_TEXT = ['io: a socket was ready', 'timer', 'task: another task woke it',
     'self: it woke itself', 'thread: another thread', 'spawn', 'other'];
 
-  const lanes = D.lanes.map(([kind, id, label, start, end]) => ({ kind, id, label, start, end }));
+  const laneLabel = (kind, id, name) => kind === 0 ? 'executor thread: polls, and asleep in epoll_wait'
+    : kind === 1 ? `thread ${name}: its wakes`
+    : name !== null ? `task ${id}: ${name}` : id === 0 ? "task 0: block_on's future" : `task ${id}`;
+  const lanes = D.lanes.map(([kind, id, n, start, end]) => {
+    const name = n < 0 ? null : D.names[n];
+    return { kind, id, name, start, end, label: laneLabel(kind, id, name) };
+  });
   const NP = D.polls.length / 6, NW = D.wakes.length / 5, NS = D.sleeps.length / 3;
   const pLane = new Int32Array(NP), pStart = new Float64Array(NP), pEnd = new Float64Array(NP);
   const pWake = new Int32Array(NP), pReady = new Uint8Array(NP), pWaiting = new Int32Array(NP);
@@ -62,6 +70,7 @@
     steps[s] = (w >= NW || (p < NP && pEnd[p] <= wAt[w])) ? 2 * p++ : 2 * w++ + 1;
   }
   const runEnd = Math.max(D.end, 1);
+  performance.mark('glass-timeline-parsed');
 
   // ---- Text ---------------------------------------------------------------------------------
   const ms = (t) => t * TICK_NS / 1e6;
@@ -71,13 +80,30 @@
     if (s >= 1e-3) return (s * 1e3).toFixed(3) + ' ms';
     return (s * 1e6).toFixed(1) + ' µs';
   }
-  const taskName = (lane) => {
-    const l = lanes[lane].label, at = l.indexOf(': ');
-    return at < 0 ? l : l.slice(at + 2);
-  };
   // A line as the readable trace prints it: the time the event was emitted, its target, the rest.
-  const traceLine = (t, line, lane) => (t * TICK_NS / 1e9).toFixed(6).padStart(11) +
-    's glass::executor: ' + line.replace('\u0001', taskName(lane));
+  function traceLine(t, [shape, ...values], lane) {
+    let text = '', next = 0;
+    for (const c of D.strings[shape]) {
+      if (c === '\u0001') text += lanes[lane].name;
+      else if (c === '\u0002') text += lanes[lane].id;
+      else if (c === '\u0003') text += values[next++];
+      else text += c;
+    }
+    return (t * TICK_NS / 1e9).toFixed(6).padStart(11) + 's glass::executor: ' + text;
+  }
+  // What a wake says the task was waiting on.
+  function waitedFor(w) {
+    const what = D.strings[wWhat[w]];
+    switch (D.causes[wCause[w]]) {
+      case 'io': return what;
+      case 'timer': return 'a timer';
+      case 'task': return `${what} (a JoinHandle, a channel: whatever ${what} woke it through)`;
+      case 'self': return 'itself (it woke itself: a yield, or its I/O budget ran out)';
+      case 'thread': return `another thread, ${what} (the blocking pool, a channel)`;
+      case 'spawn': return 'its first poll (it was just spawned)';
+      default: return 'a wake made outside any task';
+    }
+  }
   const pollLine = (i) => traceLine(pEnd[i], D.poll_lines[i], pLane[i]);
   const wakeLine = (w) => traceLine(wAt[w], D.wake_lines[w], wLane[w]);
 
@@ -87,16 +113,24 @@
   const ctx = canvas.getContext('2d'), actx = axis.getContext('2d');
   const detail = $('detail'), slider = $('step'), stepLabel = $('step-label');
 
-  const labels = $('labels'), fragment = document.createDocumentFragment();
-  lanes.forEach((lane, i) => {
-    const div = document.createElement('div');
-    div.className = 'lane' + (lane.kind === 2 ? ' task' : ' thread');
-    div.textContent = lane.label;
-    div.title = lane.label;
-    div.dataset.lane = i;
-    fragment.appendChild(div);
-  });
+  // The labels, as text, in chunks the browser lays out only when they scroll into view.
+  const labels = $('labels'), fragment = document.createDocumentFragment(), CHUNK = 200;
+  for (let first = 0; first < lanes.length; first += CHUNK) {
+    const chunk = document.createElement('div'), n = Math.min(CHUNK, lanes.length - first);
+    chunk.className = 'chunk';
+    chunk.style.containIntrinsicSize = `auto ${n * ROW}px`;
+    for (let i = first; i < first + n; i++) {
+      const div = document.createElement('div'), lane = lanes[i];
+      div.className = 'lane' + (lane.kind === 2 ? ' task' : ' thread');
+      div.textContent = lane.label;
+      div.title = lane.label;
+      div.dataset.lane = i;
+      chunk.appendChild(div);
+    }
+    fragment.appendChild(chunk);
+  }
   labels.appendChild(fragment);
+  performance.mark('glass-timeline-labelled');
   plot.style.height = lanes.length * ROW + 'px';
 
   const legend = $('legend');
@@ -245,7 +279,7 @@
     const span = width / scale, right = t0 + span;
     let k = lowerBound(NW, (k) => wAt[k], t0 - span);
     const end = lowerBound(NW, (k) => wAt[k], right);
-    if (end - k > 40000) return false; // too many to tell apart: zoom in
+    if (end - k > 5000) return false; // too many to tell apart: zoom in
     ctx.globalAlpha = 0.75;
     let drawn = 0;
     for (; k < end && drawn < 4000; k++) {
@@ -358,7 +392,7 @@
     if (w >= 0) {
       out.push(`woken by (scheduled for ${duration(pStart[i] - wAt[w])} before this poll):`);
       out.push('  ' + wakeLine(w));
-      out.push(`before this poll it was waiting on: ${D.strings[wWhat[w]]}`);
+      out.push(`before this poll it was waiting on: ${waitedFor(w)}`);
     }
     if (!pReady[i]) {
       if (pWaiting[i] >= 0) {
@@ -366,7 +400,7 @@
       } else {
         const next = waitedOn(lane, pEnd[i]);
         out.push(next >= 0
-          ? `after this poll it waits on: ${D.strings[wWhat[next]]} (what woke it next, at ${at(wAt[next])})`
+          ? `after this poll it waits on: ${waitedFor(next)} (what woke it next, at ${at(wAt[next])})`
           : 'after this poll nothing woke it again before the end of the run');
       }
     }
@@ -376,7 +410,7 @@
     const out = [`wake of ${lanes[wLane[w]].label} at ${at(wAt[w])}, cause ${D.causes[wCause[w]]}, ` +
       `made on the lane "${lanes[wFrom[w]].label}"`];
     out.push('  ' + wakeLine(w));
-    out.push(`the task was waiting on: ${D.strings[wWhat[w]]}`);
+    out.push(`the task was waiting on: ${waitedFor(w)}`);
     const p = wPoll[w];
     out.push(p >= 0 ? `it caused this poll, ${duration(pStart[p] - wAt[w])} later:\n  ${pollLine(p)}`
       : 'the poll it caused was not traced (the run ended first)');
@@ -503,6 +537,7 @@
   });
 
   resize();
+  performance.mark('glass-timeline-laid-out');
   fit();
   draw();
 })();
