@@ -293,14 +293,18 @@ pub fn init(options: Options) -> io::Result<Guard> {
         .with_filter(options.trace.targets())
     });
     let chrome = match &options.chrome_trace {
-        Some(path) => Some(Arc::new(Mutex::new(ChromeFile::create(path)?))),
+        Some(path) => Some(Arc::new(Mutex::new(
+            ChromeFile::create(path).map_err(|e| naming(path, e))?,
+        ))),
         None => None,
     };
     let chrome_layer = chrome.clone().map(|out| {
         ChromeLayer { out, origin }.with_filter(Targets::new().with_target("glass", Level::TRACE))
     });
     let timeline = match &options.timeline {
-        Some(path) => Some(Arc::new(Mutex::new(Timeline::create(path.clone())?))),
+        Some(path) => Some(Arc::new(Mutex::new(
+            Timeline::create(path.clone()).map_err(|e| naming(path, e))?,
+        ))),
         None => None,
     };
     let timeline_layer = timeline.clone().map(|timeline| {
@@ -328,6 +332,11 @@ pub fn init(options: Options) -> io::Result<Guard> {
     Ok(Guard { chrome, timeline })
 }
 
+/// `error`, saying which file it is about.
+fn naming(path: &std::path::Path, error: io::Error) -> io::Error {
+    io::Error::new(error.kind(), format!("{}: {error}", path.display()))
+}
+
 fn already_installed() -> io::Error {
     io::Error::new(
         io::ErrorKind::AlreadyExists,
@@ -335,9 +344,9 @@ fn already_installed() -> io::Error {
     )
 }
 
-/// [`init`] with the options the environment asks for ([`TRACE_ENV`], see the crate docs), for
-/// any program: a bad value, a file that cannot be created or a subscriber already installed is
-/// said on stderr, and the program runs on without that part.
+/// [`init`] with the options the environment asks for ([`TRACE_ENV`], [`TIMELINE_ENV`], see the
+/// crate docs), for any program: a bad value, a file that cannot be created or a subscriber
+/// already installed is said on stderr, and the program runs on without that part.
 pub fn init_from_env() -> Guard {
     let options = match Options::from_env() {
         Ok(options) => options,
@@ -347,13 +356,24 @@ pub fn init_from_env() -> Guard {
         }
     };
     let asked = options.trace.any() || options.chrome_trace.is_some() || options.timeline.is_some();
+    let options_again = options.clone();
     match init(options) {
         Ok(guard) => guard,
         // The program's own subscriber stays; say so only if something was asked of us.
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists && !asked => Guard::inert(),
-        Err(e) => {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             eprintln!("warning: glass's console is off: {e}");
             Guard::inert()
+        }
+        // A file that cannot be written: the rest (the warnings, the trace) still works.
+        Err(e) => {
+            eprintln!("warning: {e}; glass's console runs without its files");
+            let without_files = Options {
+                chrome_trace: None,
+                timeline: None,
+                ..options_again
+            };
+            init(without_files).unwrap_or_else(|_| Guard::inert())
         }
     }
 }

@@ -106,7 +106,9 @@ fn a_bad_value_is_said_and_the_program_runs_on() {
         stderr.contains("warning: GLASS_TRACE=\"yes please\" is not understood"),
         "{stderr}"
     );
+    // The warnings still work.
     assert!(stderr.contains("held the thread"), "{stderr}");
+    assert!(stderr.contains("warnings kept: 1"), "{stderr}");
 }
 
 #[test]
@@ -124,4 +126,39 @@ fn a_subscriber_already_installed_is_left_alone() {
     assert!(stderr.contains("held the thread"), "{stderr}");
     assert!(!stderr.contains("glass::executor: poll"), "{stderr}");
     assert!(stderr.contains("warnings kept: 0"), "{stderr}");
+}
+
+#[test]
+fn glass_timeline_writes_the_page_when_the_guard_drops() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("run.html");
+    let stderr = run_child("timeline", &[("GLASS_TIMELINE", page.to_str().unwrap())]);
+    // Only warnings on stderr: the timeline asks for no readable trace.
+    assert!(!stderr.contains("glass::executor: poll"), "{stderr}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!doctype html>"), "{}", &html[..100]);
+    assert!(
+        html.contains(r#""names":["sleeper"]"#),
+        "no lane for the task"
+    );
+    // The poll that held the thread is recorded with its time, and its warning too.
+    assert!(html.contains("held the thread"), "no warning in the page");
+}
+
+#[test]
+fn a_timeline_that_cannot_be_written_is_said_at_the_start() {
+    let stderr = run_child(
+        "bad timeline",
+        &[("GLASS_TIMELINE", "/nonexistent/dir/run.html")],
+    );
+    assert!(
+        stderr.contains(
+            "warning: /nonexistent/dir/run.html: No such file or directory (os error 2); \
+             glass's console runs without its files"
+        ),
+        "{stderr}"
+    );
+    // The warnings still work.
+    assert!(stderr.contains("held the thread"), "{stderr}");
+    assert!(stderr.contains("warnings kept: 1"), "{stderr}");
 }

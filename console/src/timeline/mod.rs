@@ -34,6 +34,8 @@
 //! `timeline.js` draws only what is visible.
 
 mod page;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::io;

@@ -12,17 +12,8 @@ const SCRIPT: &str = include_str!("timeline.js");
 /// The whole page for `timeline`.
 pub(super) fn render(timeline: &Timeline) -> String {
     let data = data(timeline);
-    let program = std::env::args()
-        .next()
-        .and_then(|p| {
-            Some(
-                std::path::Path::new(&p)
-                    .file_name()?
-                    .to_string_lossy()
-                    .into_owned(),
-            )
-        })
-        .unwrap_or_default();
+    let program = std::env::args().next().unwrap_or_default();
+    let program = program.rsplit('/').next().unwrap_or_default();
     let (head, rest) = TEMPLATE
         .split_once("{{title}}")
         .expect("page.html has {{title}}");
@@ -32,7 +23,7 @@ pub(super) fn render(timeline: &Timeline) -> String {
         .expect("page.html has {{script}}");
     let mut page = String::with_capacity(data.len() + TEMPLATE.len() + SCRIPT.len());
     page.push_str(head);
-    page.push_str(&html_text(&program));
+    page.push_str(&html_text(program));
     page.push_str(middle);
     page.push_str(&data);
     page.push_str(before_script);
@@ -50,7 +41,7 @@ fn html_text(text: &str) -> String {
 
 /// The run as JSON: see the field list at the top of `timeline.js`. Lanes in the order a reader
 /// wants them: the executor's thread, the other threads, then the tasks by id.
-fn data(t: &Timeline) -> String {
+pub(super) fn data(t: &Timeline) -> String {
     let mut order: Vec<u32> = (0..t.lanes.len() as u32).collect();
     order.sort_by_key(|&l| {
         let lane = &t.lanes[l as usize];

@@ -536,8 +536,22 @@
     if (act) { e.preventDefault(); act(); }
   });
 
+  // `page.html#event=40&span=5`: open at event 40 (as the step control counts), showing 5 ms
+  // around it; for links to one moment of a run, and for the screenshot in the README.
+  function fromHash() {
+    const params = new URLSearchParams(location.hash.slice(1));
+    const span = Number(params.get('span')), event = Number(params.get('event'));
+    if (span > 0) scale = width / (span * 1e6 / TICK_NS);
+    clampView();
+    if (event > 0) {
+      t0 = -Infinity; // off screen, so that goTo centres the event
+      goTo(event - 1);
+    }
+  }
+
   resize();
   performance.mark('glass-timeline-laid-out');
   fit();
+  fromHash();
   draw();
 })();
