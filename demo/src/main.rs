@@ -29,7 +29,8 @@
 //! slow-poll warning names the task that held the thread; the summary says what it cost.
 //! Warnings are printed above the bars and listed in the summary. `--trace` says why each task
 //! woke (`cause=io fd=7 readable`, `timer`, `task`, `self`, `thread`, `spawn`), and
-//! `--trace-file`'s Chrome trace draws an arrow from each wake to the poll it caused.
+//! `--trace-file`'s Chrome trace draws an arrow from each wake to the poll it caused;
+//! `--timeline FILE` writes the run as one HTML page that any browser opens offline.
 //!
 //! ## Reading order
 //! `manager.rs` (the loop), `download.rs` (one download) and `download/resume.rs` (what a

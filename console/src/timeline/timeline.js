@@ -315,7 +315,13 @@
       actx.fillRect(x, 14, 1, 8);
       actx.fillText(tickLabel(t), x + 3, 12);
     }
-    if (!arrows) actx.fillText('(zoom in to see the arrows)', width - 170, 12);
+    if (!arrows) {
+      const note = 'zoom in to see the arrows', w = actx.measureText(note).width + 12;
+      actx.fillStyle = '#fefcbf';
+      actx.fillRect(width - w, 0, w, 22);
+      actx.fillStyle = '#4a5568';
+      actx.fillText(note, width - w + 6, 14);
+    }
   }
 
   function drawSelection() {
