@@ -32,7 +32,10 @@
 //! [`init`] takes the same choices from the program ([`Options`]); the demo maps `--trace`,
 //! `--trace-file` and `--timeline` onto it. Either returns a [`Guard`]; dropping it finishes any file being written.
 //! Both install a global `tracing` subscriber; if the program already installed one, they
-//! install nothing and leave it alone (so a program keeps its own logging).
+//! install nothing and leave it alone (so a program keeps its own logging). A program may call
+//! [`init_from_env`] at each `block_on` (trpl does): later calls keep the console installed by
+//! the first and start a new run in its timeline, which is written again, whole, at each
+//! guard's drop.
 //!
 //! Asking for a trace turns on the executor's task timing ([`executor::set_task_timing`]), so each
 //! poll says how long it took. With only warnings asked for, the trace events stay off: each costs
@@ -244,7 +247,8 @@ impl Guard {
     }
 
     /// Finishes the files now, saying whether that worked (a drop can only print the error).
-    /// Events after this are not written.
+    /// Events after this are not written to the Chrome trace; the timeline keeps recording, for
+    /// the guard of a later [`init_from_env`].
     pub fn finish(mut self) -> io::Result<()> {
         self.finish_files()
     }
@@ -256,7 +260,7 @@ impl Guard {
         });
         let timeline = self.timeline.take().map(|timeline| {
             let mut page = timeline.lock().unwrap_or_else(|e| e.into_inner());
-            page.finish()
+            page.write()
         });
         // Both are finished even if the first fails.
         chrome.transpose()?;
@@ -329,7 +333,15 @@ pub fn init(options: Options) -> io::Result<Guard> {
         // Each poll's `took`, and the timeline's busy time, need the executor's clock reads.
         executor::set_task_timing(true);
     }
+    *lock_installed() = Some(timeline.clone());
     Ok(Guard { chrome, timeline })
+}
+
+/// Set when this crate installed the global subscriber: its timeline, if it records one.
+static INSTALLED: Mutex<Option<Option<Arc<Mutex<Timeline>>>>> = Mutex::new(None);
+
+fn lock_installed() -> std::sync::MutexGuard<'static, Option<Option<Arc<Mutex<Timeline>>>>> {
+    INSTALLED.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// `error`, saying which file it is about.
@@ -348,6 +360,20 @@ fn already_installed() -> io::Error {
 /// crate docs), for any program: a bad value, a file that cannot be created or a subscriber
 /// already installed is said on stderr, and the program runs on without that part.
 pub fn init_from_env() -> Guard {
+    // Called again (the next `block_on`): the console is in place; the timeline starts a new run
+    // (a new runtime numbers its tasks from 0 again), and this guard writes it again.
+    if let Some(timeline) = lock_installed().clone() {
+        if let Some(timeline) = &timeline {
+            timeline
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .next_run();
+        }
+        return Guard {
+            chrome: None,
+            timeline,
+        };
+    }
     let options = match Options::from_env() {
         Ok(options) => options,
         Err(e) => {

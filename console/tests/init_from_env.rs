@@ -52,6 +52,12 @@ fn child() {
     let guard = glass_console::init_from_env();
     small_run();
     drop(guard);
+    if case == "twice" {
+        // trpl calls it at each block_on.
+        let guard = glass_console::init_from_env();
+        small_run();
+        drop(guard);
+    }
     eprintln!("warnings kept: {}", glass_console::warnings().len());
 }
 
@@ -161,4 +167,35 @@ fn a_timeline_that_cannot_be_written_is_said_at_the_start() {
     // The warnings still work.
     assert!(stderr.contains("held the thread"), "{stderr}");
     assert!(stderr.contains("warnings kept: 1"), "{stderr}");
+}
+
+#[test]
+fn calling_it_at_each_block_on_adds_a_run_to_the_same_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("run.html");
+    let env = [
+        ("GLASS_TIMELINE", page.to_str().unwrap()),
+        ("GLASS_TRACE", "1"),
+    ];
+    let stderr = run_child("twice", &env);
+    // No complaint about a subscriber already installed: it is the console's own.
+    assert!(!stderr.contains("console is off"), "{stderr}");
+    assert_eq!(
+        stderr.matches("spawn task=1 `sleeper`").count(),
+        2,
+        "{stderr}"
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    let data = html.split_once(r#"type="application/json">"#).unwrap().1;
+    let data: serde_json::Value =
+        serde_json::from_str(data.split_once("</script>").unwrap().0).unwrap();
+    // Each run's `sleeper` has a lane: (run, task id) of every task lane.
+    let lanes: Vec<(u64, u64)> = data["lanes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l[0] == 2)
+        .map(|l| (l[5].as_u64().unwrap(), l[1].as_u64().unwrap()))
+        .collect();
+    assert_eq!(lanes, [(1, 0), (1, 1), (2, 0), (2, 1)]);
 }

@@ -71,6 +71,8 @@ struct Lane {
     id: u64,
     /// The task's name, as its trace lines quote it, or the thread's.
     name: Option<String>,
+    /// The run the task belongs to.
+    run: u32,
     /// When the task was spawned (or first seen), in ticks.
     start: i64,
     /// When its last poll returned `Ready`.
@@ -114,8 +116,8 @@ struct Line {
 /// The run as recorded so far.
 pub(crate) struct Timeline {
     path: PathBuf,
-    /// Set once the page is written; later events are dropped.
-    finished: bool,
+    /// Which run of the process this is, from 1 (see [`Timeline::next_run`]).
+    run: u32,
     lanes: Vec<Lane>,
     task_lanes: HashMap<u64, u32>,
     thread_lanes: HashMap<String, u32>,
@@ -147,11 +149,12 @@ impl Timeline {
         std::fs::File::create(&path)?;
         Ok(Timeline {
             path,
-            finished: false,
+            run: 1,
             lanes: vec![Lane {
                 kind: LaneKind::Executor,
                 id: 0,
                 name: None,
+                run: 1,
                 start: 0,
                 end: None,
             }],
@@ -194,6 +197,7 @@ impl Timeline {
             kind: LaneKind::Task,
             id: task,
             name: name.map(str::to_owned),
+            run: self.run,
             start: at,
             end: None,
         });
@@ -210,6 +214,7 @@ impl Timeline {
             kind: LaneKind::Thread,
             id: 0,
             name: Some(name.to_owned()),
+            run: 1,
             start: 0,
             end: None,
         });
@@ -219,9 +224,6 @@ impl Timeline {
 
     /// One event, at `at` ticks since the start.
     pub(crate) fn record(&mut self, target: &str, level: tracing::Level, fields: &Fields, at: i64) {
-        if self.finished {
-            return;
-        }
         self.end = self.end.max(at);
         if level <= tracing::Level::WARN {
             let lane = fields
@@ -359,14 +361,18 @@ impl Timeline {
         }
     }
 
-    /// Writes the page, once; later events are dropped.
-    pub(crate) fn finish(&mut self) -> io::Result<()> {
-        if self.finished {
-            return Ok(());
-        }
-        self.finished = true;
-        let html = page::render(self);
-        std::fs::write(&self.path, html)
+    /// Writes the page with everything recorded so far (again, if a later run asks).
+    pub(crate) fn write(&mut self) -> io::Result<()> {
+        std::fs::write(&self.path, page::render(self))
+    }
+
+    /// A new runtime starts (a later `block_on`): its tasks, numbered from 0 again, get lanes of
+    /// their own, and its wake ids are its own.
+    pub(crate) fn next_run(&mut self) {
+        self.run += 1;
+        self.task_lanes.clear();
+        self.by_wake_id.clear();
+        self.in_poll.clear();
     }
 }
 

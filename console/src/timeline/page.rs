@@ -45,7 +45,7 @@ pub(super) fn data(t: &Timeline) -> String {
     let mut order: Vec<u32> = (0..t.lanes.len() as u32).collect();
     order.sort_by_key(|&l| {
         let lane = &t.lanes[l as usize];
-        (lane.kind as u8, lane.id, l)
+        (lane.kind as u8, lane.run, lane.id, l)
     });
     // `new[old lane]`: where each lane goes.
     let mut new = vec![0; order.len()];
@@ -65,7 +65,8 @@ pub(super) fn data(t: &Timeline) -> String {
             let l = &t.lanes[old as usize];
             let name = l.name.as_deref().map_or(NONE, |n| i64::from(names.id(n)));
             let end = l.end.unwrap_or(NONE);
-            format!("[{},{},{name},{},{end}]", l.kind as u8, l.id, l.start)
+            let (kind, id, start, run) = (l.kind as u8, l.id, l.start, l.run);
+            format!("[{kind},{id},{name},{start},{end},{run}]")
         }),
     );
     out.push_str(r#"],"polls":["#);

@@ -333,22 +333,44 @@ fn a_task_name_cannot_end_the_script_it_is_written_in() {
 }
 
 #[test]
-fn the_page_is_written_once_when_finished() {
+fn each_write_holds_every_run_so_far_and_a_later_run_gets_lanes_of_its_own() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.html");
     let (mut t, _) = small_run();
     t.path = path.clone();
-    t.finish().unwrap();
-    let page = std::fs::read_to_string(&path).unwrap();
-    assert!(page.starts_with("<!doctype html>"));
-    assert!(page.contains("a \\u003cb>"), "the task's name, escaped");
-    // Events after the end are dropped, and a second finish changes nothing.
+    t.write().unwrap();
+    let first = std::fs::read_to_string(&path).unwrap();
+    assert!(first.starts_with("<!doctype html>"));
+    assert!(first.contains("a \\u003cb>"), "the task's name, escaped");
+    // A second block_on: its task 3 is not the first run's.
+    t.next_run();
     t.record(
         EXEC,
         TRACE,
-        &fields("spawn", &[("task", "9"), ("name", "late")]),
+        &fields("spawn", &[("task", "3"), ("name", "later")]),
         30 * MS,
     );
-    t.finish().unwrap();
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), page);
+    t.write().unwrap();
+    let d = data(&t);
+    let lanes: Vec<(i64, i64, i64)> = d["lanes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l[0].as_i64().unwrap(),
+                l[1].as_i64().unwrap(),
+                l[5].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lanes,
+        [(0, 0, 1), (1, 0, 1), (2, 0, 1), (2, 3, 1), (2, 3, 2)]
+    );
+    let second = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        second.contains(r#""names":["glass-blocking","a \u003cb>","later"]"#),
+        "{second}"
+    );
 }

@@ -5,7 +5,7 @@
 (function () {
   // ---- The data (see console/src/timeline/page.rs) ------------------------------------------
   // lanes: [kind (0 the executor thread, 1 another thread, 2 a task), task id, name (an index
-  //        into names, -1: none), start, end (-1: never ended)]
+  //        into names, -1: none), start, end (-1: never ended), run (a later block_on: 2, 3...)]
   // polls: 6 numbers each: lane, start (delta from the previous poll's), duration, the wake that
   //        queued it (-1: none), ready (1/0), what it waits on (a string's index, -1: not said)
   // wakes: 5 numbers each: woken lane, time (delta), cause, lane it was made on, what the task
@@ -26,9 +26,10 @@
   const laneLabel = (kind, id, name) => kind === 0 ? 'executor thread: polls, and asleep in epoll_wait'
     : kind === 1 ? `thread ${name}: its wakes`
     : name !== null ? `task ${id}: ${name}` : id === 0 ? "task 0: block_on's future" : `task ${id}`;
-  const lanes = D.lanes.map(([kind, id, n, start, end]) => {
+  const lanes = D.lanes.map(([kind, id, n, start, end, run]) => {
     const name = n < 0 ? null : D.names[n];
-    return { kind, id, name, start, end, label: laneLabel(kind, id, name) };
+    const label = (run > 1 ? `run ${run}, ` : '') + laneLabel(kind, id, name);
+    return { kind, id, name, start, end, label };
   });
   const NP = D.polls.length / 6, NW = D.wakes.length / 5, NS = D.sleeps.length / 3;
   const pLane = new Int32Array(NP), pStart = new Float64Array(NP), pEnd = new Float64Array(NP);
