@@ -30,15 +30,15 @@
 //! | a comma-separated list of `executor`, `reactor`, `http` | those crates' events only (`http` includes `glass::tls`), with every warning |
 //!
 //! [`init`] takes the same choices from the program ([`Options`]); the demo maps `--trace`,
-//! `--trace-file` and `--timeline` onto it. Either returns a [`Guard`]; dropping it finishes any file being written.
-//! Both install a global `tracing` subscriber; if the program already installed one, they
+//! `--trace-file` and `--timeline` onto it. Either returns a [`Guard`]; dropping it finishes any
+//! file being written. Both install a global `tracing` subscriber; if the program already installed one, they
 //! install nothing and leave it alone (so a program keeps its own logging). A program may call
 //! [`init_from_env`] at each `block_on` (trpl does): later calls keep the console installed by
 //! the first and start a new run in its timeline, which is written again, whole, at each
 //! guard's drop.
 //!
-//! Asking for a trace turns on the executor's task timing ([`executor::set_task_timing`]), so each
-//! poll says how long it took. With only warnings asked for, the trace events stay off: each costs
+//! Asking for the executor's trace, a Chrome trace or a timeline turns on the executor's task
+//! timing ([`executor::set_task_timing`]), so that each poll says how long it took. With only warnings asked for, the trace events stay off: each costs
 //! a check of a cached per-callsite interest.
 //!
 //! ## Reading order
