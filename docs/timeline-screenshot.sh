@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 event=${1:-120}
-span=${2:-60}
+span=${2:-1.2}
 out=${3:-docs/timeline.png}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
