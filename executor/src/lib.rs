@@ -105,7 +105,8 @@
 
 #![warn(missing_docs)]
 
-mod metrics;
+mod join_error;
+mod layer;
 mod runtime;
 // The loom model (`tests/loom_waker.rs`) checks this module's functions, so under `cfg(loom)` it
 // is public; otherwise it is private like the rest.
@@ -115,20 +116,20 @@ pub mod state;
 #[cfg(not(loom))]
 mod state;
 mod task;
-mod task_list;
-mod timing;
-mod trace;
 mod waker;
 mod yield_now;
 
-pub use metrics::{RuntimeMetrics, TaskMetrics};
-pub use runtime::{block_on, metrics, spawn, tasks};
-pub use task::{JoinError, JoinHandle};
-pub use task_list::{Builder, TaskInfo, TaskState};
-pub use timing::{
+#[cfg(loom)]
+#[doc(hidden)]
+pub use layer::clones;
+pub use layer::metrics::{RuntimeMetrics, TaskMetrics, metrics};
+pub use layer::task_list::{Builder, TaskInfo, TaskState, tasks};
+pub use layer::timing::{
     DEFAULT_SLOW_POLL_THRESHOLD, TASK_TIMING_ENV, set_slow_poll_threshold, set_task_timing,
     slow_poll_threshold, task_timing,
 };
+pub use runtime::{block_on, spawn};
+pub use task::{JoinError, JoinHandle};
 pub use yield_now::yield_now;
 
 /// Runs `f` on a small pool of reused helper threads (at most `reactor::blocking::MAX_THREADS`),
