@@ -106,6 +106,7 @@
 #![warn(missing_docs)]
 
 mod join_error;
+mod join_handle;
 mod layer;
 mod runtime;
 // The loom model (`tests/loom_waker.rs`) checks this module's functions, so under `cfg(loom)` it
@@ -119,6 +120,8 @@ mod task;
 mod waker;
 mod yield_now;
 
+pub use join_error::JoinError;
+pub use join_handle::JoinHandle;
 #[cfg(loom)]
 #[doc(hidden)]
 pub use layer::clones;
@@ -129,7 +132,6 @@ pub use layer::timing::{
     slow_poll_threshold, task_timing,
 };
 pub use runtime::{block_on, spawn};
-pub use task::{JoinError, JoinHandle};
 pub use yield_now::yield_now;
 
 /// Runs `f` on a small pool of reused helper threads (at most `reactor::blocking::MAX_THREADS`),

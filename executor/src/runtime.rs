@@ -32,9 +32,11 @@ use std::time::Duration;
 use crossbeam_channel::Receiver;
 use slab::Slab;
 
+use crate::join_error::JoinError;
+use crate::join_handle::JoinHandle;
 use crate::layer;
 use crate::state::{Parking, Scheduled};
-use crate::task::{JoinError, JoinHandle, Runnable, Task};
+use crate::task::{Runnable, Task};
 use crate::waker::{Header, Refs, Shared, TaskId};
 
 /// How many tasks the loop polls before it checks the reactor without sleeping. tokio uses 61; the

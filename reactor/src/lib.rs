@@ -65,17 +65,22 @@
 
 #![warn(missing_docs)]
 
+mod async_fd;
 pub mod blocking;
+mod budget;
 mod dispatch;
 mod driver;
 pub mod io;
 pub mod net;
 pub mod time;
+mod unpark;
+mod watch;
 
 use std::time::Duration;
 
 pub use dispatch::{Direction, Dispatch, dispatching};
-pub use driver::{ReactorMetrics, Unparker};
+pub use unpark::Unparker;
+pub use watch::{ReactorMetrics, WaitingFor, waiting};
 
 /// Waits for I/O readiness or timers on this thread's reactor, for at most `max_wait` (`None`: until
 /// something happens), then wakes every task concerned. This is the executor's only way to sleep.
@@ -90,5 +95,5 @@ pub fn unparker() -> Unparker {
 
 /// What this thread's reactor has done so far.
 pub fn metrics() -> ReactorMetrics {
-    driver::with_reactor(|r| r.metrics())
+    driver::with_reactor(|r| r.watch.metrics())
 }

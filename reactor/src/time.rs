@@ -151,6 +151,11 @@ impl Timers {
         Some(entry.waker)
     }
 
+    /// Every pending timer's deadline and waker.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Instant, &Waker)> {
+        self.entries.iter().map(|(_, e)| (e.deadline, &e.waker))
+    }
+
     /// How long `epoll_wait` may sleep before the earliest bucket is due, rounded up to whole
     /// milliseconds (as mio would round it anyway); `None` when no timer is pending.
     /// (Inline, with the arithmetic out of line: the reactor asks on every turn, and most turns of

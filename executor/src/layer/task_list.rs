@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::metrics::{TaskMetrics, figures};
+use crate::join_handle::JoinHandle;
 use crate::runtime::{self, with_current};
-use crate::task::JoinHandle;
 
 /// Spawns a task with options; today, a name (tokio's `task::Builder` shape). The name appears in
 /// [`tasks`](crate::tasks), in the trace events and in the warnings, where an unnamed task is
