@@ -159,22 +159,31 @@ impl Watch {
             poll_start: Cell::new(0),
         };
         watch.read_switches();
+        // The timing switches as they were before the runtime looked: `on_start`'s first turn
+        // then sees them change and makes the clock if it is needed.
+        watch.timing.set(false);
+        watch.slow.set(false);
         watch
     }
 
-    /// Reads the switches (once per turn).
-    fn read_switches(&self) {
+    /// Reads the switches (once per turn); `true` if timing or the slow-poll check changed.
+    fn read_switches(&self) -> bool {
         let warnings = tracing::enabled!(target: trace::TARGET, tracing::Level::WARN);
-        let reader = self.reader_until.get().is_some_and(|t| Instant::now() < t);
-        if !reader {
-            self.reader_until.set(None);
-        }
-        self.timing.set(timing::task_timing() || reader);
+        let reader = self.reader_until.get().is_some_and(|until| {
+            let keeps = Instant::now() < until;
+            if !keeps {
+                self.reader_until.set(None);
+            }
+            keeps
+        });
+        let timing = timing::task_timing() || reader;
+        let changed = timing != self.timing.get() || warnings != self.slow.get();
+        self.timing.set(timing);
         self.slow.set(warnings);
         self.lost.set(warnings);
         self.traced.set(trace::enabled());
-        self.on
-            .set(self.timing.get() || self.slow.get() || self.traced.get() || self.lost.get());
+        self.on.set(timing || warnings || self.traced.get());
+        changed
     }
 
     /// A new task header's part.
@@ -250,17 +259,23 @@ pub(crate) fn on_start(rt: &Runtime) {
 /// The top of each turn of the loop: the switches, and the lost-waker checks other threads sent.
 #[inline]
 pub(crate) fn on_turn(rt: &Runtime) {
-    rt.watch.read_switches();
-    if rt.watch.timing.get() || rt.watch.slow.get() {
-        rt.shared.watch.clock.get_or_init(Clock::new);
-    }
-    let timing = rt.watch.timing.get();
-    if rt.shared.watch.timing.load(Ordering::Relaxed) != timing {
-        rt.shared.watch.timing.store(timing, Ordering::Relaxed);
+    if rt.watch.read_switches() {
+        switches_changed(rt);
     }
     if rt.shared.watch.lost_pending.load(Ordering::Acquire) {
         lost_waker::answer_remote_checks(rt);
     }
+}
+
+/// Timing or the slow-poll check came on or off: the clock is made the first time it is needed,
+/// and wakers on other threads learn whether to note their time.
+#[cold]
+fn switches_changed(rt: &Runtime) {
+    let timing = rt.watch.timing.get();
+    if timing || rt.watch.slow.get() {
+        rt.shared.watch.clock.get_or_init(Clock::new);
+    }
+    rt.shared.watch.timing.store(timing, Ordering::Relaxed);
 }
 
 /// `block_on` is returning: what is dropped from now on is cleaned up, not lost; its wakes are
