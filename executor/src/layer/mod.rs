@@ -76,9 +76,10 @@ pub(crate) struct Watch {
     /// The switches, read once per turn. `on`: any of the others, the one flag the hooks test.
     on: Cell<bool>,
     timing: Cell<bool>,
+    /// A subscriber listens to the warnings: polls are timed for the slow-poll warning, and new
+    /// tasks get counted wakers for the lost-waker warning.
     slow: Cell<bool>,
     traced: Cell<bool>,
-    lost: Cell<bool>,
     /// Until when `tasks()`'s reader keeps timing on.
     reader_until: Cell<Option<Instant>>,
     /// The clock read that ended the last poll, while nothing else happened since: it also starts
@@ -153,7 +154,6 @@ impl Watch {
             timing: Cell::new(false),
             slow: Cell::new(false),
             traced: Cell::new(false),
-            lost: Cell::new(false),
             reader_until: Cell::new(None),
             clock: Cell::new(0),
             poll_start: Cell::new(0),
@@ -178,11 +178,11 @@ impl Watch {
         });
         let timing = timing::task_timing() || reader;
         let changed = timing != self.timing.get() || warnings != self.slow.get();
+        let traced = trace::enabled();
         self.timing.set(timing);
         self.slow.set(warnings);
-        self.lost.set(warnings);
-        self.traced.set(trace::enabled());
-        self.on.set(timing || warnings || self.traced.get());
+        self.traced.set(traced);
+        self.on.set(timing | warnings | traced);
         changed
     }
 
@@ -194,7 +194,7 @@ impl Watch {
             remote_wakes: AtomicU64::new(0),
             woken_at: AtomicU64::new(0),
             wake_id: AtomicU64::new(0),
-            counted: self.lost.get(),
+            counted: self.slow.get(),
             clones: Clones::default(),
         }
     }
