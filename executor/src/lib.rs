@@ -125,6 +125,7 @@ pub use join_handle::JoinHandle;
 #[cfg(loom)]
 #[doc(hidden)]
 pub use layer::clones;
+pub use layer::dump::{Dump, TaskDump, WaitingOn, dump};
 pub use layer::metrics::{RuntimeMetrics, TaskMetrics, metrics};
 pub use layer::task_list::{Builder, TaskInfo, TaskState, tasks};
 pub use layer::timing::{
@@ -155,6 +156,7 @@ pub use yield_now::yield_now;
 ///
 /// # Panics
 /// If called outside `block_on`.
+#[track_caller]
 pub fn spawn_blocking<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -167,7 +169,7 @@ where
     );
     match reactor::blocking::unblock(f) {
         // Named, so that `tasks()`, the demo's table and traces say what the task waits for.
-        Ok(job) => Builder::new().name("spawn_blocking").spawn(job),
+        Ok(job) => Builder::new().name("spawn_blocking").blocking().spawn(job),
         Err(no_thread) => runtime::spawn_failed(JoinError::ThreadUnavailable(no_thread)),
     }
 }

@@ -57,6 +57,8 @@ pub(crate) trait Runnable {
     fn header(&self) -> &Header;
     fn watch(&self) -> &TaskWatch;
     fn abort_requested(&self) -> bool;
+    /// Where the waker of the task awaiting this one's `JoinHandle` is kept.
+    fn join_waker(&self) -> &Cell<Option<Waker>>;
     /// Polls the future once (catching a panic); `Ready` once the task has finished.
     fn poll(&self) -> Poll<()>;
     /// Drops the future, if it still runs, and reports the task cancelled.
@@ -132,6 +134,10 @@ impl<F: Future> Runnable for Task<F> {
 
     fn abort_requested(&self) -> bool {
         self.abort.get()
+    }
+
+    fn join_waker(&self) -> &Cell<Option<Waker>> {
+        &self.join_waker
     }
 
     fn poll(&self) -> Poll<()> {

@@ -29,6 +29,7 @@
 //! `tracing` events of `trace.rs`.
 
 use std::cell::Cell;
+use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -37,14 +38,17 @@ use crate::runtime::Runtime;
 use crate::task::Runnable;
 use crate::waker::{Header, TaskId};
 
+mod cancel;
 mod clock;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod clones;
 #[cfg(not(loom))]
 mod clones;
+pub(crate) mod dump;
 mod lost_waker;
 pub(crate) mod metrics;
+mod stall;
 pub(crate) mod task_list;
 pub(crate) mod timing;
 mod trace;
@@ -57,6 +61,10 @@ use timing::TaskTimes;
 
 /// `Watch::running` while no task is being polled (sequence numbers never reach it).
 const NOT_RUNNING: u64 = u64::MAX;
+
+/// `Watch::turn_at` while the loop sleeps: a wake stamped with it was made by the reactor's
+/// dispatch on waking up, so it dates from the turn that follows.
+const ASLEEP: u64 = u64::MAX;
 
 /// The layer's part of a runtime (`Runtime::watch`). Only the executor's thread touches it.
 pub(crate) struct Watch {
@@ -86,6 +94,11 @@ pub(crate) struct Watch {
     clock: Cell<u64>,
     /// When the poll in progress started (0: not timed).
     poll_start: Cell<u64>,
+    /// When this turn of the loop started, in ns since `started`: the coarse clock of the
+    /// states' durations in `dump()` (one read per turn, not per poll).
+    turn_at: Cell<u64>,
+    /// The stall check's state (`stall.rs`).
+    stall: stall::StallWatch,
 }
 
 /// The layer's part of what all wakers share (`Shared::watch`): thread-safe.
@@ -114,6 +127,9 @@ pub(crate) struct WakeWatch {
     woken_at: AtomicU64,
     /// The `wake_id` of the wake that queued the task (0: untraced).
     wake_id: AtomicU64,
+    /// The `Watch::turn_at` of the turn the task was last woken in (a wake from another thread
+    /// leaves it: the dump then counts from the turn that took the wake).
+    woken_turn: AtomicU64,
     /// Whether this task's wakers are counted (the lost-waker check was on at its spawn), and
     /// the count of its stored clones.
     counted: bool,
@@ -124,6 +140,11 @@ pub(crate) struct WakeWatch {
 pub(crate) struct TaskWatch {
     polls: Cell<u64>,
     name: Option<std::sync::Arc<str>>,
+    /// Where it was spawned, and whether it is `spawn_blocking`'s.
+    site: &'static Location<'static>,
+    blocking: bool,
+    /// The `Watch::turn_at` of its last poll (or its spawn): since when it is idle.
+    since: Cell<u64>,
     times: Cell<TaskTimes>,
     /// The value of `polls` when a lost-waker warning was last given (`u64::MAX`: never).
     lost_warned: Cell<u64>,
@@ -157,6 +178,8 @@ impl Watch {
             reader_until: Cell::new(None),
             clock: Cell::new(0),
             poll_start: Cell::new(0),
+            turn_at: Cell::new(0),
+            stall: stall::StallWatch::default(),
         };
         watch.read_switches();
         watch
@@ -185,16 +208,20 @@ impl Watch {
             remote_wakes: AtomicU64::new(0),
             woken_at: AtomicU64::new(0),
             wake_id: AtomicU64::new(0),
+            woken_turn: AtomicU64::new(self.turn_at.get()),
             counted: self.lost.get(),
             clones: Clones::default(),
         }
     }
 
     /// A new task's part.
-    pub(crate) fn task_watch(&self, name: Option<std::sync::Arc<str>>) -> TaskWatch {
+    pub(crate) fn task_watch(&self, origin: Origin) -> TaskWatch {
         TaskWatch {
             polls: Cell::new(0),
-            name,
+            name: origin.name,
+            site: origin.site,
+            blocking: origin.blocking,
+            since: Cell::new(self.turn_at.get()),
             times: Cell::new(TaskTimes::default()),
             lost_warned: Cell::new(u64::MAX),
         }
@@ -230,6 +257,26 @@ impl SharedWatch {
     }
 }
 
+/// What the spawner says about a new task: its name, where it was spawned, whether it is
+/// `spawn_blocking`'s.
+pub(crate) struct Origin {
+    pub(crate) name: Option<std::sync::Arc<str>>,
+    pub(crate) site: &'static Location<'static>,
+    pub(crate) blocking: bool,
+}
+
+impl Origin {
+    /// A task spawned by the caller's caller (`#[track_caller]` all the way from `spawn`).
+    #[track_caller]
+    pub(crate) fn new(name: Option<std::sync::Arc<str>>) -> Origin {
+        Origin {
+            name,
+            site: Location::caller(),
+            blocking: false,
+        }
+    }
+}
+
 impl TaskWatch {
     /// The name given with `Builder::name`.
     pub(crate) fn name(&self) -> Option<&std::sync::Arc<str>> {
@@ -251,6 +298,10 @@ pub(crate) fn on_start(rt: &Runtime) {
 #[inline]
 pub(crate) fn on_turn(rt: &Runtime) {
     rt.watch.read_switches();
+    let elapsed = rt.watch.started.elapsed().as_nanos();
+    rt.watch
+        .turn_at
+        .set(u64::try_from(elapsed).unwrap_or(u64::MAX));
     if rt.watch.timing.get() || rt.watch.slow.get() {
         rt.shared.watch.clock.get_or_init(Clock::new);
     }
@@ -305,6 +356,8 @@ fn stamp_spawn(rt: &Runtime, task: &dyn Runnable) {
 pub(crate) fn woken(rt: &Runtime, header: &Header, queue: bool) {
     let by_itself = rt.watch.running.get() == header.id.seq;
     bump(&header.watch.local_wakes);
+    let turn = rt.watch.turn_at.get();
+    header.watch.woken_turn.store(turn, Ordering::Relaxed);
     if by_itself {
         bump(&header.watch.self_wakes);
     }
@@ -377,6 +430,8 @@ fn poll_starts(rt: &Runtime, task: &dyn Runnable) -> u64 {
         }
     }
     if watch.traced.get() {
+        // So that the reactor's `dropped` events can name the task.
+        reactor::set_current_task(Some(header.id.seq));
         header.watch.wake_id.load(Ordering::Relaxed)
     } else {
         0
@@ -387,6 +442,7 @@ fn poll_starts(rt: &Runtime, task: &dyn Runnable) -> u64 {
 #[inline]
 pub(crate) fn after_poll(rt: &Runtime, task: &dyn Runnable, woken_by: u64, ready: bool) {
     rt.watch.running.set(NOT_RUNNING);
+    task.watch().since.set(rt.watch.turn_at.get());
     if rt.watch.on.get() {
         poll_ends(rt, task, woken_by, ready);
     }
@@ -415,6 +471,7 @@ fn poll_ends(rt: &Runtime, task: &dyn Runnable, woken_by: u64, ready: bool) {
         }
     }
     if watch.traced.get() {
+        reactor::set_current_task(None);
         let queued = rt.local.borrow().len();
         trace::poll(task, ready, took, woken_by, queued);
     }
@@ -426,12 +483,18 @@ fn poll_ends(rt: &Runtime, task: &dyn Runnable, woken_by: u64, ready: bool) {
 /// Before an unfinished task's future is dropped: its destructors' wakes are its own.
 #[inline]
 pub(crate) fn before_cancel(rt: &Runtime, task: &dyn Runnable) {
+    if rt.watch.traced.get() {
+        cancel::dropping(rt, task);
+    }
     rt.watch.running.set(task.header().id.seq);
     add(&rt.watch.polls);
 }
 
 #[inline]
 pub(crate) fn after_cancel(rt: &Runtime, _task: &dyn Runnable) {
+    if rt.watch.traced.get() {
+        reactor::set_current_task(None);
+    }
     rt.watch.running.set(if rt.watch.closing.get() {
         TaskId::MAIN.seq
     } else {
@@ -451,9 +514,17 @@ pub(crate) fn on_output_panic(_rt: &Runtime, task: &dyn Runnable) {
     trace::output_panicked(task);
 }
 
+/// Before the loop sleeps; returns how long it may (the stall check may ask to look again soon).
 #[inline]
-pub(crate) fn before_park(rt: &Runtime, _max_wait: Option<Duration>) {
+pub(crate) fn before_park(rt: &Runtime, max_wait: Option<Duration>) -> Option<Duration> {
     rt.watch.clock.set(0);
+    if max_wait != Some(Duration::ZERO) {
+        rt.watch.turn_at.set(ASLEEP);
+    }
+    if max_wait.is_none() && rt.watch.slow.get() {
+        return stall::check(rt);
+    }
+    max_wait
 }
 
 #[inline]

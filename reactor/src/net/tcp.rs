@@ -14,6 +14,7 @@ use mio::Interest;
 use super::addr::{ToSocketAddrs, resolve};
 use crate::driver::Direction;
 use crate::io::PollEvented;
+use crate::watch::WatchDrop;
 
 /// A TCP socket server, listening for connections.
 ///
@@ -171,7 +172,8 @@ impl TcpStream {
     /// Reads some bytes into `buf`, waiting until at least one is available. `Ok(0)` means the
     /// peer closed its side (or `buf` is empty).
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read_priv(cx, buf)).await
+        let read = poll_fn(|cx| self.poll_read_priv(cx, buf));
+        WatchDrop::new("read", self.fd(), Direction::Readable, read).await
     }
 
     /// Reads what is available right now without waiting: `WouldBlock` if nothing is. No waker is
@@ -183,7 +185,8 @@ impl TcpStream {
 
     /// Writes some of `buf`, waiting until the socket can take at least one byte.
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write_priv(cx, buf)).await
+        let write = poll_fn(|cx| self.poll_write_priv(cx, buf));
+        WatchDrop::new("write", self.fd(), Direction::Writable, write).await
     }
 
     /// Writes all of `buf`.
@@ -210,6 +213,10 @@ impl TcpStream {
     /// The remote address of this connection.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.get_ref().peer_addr()
+    }
+
+    fn fd(&self) -> std::os::fd::RawFd {
+        self.inner.get_ref().as_raw_fd()
     }
 
     /// Sets `TCP_NODELAY`: small writes go out at once instead of waiting to be coalesced.
@@ -246,6 +253,13 @@ impl TcpStream {
         self.inner.poll_io(Direction::Writable, cx, |mut s| {
             io::Write::write(&mut s, buf)
         })
+    }
+}
+
+/// The descriptor, as `executor::dump()` and the trace events name it (`fd 7 readable`).
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd()
     }
 }
 
