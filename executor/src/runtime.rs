@@ -87,6 +87,7 @@ pub(crate) fn with_current<R>(what: &str, f: impl FnOnce(&Runtime) -> R) -> R {
 
 /// A wake of `header`'s task, if made on its own executor's thread: queues it there when `queue`
 /// (this wake set its flag). `false`: another thread (or the runtime is gone): use the channel.
+#[inline]
 pub(crate) fn wake_here(header: &Header, queue: bool) -> bool {
     try_with_current(|rt| {
         if !Arc::ptr_eq(&rt.shared, &header.shared) {

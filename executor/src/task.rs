@@ -30,9 +30,18 @@ use crate::join_error::JoinError;
 use crate::layer::{self, TaskWatch};
 use crate::waker::Header;
 
-/// A task: what wakers share (`header`), what only the executor's thread touches, and the future.
+/// A task: the parts that do not depend on its future's type, then the future.
 #[repr(C)]
 pub(crate) struct Task<F: Future> {
+    pub(crate) base: TaskBase,
+    pub(crate) stage: RefCell<Stage<F>>,
+}
+
+/// What wakers share (`header`, first: `waker.rs` relies on it), then what only the executor's
+/// thread touches. First in every `Task<F>` (`repr(C)`), so the executor reaches it from a
+/// `dyn Runnable` without a call.
+#[repr(C)]
+pub(crate) struct TaskBase {
     pub(crate) header: Header,
     /// Set by `JoinHandle::abort`: the executor drops the future the next time it picks the task
     /// instead of polling it (not in `abort` itself: a task may abort itself mid-poll).
@@ -43,7 +52,13 @@ pub(crate) struct Task<F: Future> {
     pub(crate) has_handle: Cell<bool>,
     /// The instrumentation layer's part (polls, name, times).
     pub(crate) watch: TaskWatch,
-    pub(crate) stage: RefCell<Stage<F>>,
+}
+
+impl<F: Future> std::ops::Deref for Task<F> {
+    type Target = TaskBase;
+    fn deref(&self) -> &TaskBase {
+        &self.base
+    }
 }
 
 pub(crate) enum Stage<F: Future> {
@@ -54,11 +69,6 @@ pub(crate) enum Stage<F: Future> {
 
 /// How the executor drives a task without knowing its future's type.
 pub(crate) trait Runnable {
-    fn header(&self) -> &Header;
-    fn watch(&self) -> &TaskWatch;
-    fn abort_requested(&self) -> bool;
-    /// Where the waker of the task awaiting this one's `JoinHandle` is kept.
-    fn join_waker(&self) -> &Cell<Option<Waker>>;
     /// Polls the future once (catching a panic); `Ready` once the task has finished.
     fn poll(&self) -> Poll<()>;
     /// Drops the future, if it still runs, and reports the task cancelled.
@@ -70,11 +80,13 @@ pub(crate) trait Runnable {
 impl<F: Future> Task<F> {
     pub(crate) fn new(header: Header, watch: TaskWatch, stage: Option<F>) -> Arc<Task<F>> {
         Arc::new(Task {
-            header,
-            abort: Cell::new(false),
-            join_waker: Cell::new(None),
-            has_handle: Cell::new(true),
-            watch,
+            base: TaskBase {
+                header,
+                abort: Cell::new(false),
+                join_waker: Cell::new(None),
+                has_handle: Cell::new(true),
+                watch,
+            },
             stage: RefCell::new(stage.map_or(Stage::Consumed, Stage::Running)),
         })
     }
@@ -123,23 +135,32 @@ impl<F: Future> Task<F> {
     }
 }
 
+impl dyn Runnable + '_ {
+    /// The task's `TaskBase`, read in place.
+    #[inline]
+    pub(crate) fn base(&self) -> &TaskBase {
+        // SAFETY: every `Runnable` is a `Task<F>`, `repr(C)` with its `TaskBase` first, so the
+        // data pointer of `self` points to that `TaskBase`, borrowed for as long as `self` is.
+        unsafe { &*(self as *const Self).cast::<TaskBase>() }
+    }
+
+    #[inline]
+    pub(crate) fn header(&self) -> &Header {
+        &self.base().header
+    }
+
+    #[inline]
+    pub(crate) fn watch(&self) -> &TaskWatch {
+        &self.base().watch
+    }
+
+    #[inline]
+    pub(crate) fn abort_requested(&self) -> bool {
+        self.base().abort.get()
+    }
+}
+
 impl<F: Future> Runnable for Task<F> {
-    fn header(&self) -> &Header {
-        &self.header
-    }
-
-    fn watch(&self) -> &TaskWatch {
-        &self.watch
-    }
-
-    fn abort_requested(&self) -> bool {
-        self.abort.get()
-    }
-
-    fn join_waker(&self) -> &Cell<Option<Waker>> {
-        &self.join_waker
-    }
-
     fn poll(&self) -> Poll<()> {
         let mut stage = self.stage.borrow_mut();
         let Stage::Running(future) = &mut *stage else {

@@ -56,7 +56,7 @@ pub(crate) struct Shared {
 }
 
 /// The part of a task a waker may touch, from any thread. It is the first field of the task
-/// (`Task` is `repr(C)`), so a waker's pointer to the task is also a pointer to its header.
+/// (`Task` and `TaskBase` are `repr(C)`), so a pointer to the task also points to its header.
 pub(crate) struct Header {
     pub(crate) id: TaskId,
     pub(crate) scheduled: Scheduled,
@@ -70,6 +70,7 @@ pub(crate) struct Header {
 impl Header {
     /// Puts the task on a ready queue unless it is already on one: the executor's own queue on
     /// its thread, the channel from any other.
+    #[inline]
     pub(crate) fn wake(&self) {
         let queue = self.scheduled.set();
         if runtime::wake_here(self, queue) {
@@ -110,7 +111,7 @@ pub(crate) static VTABLE: RawWakerVTable =
 /// strong count of it (the one a poll lends borrows the executor's): the memory is valid while
 /// the waker lives.
 pub(crate) unsafe fn header<'a>(ptr: *const ()) -> &'a Header {
-    // SAFETY: see above; `Task` is `repr(C)` with its header first.
+    // SAFETY: see above; `Task` and `TaskBase` are `repr(C)` with the header first.
     unsafe { &*ptr.cast::<Header>() }
 }
 

@@ -129,6 +129,24 @@ pub static ALL: &[Workload] = &[
         target_vs_std: None,
         kernel_bound: false,
     },
+    // The same shape at 50,000 tasks: every handle is still held (and awaited) when the last task
+    // is spawned, so the tasks' memory all lives at once (allocation and page faults show).
+    Workload {
+        name: "spawn_join_50k",
+        unit: "task",
+        size: 50_000,
+        quick_size: 50_000,
+        test_size: 100,
+        ops: identity,
+        expected: tasks::spawn_many::expected,
+        glass: tasks::spawn_many::glass,
+        tokio: tasks::spawn_many::tokio,
+        smol: tasks::spawn_many::smol,
+        blocking: None,
+        target: 1.5,
+        target_vs_std: None,
+        kernel_bound: false,
+    },
     Workload {
         name: "yield_many",
         unit: "yield",

@@ -316,7 +316,7 @@ pub(super) fn waits(rt: &Runtime, addrs: bool) -> HashMap<u64, Vec<WaitingOn>> {
     }
     let tasks = every_task(rt);
     for task in &tasks {
-        let slot = task.join_waker();
+        let slot = &task.base().join_waker;
         let waker = slot.take();
         if let Some(waiter) = waker.as_ref().and_then(|w| task_of(rt, w)) {
             let awaited = task.header().id.seq;

@@ -104,7 +104,7 @@ pub fn metrics() -> RuntimeMetrics {
 /// the task has finished).
 pub(super) fn figures(header: &Header, watch: &TaskWatch, now: Option<u64>) -> TaskMetrics {
     let wakes = &header.watch;
-    let mut times = watch.times.get();
+    let mut times = *watch.times.borrow();
     if let Some(now) = now {
         let woken_at = wakes.woken_at.load(Ordering::Relaxed);
         times = times.at(now, header.scheduled.is_set(), woken_at);

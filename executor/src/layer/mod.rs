@@ -145,7 +145,7 @@ pub(crate) struct TaskWatch {
     blocking: bool,
     /// The `Watch::turn_at` of its last poll (or its spawn): since when it is idle.
     since: Cell<u64>,
-    times: Cell<TaskTimes>,
+    times: std::cell::RefCell<TaskTimes>,
     /// The value of `polls` when a lost-waker warning was last given (`u64::MAX`: never).
     lost_warned: Cell<u64>,
 }
@@ -222,7 +222,7 @@ impl Watch {
             site: origin.site,
             blocking: origin.blocking,
             since: Cell::new(self.turn_at.get()),
-            times: Cell::new(TaskTimes::default()),
+            times: std::cell::RefCell::new(TaskTimes::default()),
             lost_warned: Cell::new(u64::MAX),
         }
     }
@@ -343,11 +343,7 @@ fn stamp_spawn(rt: &Runtime, task: &dyn Runnable) {
             0 => rt.watch.now(&rt.shared.watch),
             in_poll => in_poll,
         };
-        let times = TaskTimes {
-            spawned_at: at,
-            ..TaskTimes::default()
-        };
-        task.watch().times.set(times);
+        task.watch().times.borrow_mut().spawned_at = at;
     }
 }
 
@@ -364,7 +360,12 @@ pub(crate) fn woken(rt: &Runtime, header: &Header, queue: bool) {
     if queue {
         add(&rt.watch.local_wakes);
         if rt.watch.on.get() {
-            observe_wake(rt, header, by_itself);
+            if by_itself && !rt.watch.traced.get() {
+                // Its wait starts when its poll ends: no clock read, no event.
+                header.watch.woken_at.store(0, Ordering::Relaxed);
+            } else {
+                observe_wake(rt, header, by_itself);
+            }
         }
     }
 }
@@ -420,13 +421,14 @@ fn poll_starts(rt: &Runtime, task: &dyn Runnable) -> u64 {
     let watch = &rt.watch;
     let header = task.header();
     if watch.timing.get() || watch.slow.get() {
-        let start = watch.now(&rt.shared.watch);
-        watch.clock.set(0);
+        let start = match watch.clock.replace(0) {
+            0 => rt.shared.watch.now(),
+            at_hand => at_hand,
+        };
         watch.poll_start.set(start);
         if watch.timing.get() {
             let woken_at = header.watch.woken_at.load(Ordering::Relaxed);
-            let times = &task.watch().times;
-            times.set(times.get().poll_starts(start, woken_at));
+            task.watch().times.borrow_mut().poll_starts(start, woken_at);
         }
     }
     if watch.traced.get() {
@@ -458,22 +460,28 @@ fn poll_ends(rt: &Runtime, task: &dyn Runnable, woken_by: u64, ready: bool) {
         watch.clock.set(end);
         let nanos = end.saturating_sub(start);
         let slow = nanos > timing::slow_poll_nanos();
-        let times = &task.watch().times;
-        let mut t = times.get();
-        if watch.timing.get() {
-            t = t.poll_ends(end, nanos);
+        if watch.timing.get() || slow {
+            let mut times = task.watch().times.borrow_mut();
+            if watch.timing.get() {
+                times.poll_ends(end, nanos);
+            }
+            times.slow_polls += u64::from(slow);
         }
-        t.slow_polls += u64::from(slow);
-        times.set(t);
-        took = Some(Duration::from_nanos(nanos));
         if slow && watch.slow.get() {
             trace::slow_poll(task, Duration::from_nanos(nanos));
         }
+        took = Some(nanos);
     }
     if watch.traced.get() {
         reactor::set_current_task(None);
         let queued = rt.local.borrow().len();
-        trace::poll(task, ready, took, woken_by, queued);
+        trace::poll(
+            task,
+            ready,
+            took.map(Duration::from_nanos),
+            woken_by,
+            queued,
+        );
     }
     if !ready && task.header().watch.counted {
         lost_waker::check_after_poll(rt, task);

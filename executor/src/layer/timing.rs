@@ -140,7 +140,7 @@ impl TaskTimes {
     }
 
     /// The poll starting at `start` ends a wait: splits it into idle and scheduled.
-    pub(crate) fn poll_starts(mut self, start: u64, woken_at: u64) -> TaskTimes {
+    pub(crate) fn poll_starts(&mut self, start: u64, woken_at: u64) {
         if self.first_poll_delay.is_none() && self.last_poll_end == 0 && self.spawned_at != 0 {
             self.first_poll_delay = Some(start.saturating_sub(self.spawned_at));
         }
@@ -149,18 +149,16 @@ impl TaskTimes {
             self.scheduled += start.saturating_sub(woke);
         }
         self.poll_started = start;
-        self
     }
 
     /// The poll ends at `end`, having taken `took`.
-    pub(crate) fn poll_ends(mut self, end: u64, took: u64) -> TaskTimes {
+    pub(crate) fn poll_ends(&mut self, end: u64, took: u64) {
         if self.poll_started != 0 {
             self.busy += took;
             self.max_poll = self.max_poll.max(took);
         }
         self.last_poll_end = end;
         self.poll_started = 0;
-        self
     }
     /// The totals as they stand at `now`, with the interval in progress counted: a running
     /// task's poll so far, a queued task's wait since its wake, an idle task's since its poll.
