@@ -1,4 +1,4 @@
-//! Rung 5 of the ladder: cancellation. Dropping a pending future is how async Rust cancels it.
+//! Rung 6 of the ladder: cancellation. Dropping a pending future is how async Rust cancels it.
 //!
 //! ```text
 //! cargo run -p executor --example cancellation

@@ -82,7 +82,7 @@ pub use dispatch::{Direction, Dispatch, dispatching};
 pub use unpark::Unparker;
 pub use watch::{
     ReactorMetrics, WaitingFor, blocking_jobs, holds_wakers, set_current_task, socket_addrs,
-    waiting,
+    waiting, woke_at,
 };
 
 /// Waits for I/O readiness or timers on this thread's reactor, for at most `max_wait` (`None`: until

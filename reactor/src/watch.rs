@@ -54,6 +54,8 @@ pub struct ReactorMetrics {
 #[derive(Default)]
 pub(crate) struct ReactorWatch {
     metrics: Cell<ReactorMetrics>,
+    /// When the last timed sleep in `epoll_wait` ended (read anyway, to time it).
+    woke_at: Cell<Option<Instant>>,
 }
 
 /// What `before_wait` hands to `after_wait`.
@@ -96,7 +98,14 @@ impl ReactorWatch {
 
     #[inline]
     pub(crate) fn after_wait(&self, wait: Wait, events: &Events) {
-        let asleep = wait.started.map_or(Duration::ZERO, |t| t.elapsed());
+        let asleep = match wait.started {
+            Some(started) => {
+                let now = Instant::now();
+                self.woke_at.set(Some(now));
+                now - started
+            }
+            None => Duration::ZERO,
+        };
         let count = events.iter().count() as u64;
         self.update(|m| {
             m.epoll_waits += 1;
@@ -169,6 +178,13 @@ pub fn waiting() -> Vec<(WaitingFor, Waker)> {
         }
         waiting
     })
+}
+
+/// When this thread's reactor last came back from a sleep in `epoll_wait` (`None` before the
+/// first): a clock read the reactor makes anyway, which the executor's dump uses as its coarse
+/// clock instead of reading one of its own on every turn.
+pub fn woke_at() -> Option<Instant> {
+    with_reactor(|r| r.watch.woke_at.get())
 }
 
 /// Whether this thread's reactor holds any waker: a task waiting on a socket or a timer, which an

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use super::{ASLEEP, lost_waker};
+use super::lost_waker;
 use crate::layer::task_list::TaskState;
 use crate::runtime::{Runtime, with_current};
 use crate::task::Runnable;
@@ -54,8 +54,10 @@ pub struct TaskDump {
     pub name: Option<Arc<str>>,
     /// What it is doing.
     pub state: TaskState,
-    /// How long it has been in that state (to the turn of the executor's loop: the clock is read
-    /// once a turn, not once a poll).
+    /// How long it has been in that state, counted from the loop's last sleep before the change
+    /// (no clock is read for it on the hot path: the reactor's own reading, as it wakes from
+    /// `epoll_wait`, is the clock): over by at most the time the loop ran without sleeping
+    /// before the change.
     pub state_for: Duration,
     /// Where it was spawned (`block_on`'s caller for task 0).
     pub spawned_at: &'static Location<'static>,
@@ -215,27 +217,21 @@ pub fn dump() -> Dump {
 }
 
 fn collect(rt: &Runtime) -> Dump {
-    let now = u64::try_from(rt.watch.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    let since = |at: u64| Duration::from_nanos(now.saturating_sub(at));
+    let now = Instant::now();
+    let since = |at: Instant| now.saturating_duration_since(at);
     let mut waits = waits(rt, true);
     let tasks = every_task(rt);
     let running = rt.watch.running.get();
-    let turn = rt.watch.turn_at.get();
+    let awake = rt.watch.awake_since.get();
     let tasks = tasks
         .iter()
         .map(|task| {
             let header = task.header();
             let id = header.id.seq;
             let (state, state_for) = if running == id {
-                (TaskState::Running, since(turn))
+                (TaskState::Running, since(awake))
             } else if header.scheduled.is_set() {
-                let woken = header
-                    .watch
-                    .woken_turn
-                    .load(std::sync::atomic::Ordering::Relaxed);
-                // Woken while the loop slept: at the latest when this turn began.
-                let at = if woken == ASLEEP { turn } else { woken };
-                (TaskState::Scheduled, since(at))
+                (TaskState::Scheduled, since(awake))
             } else {
                 (TaskState::Idle, since(task.watch().since.get()))
             };
@@ -254,7 +250,7 @@ fn collect(rt: &Runtime) -> Dump {
         })
         .collect();
     Dump {
-        uptime: since(0),
+        uptime: since(rt.watch.started),
         tasks,
     }
 }

@@ -62,10 +62,6 @@ use timing::TaskTimes;
 /// `Watch::running` while no task is being polled (sequence numbers never reach it).
 const NOT_RUNNING: u64 = u64::MAX;
 
-/// `Watch::turn_at` while the loop sleeps: a wake stamped with it was made by the reactor's
-/// dispatch on waking up, so it dates from the turn that follows.
-const ASLEEP: u64 = u64::MAX;
-
 /// The layer's part of a runtime (`Runtime::watch`). Only the executor's thread touches it.
 pub(crate) struct Watch {
     /// Counters, always kept: plain cells on one thread.
@@ -94,9 +90,13 @@ pub(crate) struct Watch {
     clock: Cell<u64>,
     /// When the poll in progress started (0: not timed).
     poll_start: Cell<u64>,
-    /// When this turn of the loop started, in ns since `started`: the coarse clock of the
-    /// states' durations in `dump()` (one read per turn, not per poll).
-    turn_at: Cell<u64>,
+    /// When the loop last woke from a sleep: the coarse clock of the states' durations in
+    /// `dump()`. No clock read of its own: the reactor reads one anyway to time its sleep
+    /// (`reactor::woke_at`). A task is scheduled or running only between two sleeps (the loop
+    /// sleeps only with nothing queued), so it has been since this, at most.
+    awake_since: Cell<Instant>,
+    /// Whether the loop is in a sleep (`before_park` to `after_park`).
+    asleep: Cell<bool>,
     /// The stall check's state (`stall.rs`).
     stall: stall::StallWatch,
 }
@@ -127,9 +127,6 @@ pub(crate) struct WakeWatch {
     woken_at: AtomicU64,
     /// The `wake_id` of the wake that queued the task (0: untraced).
     wake_id: AtomicU64,
-    /// The `Watch::turn_at` of the turn the task was last woken in (a wake from another thread
-    /// leaves it: the dump then counts from the turn that took the wake).
-    woken_turn: AtomicU64,
     /// Whether this task's wakers are counted (the lost-waker check was on at its spawn), and
     /// the count of its stored clones.
     counted: bool,
@@ -143,8 +140,8 @@ pub(crate) struct TaskWatch {
     /// Where it was spawned, and whether it is `spawn_blocking`'s.
     site: &'static Location<'static>,
     blocking: bool,
-    /// The `Watch::turn_at` of its last poll (or its spawn): since when it is idle.
-    since: Cell<u64>,
+    /// The `Watch::awake_since` of its last poll (or its spawn): since when it is idle, at most.
+    since: Cell<Instant>,
     times: std::cell::RefCell<TaskTimes>,
     /// The value of `polls` when a lost-waker warning was last given (`u64::MAX`: never).
     lost_warned: Cell<u64>,
@@ -178,7 +175,8 @@ impl Watch {
             reader_until: Cell::new(None),
             clock: Cell::new(0),
             poll_start: Cell::new(0),
-            turn_at: Cell::new(0),
+            awake_since: Cell::new(Instant::now()),
+            asleep: Cell::new(false),
             stall: stall::StallWatch::default(),
         };
         watch.read_switches();
@@ -208,7 +206,6 @@ impl Watch {
             remote_wakes: AtomicU64::new(0),
             woken_at: AtomicU64::new(0),
             wake_id: AtomicU64::new(0),
-            woken_turn: AtomicU64::new(self.turn_at.get()),
             counted: self.lost.get(),
             clones: Clones::default(),
         }
@@ -221,7 +218,7 @@ impl Watch {
             name: origin.name,
             site: origin.site,
             blocking: origin.blocking,
-            since: Cell::new(self.turn_at.get()),
+            since: Cell::new(self.awake_since.get()),
             times: std::cell::RefCell::new(TaskTimes::default()),
             lost_warned: Cell::new(u64::MAX),
         }
@@ -298,10 +295,6 @@ pub(crate) fn on_start(rt: &Runtime) {
 #[inline]
 pub(crate) fn on_turn(rt: &Runtime) {
     rt.watch.read_switches();
-    let elapsed = rt.watch.started.elapsed().as_nanos();
-    rt.watch
-        .turn_at
-        .set(u64::try_from(elapsed).unwrap_or(u64::MAX));
     if rt.watch.timing.get() || rt.watch.slow.get() {
         rt.shared.watch.clock.get_or_init(Clock::new);
     }
@@ -352,8 +345,6 @@ fn stamp_spawn(rt: &Runtime, task: &dyn Runnable) {
 pub(crate) fn woken(rt: &Runtime, header: &Header, queue: bool) {
     let by_itself = rt.watch.running.get() == header.id.seq;
     bump(&header.watch.local_wakes);
-    let turn = rt.watch.turn_at.get();
-    header.watch.woken_turn.store(turn, Ordering::Relaxed);
     if by_itself {
         bump(&header.watch.self_wakes);
     }
@@ -444,7 +435,7 @@ fn poll_starts(rt: &Runtime, task: &dyn Runnable) -> u64 {
 #[inline]
 pub(crate) fn after_poll(rt: &Runtime, task: &dyn Runnable, woken_by: u64, ready: bool) {
     rt.watch.running.set(NOT_RUNNING);
-    task.watch().since.set(rt.watch.turn_at.get());
+    task.watch().since.set(rt.watch.awake_since.get());
     if rt.watch.on.get() {
         poll_ends(rt, task, woken_by, ready);
     }
@@ -527,7 +518,7 @@ pub(crate) fn on_output_panic(_rt: &Runtime, task: &dyn Runnable) {
 pub(crate) fn before_park(rt: &Runtime, max_wait: Option<Duration>) -> Option<Duration> {
     rt.watch.clock.set(0);
     if max_wait != Some(Duration::ZERO) {
-        rt.watch.turn_at.set(ASLEEP);
+        rt.watch.asleep.set(true);
     }
     if max_wait.is_none() && rt.watch.slow.get() {
         return stall::check(rt);
@@ -538,6 +529,11 @@ pub(crate) fn before_park(rt: &Runtime, max_wait: Option<Duration>) -> Option<Du
 #[inline]
 pub(crate) fn after_park(rt: &Runtime) {
     rt.watch.clock.set(0);
+    if rt.watch.asleep.replace(false)
+        && let Some(woke) = reactor::woke_at()
+    {
+        rt.watch.awake_since.set(woke);
+    }
 }
 
 /// Whether a task of `rt` is the one being polled.
