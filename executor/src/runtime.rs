@@ -280,7 +280,6 @@ impl Runtime {
 
     /// A `JoinHandle` that reports `error` at once, for a task that could not start: it gets an
     /// id, but never enters the slab or the queue.
-    #[track_caller]
     fn spawn_failed<T: 'static>(&self, error: JoinError) -> JoinHandle<T> {
         let header = self.new_header(&Task::<Pending<T>>::REFS);
         let watch = self.watch.task_watch(layer::Origin::new(None));
@@ -394,7 +393,6 @@ where
 }
 
 /// A finished `JoinHandle` that reports `error` (see `Runtime::spawn_failed`).
-#[track_caller]
 pub(crate) fn spawn_failed<T: 'static>(error: JoinError) -> JoinHandle<T> {
     with_current("executor::spawn", |rt| rt.spawn_failed(error))
 }

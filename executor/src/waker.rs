@@ -92,14 +92,23 @@ pub(crate) struct Refs {
 }
 
 impl<F: Future> Task<F> {
-    // In both, the caller passes a pointer from `Arc::into_raw` of an `Arc<Task<F>>` and owns (to
-    // drop) or borrows (to clone) one of its strong counts.
     pub(crate) const REFS: Refs = Refs {
-        // SAFETY: see above.
-        clone: |ptr| unsafe { Arc::increment_strong_count(ptr.cast::<Task<F>>()) },
-        // SAFETY: see above.
-        drop: |ptr| drop(unsafe { Arc::from_raw(ptr.cast::<Task<F>>()) }),
+        clone: clone_ref::<F>,
+        drop: drop_ref::<F>,
     };
+}
+
+// In both, the caller passes a pointer from `Arc::into_raw` of an `Arc<Task<F>>` and borrows (to
+// clone) or owns (to drop) one of its strong counts.
+
+unsafe fn clone_ref<F: Future>(ptr: *const ()) {
+    // SAFETY: see above.
+    unsafe { Arc::increment_strong_count(ptr.cast::<Task<F>>()) }
+}
+
+unsafe fn drop_ref<F: Future>(ptr: *const ()) {
+    // SAFETY: see above.
+    drop(unsafe { Arc::from_raw(ptr.cast::<Task<F>>()) })
 }
 
 /// The four functions of every task's waker.

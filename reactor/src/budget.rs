@@ -16,6 +16,7 @@ thread_local! {
 }
 
 /// Spends one unit of the budget; `false` (and a fresh budget) once it has run out.
+#[inline]
 pub(crate) fn left() -> bool {
     let left = COOP_BUDGET.get();
     if left == 0 {
@@ -27,6 +28,7 @@ pub(crate) fn left() -> bool {
 }
 
 /// An operation blocked: the thread is not hogged, the count starts again.
+#[inline]
 pub(crate) fn reset() {
     COOP_BUDGET.set(COOP_BUDGET_MAX);
 }

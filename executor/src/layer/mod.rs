@@ -80,9 +80,10 @@ pub(crate) struct Watch {
     /// The switches, read once per turn. `on`: any of the others, the one flag the hooks test.
     on: Cell<bool>,
     timing: Cell<bool>,
+    /// A subscriber listens to the warnings: polls are timed for the slow-poll warning, and new
+    /// tasks get counted wakers for the lost-waker warning.
     slow: Cell<bool>,
     traced: Cell<bool>,
-    lost: Cell<bool>,
     /// Until when `tasks()`'s reader keeps timing on.
     reader_until: Cell<Option<Instant>>,
     /// The clock read that ended the last poll, while nothing else happened since: it also starts
@@ -171,7 +172,6 @@ impl Watch {
             timing: Cell::new(false),
             slow: Cell::new(false),
             traced: Cell::new(false),
-            lost: Cell::new(false),
             reader_until: Cell::new(None),
             clock: Cell::new(0),
             poll_start: Cell::new(0),
@@ -180,22 +180,31 @@ impl Watch {
             stall: stall::StallWatch::default(),
         };
         watch.read_switches();
+        // The timing switches as they were before the runtime looked: `on_start`'s first turn
+        // then sees them change and makes the clock if it is needed.
+        watch.timing.set(false);
+        watch.slow.set(false);
         watch
     }
 
-    /// Reads the switches (once per turn).
-    fn read_switches(&self) {
+    /// Reads the switches (once per turn); `true` if timing or the slow-poll check changed.
+    fn read_switches(&self) -> bool {
         let warnings = tracing::enabled!(target: trace::TARGET, tracing::Level::WARN);
-        let reader = self.reader_until.get().is_some_and(|t| Instant::now() < t);
-        if !reader {
-            self.reader_until.set(None);
-        }
-        self.timing.set(timing::task_timing() || reader);
+        let reader = self.reader_until.get().is_some_and(|until| {
+            let keeps = Instant::now() < until;
+            if !keeps {
+                self.reader_until.set(None);
+            }
+            keeps
+        });
+        let timing = timing::task_timing() || reader;
+        let changed = timing != self.timing.get() || warnings != self.slow.get();
+        let traced = trace::enabled();
+        self.timing.set(timing);
         self.slow.set(warnings);
-        self.lost.set(warnings);
-        self.traced.set(trace::enabled());
-        self.on
-            .set(self.timing.get() || self.slow.get() || self.traced.get() || self.lost.get());
+        self.traced.set(traced);
+        self.on.set(timing | warnings | traced);
+        changed
     }
 
     /// A new task header's part.
@@ -206,7 +215,7 @@ impl Watch {
             remote_wakes: AtomicU64::new(0),
             woken_at: AtomicU64::new(0),
             wake_id: AtomicU64::new(0),
-            counted: self.lost.get(),
+            counted: self.slow.get(),
             clones: Clones::default(),
         }
     }
@@ -294,17 +303,23 @@ pub(crate) fn on_start(rt: &Runtime) {
 /// The top of each turn of the loop: the switches, and the lost-waker checks other threads sent.
 #[inline]
 pub(crate) fn on_turn(rt: &Runtime) {
-    rt.watch.read_switches();
-    if rt.watch.timing.get() || rt.watch.slow.get() {
-        rt.shared.watch.clock.get_or_init(Clock::new);
-    }
-    let timing = rt.watch.timing.get();
-    if rt.shared.watch.timing.load(Ordering::Relaxed) != timing {
-        rt.shared.watch.timing.store(timing, Ordering::Relaxed);
+    if rt.watch.read_switches() {
+        switches_changed(rt);
     }
     if rt.shared.watch.lost_pending.load(Ordering::Acquire) {
         lost_waker::answer_remote_checks(rt);
     }
+}
+
+/// Timing or the slow-poll check came on or off: the clock is made the first time it is needed,
+/// and wakers on other threads learn whether to note their time.
+#[cold]
+fn switches_changed(rt: &Runtime) {
+    let timing = rt.watch.timing.get();
+    if timing || rt.watch.slow.get() {
+        rt.shared.watch.clock.get_or_init(Clock::new);
+    }
+    rt.shared.watch.timing.store(timing, Ordering::Relaxed);
 }
 
 /// `block_on` is returning: what is dropped from now on is cleaned up, not lost; its wakes are
