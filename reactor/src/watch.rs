@@ -54,7 +54,7 @@ pub struct ReactorMetrics {
 #[derive(Default)]
 pub(crate) struct ReactorWatch {
     metrics: Cell<ReactorMetrics>,
-    /// When the last timed sleep in `epoll_wait` ended (read anyway, to time it).
+    /// When the last `epoll_wait` ended, if it was a timed sleep (read anyway, to time it).
     woke_at: Cell<Option<Instant>>,
 }
 
@@ -98,14 +98,9 @@ impl ReactorWatch {
 
     #[inline]
     pub(crate) fn after_wait(&self, wait: Wait, events: &Events) {
-        let asleep = match wait.started {
-            Some(started) => {
-                let now = Instant::now();
-                self.woke_at.set(Some(now));
-                now - started
-            }
-            None => Duration::ZERO,
-        };
+        let woke_at = wait.started.map(|started| (started, Instant::now()));
+        self.woke_at.set(woke_at.map(|(_, now)| now));
+        let asleep = woke_at.map_or(Duration::ZERO, |(started, now)| now - started);
         let count = events.iter().count() as u64;
         self.update(|m| {
             m.epoll_waits += 1;
@@ -180,9 +175,9 @@ pub fn waiting() -> Vec<(WaitingFor, Waker)> {
     })
 }
 
-/// When this thread's reactor last came back from a sleep in `epoll_wait` (`None` before the
-/// first): a clock read the reactor makes anyway, which the executor's dump uses as its coarse
-/// clock instead of reading one of its own on every turn.
+/// When this thread's reactor came back from its last `epoll_wait`, if that was a sleep (`None`
+/// after a mere look with a zero timeout): a clock read the reactor makes anyway to time the
+/// sleep, which the executor's dump uses as its clock instead of reading one of its own.
 pub fn woke_at() -> Option<Instant> {
     with_reactor(|r| r.watch.woke_at.get())
 }

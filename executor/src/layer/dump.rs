@@ -54,10 +54,9 @@ pub struct TaskDump {
     pub name: Option<Arc<str>>,
     /// What it is doing.
     pub state: TaskState,
-    /// How long it has been in that state, counted from the loop's last sleep before the change
-    /// (no clock is read for it on the hot path: the reactor's own reading, as it wakes from
-    /// `epoll_wait`, is the clock): over by at most the time the loop ran without sleeping
-    /// before the change.
+    /// How long it has been in that state, counted from the start of the turn of the loop in
+    /// which it changed (the clock is read once a turn, not once a poll): over by at most one
+    /// turn.
     pub state_for: Duration,
     /// Where it was spawned (`block_on`'s caller for task 0).
     pub spawned_at: &'static Location<'static>,

@@ -91,13 +91,10 @@ pub(crate) struct Watch {
     clock: Cell<u64>,
     /// When the poll in progress started (0: not timed).
     poll_start: Cell<u64>,
-    /// When the loop last woke from a sleep: the coarse clock of the states' durations in
-    /// `dump()`. No clock read of its own: the reactor reads one anyway to time its sleep
-    /// (`reactor::woke_at`). A task is scheduled or running only between two sleeps (the loop
-    /// sleeps only with nothing queued), so it has been since this, at most.
+    /// When the loop last came back from the reactor: the clock of the states' durations in
+    /// `dump()`, read once a turn, not once a poll (after a sleep, the reactor's own reading:
+    /// `reactor::woke_at`). A task has been scheduled or running since then at most.
     awake_since: Cell<Instant>,
-    /// Whether the loop is in a sleep (`before_park` to `after_park`).
-    asleep: Cell<bool>,
     /// The stall check's state (`stall.rs`).
     stall: stall::StallWatch,
 }
@@ -176,7 +173,6 @@ impl Watch {
             clock: Cell::new(0),
             poll_start: Cell::new(0),
             awake_since: Cell::new(Instant::now()),
-            asleep: Cell::new(false),
             stall: stall::StallWatch::default(),
         };
         watch.read_switches();
@@ -532,9 +528,6 @@ pub(crate) fn on_output_panic(_rt: &Runtime, task: &dyn Runnable) {
 #[inline]
 pub(crate) fn before_park(rt: &Runtime, max_wait: Option<Duration>) -> Option<Duration> {
     rt.watch.clock.set(0);
-    if max_wait != Some(Duration::ZERO) {
-        rt.watch.asleep.set(true);
-    }
     if max_wait.is_none() && rt.watch.slow.get() {
         return stall::check(rt);
     }
@@ -544,11 +537,10 @@ pub(crate) fn before_park(rt: &Runtime, max_wait: Option<Duration>) -> Option<Du
 #[inline]
 pub(crate) fn after_park(rt: &Runtime) {
     rt.watch.clock.set(0);
-    if rt.watch.asleep.replace(false)
-        && let Some(woke) = reactor::woke_at()
-    {
-        rt.watch.awake_since.set(woke);
-    }
+    // After a sleep the reactor has read the clock; after a mere look, one read here (at most
+    // one per POLLS_PER_TURN polls, in a busy loop).
+    let now = reactor::woke_at().unwrap_or_else(Instant::now);
+    rt.watch.awake_since.set(now);
 }
 
 /// Whether a task of `rt` is the one being polled.
