@@ -9,7 +9,7 @@
 //! | `epoll_wait` | `timeout` asked, `events` returned, time `asleep` |
 //! | `dispatch` | `fd`, `direction`, `wakers` |
 //! | `timers fired` | `count` |
-//! | `dropped` | `task` (the executor's, while it traces), `future` (`sleep`, `read`, `write`), `waiting_on` (`timer in 38 ms`, `fd 7 readable`) |
+//! | `dropped` | `task` (the executor's, while it traces), `future` (`sleep`, `read`), `waiting_on` (`timer in 38 ms`, `fd 7 readable`) |
 //! | `timeout elapsed` | `task` |
 //!
 //! A pending future of the reactor's that is dropped is a cancellation: the `dropped` event
@@ -19,13 +19,11 @@
 //! [`blocking_jobs`].
 
 use std::cell::Cell;
-use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::net::SocketAddr;
 use std::os::fd::{FromRawFd, RawFd};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Waker};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Token};
@@ -268,56 +266,14 @@ pub(crate) fn timed_out() {
     tracing::trace!(target: TARGET, task = CURRENT_TASK.get(), "timeout elapsed; its future will be dropped");
 }
 
-/// A socket operation's future that reports being dropped while it waits: wraps the future of
-/// one read or write (`TcpStream::read`, `write`).
-pub(crate) struct WatchDrop<F> {
-    future: F,
-    fd: RawFd,
-    direction: Direction,
-    what: &'static str,
-    /// Whether its last poll returned `Pending` (so a drop now cancels a wait).
-    pending: bool,
-}
-
-impl<F> WatchDrop<F> {
-    pub(crate) fn new(what: &'static str, fd: RawFd, direction: Direction, future: F) -> Self {
-        WatchDrop {
-            future,
-            fd,
-            direction,
-            what,
-            pending: false,
-        }
-    }
-}
-
-impl<F: Future + Unpin> Future for WatchDrop<F> {
-    type Output = F::Output;
-
-    #[inline]
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let result = Pin::new(&mut self.future).poll(cx);
-        self.pending = result.is_pending();
-        result
-    }
-}
-
-impl<F> Drop for WatchDrop<F> {
-    #[inline]
-    fn drop(&mut self) {
-        if self.pending {
-            io_dropped(self.what, self.fd, self.direction);
-        }
-    }
-}
-
+/// A socket read was dropped while it waited: a cancellation.
 #[inline(never)]
-fn io_dropped(what: &'static str, fd: RawFd, direction: Direction) {
+pub(crate) fn read_dropped(fd: RawFd) {
     tracing::trace!(
         target: TARGET,
         task = CURRENT_TASK.get(),
-        future = what,
-        waiting_on = %format_args!("fd {fd} {direction}"),
+        future = "read",
+        waiting_on = %format_args!("fd {fd} readable"),
         "dropped"
     );
 }

@@ -1,7 +1,7 @@
 //! Cancellation made visible: a task dropped while it waits is a `dropped` trace event (target
 //! `glass::executor`) naming the task, why (`aborted`, or `block_on returned` with it still
 //! pending) and what it was waiting on. The reactor reports its own futures dropped while
-//! pending (a sleep, a socket read or write) the same way, naming the task this layer says is
+//! pending (a sleep, a socket read) the same way, naming the task this layer says is
 //! running (`reactor::set_current_task`). Only while the trace events are on.
 
 use super::dump::{WaitingOn, join, waits};

@@ -1,7 +1,7 @@
 //! [`TcpListener`] and [`TcpStream`]: mio's non-blocking sockets, registered with the reactor,
 //! with `async` methods named as in std and tokio.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::AsRawFd;
@@ -14,7 +14,7 @@ use mio::Interest;
 use super::addr::{ToSocketAddrs, resolve};
 use crate::driver::Direction;
 use crate::io::PollEvented;
-use crate::watch::WatchDrop;
+use crate::watch;
 
 /// A TCP socket server, listening for connections.
 ///
@@ -171,9 +171,15 @@ impl TcpStream {
 
     /// Reads some bytes into `buf`, waiting until at least one is available. `Ok(0)` means the
     /// peer closed its side (or `buf` is empty).
-    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let read = poll_fn(|cx| self.poll_read_priv(cx, buf));
-        WatchDrop::new("read", self.fd(), Direction::Readable, read).await
+    ///
+    /// (An `async fn` in effect; a named future underneath, so that a read dropped while it
+    /// waits, a cancellation, can say so in the trace at no cost to the reads that are not.)
+    pub fn read<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
+        Read {
+            stream: self,
+            buf,
+            waiting: false,
+        }
     }
 
     /// Reads what is available right now without waiting: `WouldBlock` if nothing is. No waker is
@@ -185,8 +191,7 @@ impl TcpStream {
 
     /// Writes some of `buf`, waiting until the socket can take at least one byte.
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        let write = poll_fn(|cx| self.poll_write_priv(cx, buf));
-        WatchDrop::new("write", self.fd(), Direction::Writable, write).await
+        poll_fn(|cx| self.poll_write_priv(cx, buf)).await
     }
 
     /// Writes all of `buf`.
@@ -272,6 +277,34 @@ impl std::fmt::Debug for TcpStream {
 impl std::fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.inner.get_ref().fmt(f)
+    }
+}
+
+/// The future of [`TcpStream::read`]: one read attempt per poll; dropped while it waits (a
+/// cancellation), it says so in the reactor's trace.
+struct Read<'a> {
+    stream: &'a TcpStream,
+    buf: &'a mut [u8],
+    /// Whether the last poll returned `Pending`.
+    waiting: bool,
+}
+
+impl Future for Read<'_> {
+    type Output = io::Result<usize>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let result = this.stream.poll_read_priv(cx, this.buf);
+        this.waiting = result.is_pending();
+        result
+    }
+}
+
+impl Drop for Read<'_> {
+    fn drop(&mut self) {
+        if self.waiting {
+            watch::read_dropped(self.stream.fd());
+        }
     }
 }
 
