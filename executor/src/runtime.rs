@@ -358,23 +358,12 @@ impl Drop for Teardown {
 /// `RefCell`s across `.await`s.
 ///
 /// ```
-/// use std::cell::RefCell;
 /// use std::rc::Rc;
 ///
-/// // Three tasks share an `Rc<RefCell<_>>`: no `Send` needed. They run in the order spawned.
-/// let log = Rc::new(RefCell::new(Vec::new()));
-/// executor::block_on(async {
-///     let handles: Vec<_> = (1..=3)
-///         .map(|n| {
-///             let log = log.clone();
-///             executor::spawn(async move { log.borrow_mut().push(n) })
-///         })
-///         .collect();
-///     for handle in handles {
-///         handle.await.unwrap();
-///     }
-/// });
-/// assert_eq!(*log.borrow(), [1, 2, 3]);
+/// // An `Rc` moves into the task: no `Send` needed.
+/// let shared = Rc::new(6);
+/// let answer = executor::block_on(async move { executor::spawn(async move { *shared * 7 }).await });
+/// assert_eq!(answer.unwrap(), 42);
 /// ```
 ///
 /// # Panics

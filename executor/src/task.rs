@@ -13,10 +13,9 @@
 //! ```
 //! (The `JoinHandle` is in `join_handle.rs`.)
 //!
-//! Only the executor's thread ever drops a future or an output: the executor drops the future,
-//! and the output is dropped by the `JoinHandle` (which never leaves that thread) or, if the
-//! handle is gone, by the executor as soon as the task finishes. A waker that outlives all of
-//! them (stored by another thread, say) frees an allocation whose stage is `Consumed`.
+//! Only the executor's thread drops a future or an output: the executor drops the future, the
+//! `JoinHandle` (which never leaves that thread) the output, or the executor if the handle is
+//! gone. A waker that outlives them all, on any thread, frees a task whose stage is `Consumed`.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;

@@ -98,8 +98,8 @@ impl<F: Future> Task<F> {
     };
 }
 
-// In both, the caller passes a pointer from `Arc::into_raw` of an `Arc<Task<F>>` and borrows (to
-// clone) or owns (to drop) one of its strong counts.
+// In both, `ptr` is from `Arc::into_raw` of an `Arc<Task<F>>`; the caller borrows (to clone) or
+// owns (to drop) one of its strong counts.
 
 unsafe fn clone_ref<F: Future>(ptr: *const ()) {
     // SAFETY: see above.

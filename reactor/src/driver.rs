@@ -71,9 +71,7 @@ pub(crate) struct Reactor {
 /// The reactor and the socket each hold an `Rc` to it, so a socket reaches its own wakers without
 /// going through the reactor's table.
 ///
-/// The name is tokio's: its I/O driver keeps a `ScheduledIo` per registered source
-/// (`tokio/src/runtime/io/scheduled_io.rs`) in the same role, the wakers of the tasks waiting to
-/// read and to write it, so what is learnt here carries over.
+/// The name is tokio's, whose I/O driver keeps a `ScheduledIo` per source in the same role.
 pub(crate) struct ScheduledIo {
     /// The tasks that got `WouldBlock` reading (or accepting) since the last readable event. More
     /// than one when tasks share a socket (two tasks accepting on one `Rc<TcpListener>`): each
@@ -90,9 +88,7 @@ pub(crate) struct ScheduledIo {
 }
 
 /// The tasks waiting on one direction of a source. Nearly always one, so the first has a slot of
-/// its own and only a second one makes the list allocate (a plain `Vec` allocated for every socket
-/// that ever waited). The memory per connection is in the `many_connections` line of
-/// `cargo run --release -p benches --bin compare`.
+/// its own and only a second one makes the list allocate.
 #[derive(Default)]
 pub(crate) struct Waiters {
     first: Option<Waker>,
