@@ -22,7 +22,7 @@ pub(super) fn dropping(rt: &Runtime, task: &dyn Runnable) {
     let waiting_on = if task.watch().polls.get() == 0 {
         "nothing yet (never polled)".to_owned()
     } else {
-        let mut on = waits(rt, true).remove(&id).unwrap_or_default();
+        let mut on = waits(rt, true, Some(id)).remove(&id).unwrap_or_default();
         // While `block_on` tears down, the task is out of the table `waits` looks at.
         if task.watch().blocking {
             on = vec![WaitingOn::BlockingJob];

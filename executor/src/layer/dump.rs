@@ -218,7 +218,7 @@ pub fn dump() -> Dump {
 fn collect(rt: &Runtime) -> Dump {
     let now = Instant::now();
     let since = |at: Instant| now.saturating_duration_since(at);
-    let mut waits = waits(rt, true);
+    let mut waits = waits(rt, true, None);
     let tasks = every_task(rt);
     let running = rt.watch.running.get();
     let awake = rt.watch.awake_since.get();
@@ -278,8 +278,9 @@ fn task_of(rt: &Runtime, waker: &Waker) -> Option<u64> {
 
 /// What each task of `rt` waits on, by task id (tasks that wait on nothing glass can name are
 /// given `Elsewhere`; tasks not waiting at all may be given nothing or stale entries: the caller
-/// looks only at idle ones). `addrs`: look up the sockets' addresses.
-pub(super) fn waits(rt: &Runtime, addrs: bool) -> HashMap<u64, Vec<WaitingOn>> {
+/// looks only at idle ones). `addrs`: look up the sockets' addresses. `only`: just that task's
+/// (a task being dropped: at `block_on`'s end, one after another, each asks for its own).
+pub(super) fn waits(rt: &Runtime, addrs: bool, only: Option<u64>) -> HashMap<u64, Vec<WaitingOn>> {
     let mut waits: HashMap<u64, Vec<WaitingOn>> = HashMap::new();
     // Per task: wakers the reactor holds, and wakers `JoinHandle`s hold.
     let mut held: HashMap<u64, (usize, usize)> = HashMap::new();
@@ -289,6 +290,9 @@ pub(super) fn waits(rt: &Runtime, addrs: bool) -> HashMap<u64, Vec<WaitingOn>> {
         let Some(id) = task_of(rt, waker) else {
             continue; // Another executor's waker, or a wrapper's: not one of our tasks by name.
         };
+        if only.is_some_and(|only| only != id) {
+            continue;
+        }
         let wait = match *what {
             reactor::WaitingFor::Io { fd, direction } => {
                 let (local, peer) = match addrs.then(|| reactor::socket_addrs(fd)).flatten() {
@@ -313,7 +317,8 @@ pub(super) fn waits(rt: &Runtime, addrs: bool) -> HashMap<u64, Vec<WaitingOn>> {
     for task in &tasks {
         let slot = &task.base().join_waker;
         let waker = slot.take();
-        if let Some(waiter) = waker.as_ref().and_then(|w| task_of(rt, w)) {
+        let waiter = waker.as_ref().and_then(|w| task_of(rt, w));
+        if let Some(waiter) = waiter.filter(|&w| only.is_none_or(|only| only == w)) {
             let awaited = task.header().id.seq;
             waits
                 .entry(waiter)

@@ -68,7 +68,7 @@ pub(super) fn check(rt: &Runtime) -> Option<Duration> {
         return None; // Woken at the last moment.
     }
     stall.warned_at.set(Some(polls));
-    let mut waits = waits(rt, false);
+    let mut waits = waits(rt, false, None);
     let each: Vec<String> = tasks
         .iter()
         .map(|task| {
