@@ -293,6 +293,7 @@ pub fn init(options: Options) -> io::Result<Guard> {
         HumanLayer {
             origin,
             color: io::stderr().is_terminal(),
+            names: Default::default(),
         }
         .with_filter(options.trace.targets())
     });

@@ -7,12 +7,15 @@
 //! is mostly idle (waiting on the network); the display too (waiting on its timer); a task that
 //! is busy a lot is doing the thread's work; one that is scheduled a lot waits behind others. A
 //! last line gives what the whole runtime did over the last second: polls and `epoll_wait`s per
-//! second, and the share of that second the thread spent asleep in `epoll_wait`.
+//! second, and the share of that second the thread spent asleep in `epoll_wait`. The last
+//! column says what an idle task waits on (`executor::dump()`): `fd 7 readable`, `timer in 38
+//! ms`, `task 3`, `blocking job`, or `a waker held outside glass`.
 //!
 //! [`render`] is a pure function of a snapshot, so the unit tests check the text itself;
 //! [`TaskTable`] takes the snapshots and keeps the runtime's counters of a second ago.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
@@ -106,15 +109,26 @@ impl TaskTable {
         if now.at - rates.0.at >= RATE_WINDOW {
             *rates = (now, Some(rates.0.rates_to(&now)));
         }
-        render(&executor::tasks(), rates.1, width)
+        let waiting: HashMap<u64, String> = executor::dump()
+            .tasks
+            .iter()
+            .map(|t| (t.id, t.waiting_on_text()))
+            .collect();
+        render(&executor::tasks(), &waiting, rates.1, width)
     }
 }
 
-/// The table's text for `tasks`, with the runtime's last line (`None`: no full second yet).
-pub fn render(tasks: &[TaskInfo], rates: Option<RuntimeRates>, width: usize) -> String {
+/// The table's text for `tasks`, with what each waits on (by id; none: blank) and the
+/// runtime's last line (`None`: no full second yet).
+pub fn render(
+    tasks: &[TaskInfo],
+    waiting: &HashMap<u64, String>,
+    rates: Option<RuntimeRates>,
+    width: usize,
+) -> String {
     let mut lines = vec![format!(
-        "{:>4} {:<26} {:<9} {:>7} {:>9} {:>9} {:>9}",
-        "task", "name", "state", "polls", "busy", "sched", "idle"
+        "{:>4} {:<26} {:<9} {:>7} {:>9} {:>9} {:>9}  {}",
+        "task", "name", "state", "polls", "busy", "sched", "idle", "waiting on"
     )];
     let mut tasks: Vec<&TaskInfo> = tasks.iter().collect();
     tasks.sort_by_key(|t| t.id);
@@ -130,14 +144,16 @@ pub fn render(tasks: &[TaskInfo], rates: Option<RuntimeRates>, width: usize) -> 
             TaskState::Running => "running",
         };
         let m = &task.metrics;
+        let waits = waiting.get(&task.id).map_or("", String::as_str);
         lines.push(format!(
-            "{:>4} {:<26} {state:<9} {:>7} {:>9} {:>9} {:>9}",
+            "{:>4} {:<26} {state:<9} {:>7} {:>9} {:>9} {:>9}  {}",
             task.id,
             cut(&name, 26),
             m.polls,
             short_duration(m.busy),
             short_duration(m.scheduled),
-            short_duration(m.idle)
+            short_duration(m.idle),
+            printable(waits)
         ));
     }
     if tasks.len() > MAX_ROWS {
@@ -221,13 +237,16 @@ mod tests {
             task(0, None, TaskState::Running, 3, 40),
             task(7, None, TaskState::Scheduled, 0, 0),
         ];
-        let text = render(&tasks, None, 200);
+        let waiting = HashMap::from([(4, "fd 7 readable, timer in 38 ms".to_owned())]);
+        let text = render(&tasks, &waiting, None, 200);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 5, "{text}");
         let row = |i: usize| lines[i].split_whitespace().collect::<Vec<_>>();
         assert_eq!(
             row(0),
-            ["task", "name", "state", "polls", "busy", "sched", "idle"]
+            [
+                "task", "name", "state", "polls", "busy", "sched", "idle", "waiting", "on"
+            ]
         );
         // Sorted by id; the main future and unnamed tasks get a label.
         assert_eq!(
@@ -253,7 +272,14 @@ mod tests {
                 "40",
                 "12.0ms",
                 "250µs",
-                "2.50s"
+                "2.50s",
+                "fd",
+                "7",
+                "readable,",
+                "timer",
+                "in",
+                "38",
+                "ms"
             ]
         );
         assert_eq!(row(3)[..3], ["7", "(unnamed)", "scheduled"]);
@@ -268,7 +294,7 @@ mod tests {
             asleep: 0.931,
             window: Duration::from_millis(1_020),
         };
-        let text = render(&[], Some(rates), 200);
+        let text = render(&[], &HashMap::new(), Some(rates), 200);
         assert_eq!(
             text.lines().last(),
             Some("runtime: 0 tasks, 1234 polls/s, 56 epoll_wait/s, asleep 93% of the last 1.0 s")
@@ -280,7 +306,7 @@ mod tests {
         let tasks: Vec<_> = (0..30)
             .map(|id| task(id, Some(&"x".repeat(40)), TaskState::Idle, 1, 1))
             .collect();
-        let text = render(&tasks, None, 50);
+        let text = render(&tasks, &HashMap::new(), None, 50);
         let lines: Vec<&str> = text.lines().collect();
         // The header, MAX_ROWS rows, the count of the rest, the runtime line.
         assert_eq!(lines.len(), 1 + MAX_ROWS + 2, "{text}");

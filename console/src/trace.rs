@@ -5,11 +5,16 @@
 //! in backquotes, `fd=7 readable` as the reactor says it, a value with spaces in quotes). Warnings
 //! carry their level, in colour on a terminal.
 //!
+//! A `dropped` event (a task, or a sleep or socket read, dropped while it waited: a
+//! cancellation) reads `dropped task=3 \`fetch\` why=aborted waiting_on="fd 7 readable"`; the
+//! reactor's carry only the task's id, so its name is added from the task's `spawn` event.
+//!
 //! [`Fields`] is how every reader in this crate takes an event apart.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::{self, Write as _};
 use std::io::{self, Write};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tracing::field::{Field, Visit};
@@ -25,12 +30,40 @@ pub(crate) struct HumanLayer {
     pub(crate) origin: Instant,
     /// Whether to mark warnings in colour (stderr is a terminal).
     pub(crate) color: bool,
+    /// Task names from the `spawn` events, for the reactor's `dropped` events.
+    pub(crate) names: Mutex<HashMap<u64, String>>,
+}
+
+impl HumanLayer {
+    /// Notes a task's name from its `spawn` event; names the task of a `dropped` event that
+    /// carries only its id.
+    fn name_tasks(&self, fields: &mut Fields) {
+        let Some(&task) = fields.numbers.get("task") else {
+            return;
+        };
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        let named = fields.order.iter().find(|(n, _)| *n == "name").cloned();
+        match (fields.message.as_str(), named) {
+            ("spawn", Some((_, name))) => {
+                names.insert(task, name);
+            }
+            ("dropped", None) => {
+                if let Some(name) = names.get(&task) {
+                    let at = fields.order.iter().position(|(n, _)| *n == "task");
+                    let at = at.map_or(0, |i| i + 1);
+                    fields.order.insert(at, ("name", name.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 impl<S: tracing::Subscriber> Layer<S> for HumanLayer {
     fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
         let mut fields = Fields::default();
         event.record(&mut fields);
+        self.name_tasks(&mut fields);
         let meta = event.metadata();
         let mut line = format!("{:>11.6}s ", self.origin.elapsed().as_secs_f64());
         if *meta.level() <= tracing::Level::WARN {
@@ -177,6 +210,48 @@ mod tests {
             );
         }
         assert_eq!(parse_duration("soon"), None);
+    }
+
+    #[test]
+    fn a_dropped_future_is_named_by_its_task() {
+        let layer = HumanLayer {
+            origin: Instant::now(),
+            color: false,
+            names: Default::default(),
+        };
+        let event = |message: &str, fields: &[(&'static str, &str)]| {
+            let mut f = Fields {
+                message: message.to_owned(),
+                ..Fields::default()
+            };
+            for &(name, value) in fields {
+                f.order.push((name, value.to_owned()));
+                if let Ok(n) = value.parse() {
+                    f.numbers.insert(name, n);
+                }
+            }
+            f
+        };
+        let mut spawn = event("spawn", &[("task", "3"), ("name", "heartbeat")]);
+        layer.name_tasks(&mut spawn);
+        // The reactor's event knows only the task's id.
+        let mut dropped = event(
+            "dropped",
+            &[
+                ("task", "3"),
+                ("future", "sleep"),
+                ("waiting_on", "timer in 38 ms"),
+            ],
+        );
+        layer.name_tasks(&mut dropped);
+        assert_eq!(
+            human_line(&dropped),
+            "dropped task=3 `heartbeat` future=sleep waiting_on=\"timer in 38 ms\""
+        );
+        // A task of no known name stays a number.
+        let mut other = event("dropped", &[("task", "4"), ("future", "read")]);
+        layer.name_tasks(&mut other);
+        assert_eq!(human_line(&other), "dropped task=4 future=read");
     }
 
     #[test]

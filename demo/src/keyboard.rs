@@ -39,6 +39,8 @@ pub enum Key {
     Quit,
     /// Pressed `t` on an empty line: show or hide the task table.
     ToggleTasks,
+    /// Pressed `d` on an empty line: print every task and what it waits on.
+    Dump,
 }
 
 /// Stdin, when it is a terminal, as a source of [`Key`]s.
@@ -231,6 +233,7 @@ impl LineEditor {
                 }
                 (Escape::None, b'q' | b'Q') if self.line.is_empty() => keys.push(Key::Quit),
                 (Escape::None, b't' | b'T') if self.line.is_empty() => keys.push(Key::ToggleTasks),
+                (Escape::None, b'd' | b'D') if self.line.is_empty() => keys.push(Key::Dump),
                 (Escape::None, 0x7f | 0x08) => {
                     // Remove one character: its continuation bytes, then its first byte.
                     while self.line.pop().is_some_and(|b| b & 0xc0 == 0x80) {}
@@ -288,6 +291,7 @@ mod tests {
     fn t_toggles_the_task_table_only_on_an_empty_line() {
         let mut e = LineEditor::default();
         assert_eq!(e.feed(b"tt"), vec![Key::ToggleTasks, Key::ToggleTasks]);
+        assert_eq!(e.feed(b"d"), vec![Key::Dump]);
         assert_eq!(e.feed(b"ht"), vec![typing("ht")]);
     }
 

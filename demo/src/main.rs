@@ -23,7 +23,10 @@
 //! ## Seeing through it (issue 10)
 //! Every task has a name (`download file-1MiB.bin`, `server conn`, `display`, `keyboard`,
 //! `signals`). On a terminal, `t` shows the task table under the bars: each task's state, polls,
-//! and where its time went (busy, sched, idle), and what the runtime does per second. After each
+//! and where its time went (busy, sched, idle), what each waits on, and what the runtime does
+//! per second; `d` (or Ctrl-\, `SIGQUIT`, with or without a terminal) prints `executor::dump()`
+//! on stderr: every task, how long in its state, where it was spawned and what it waits on (a
+//! socket, a timer, a task, a blocking job). After each
 //! download, its SHA-256 is computed on the blocking pool: the CPU-bound half beside the
 //! IO-bound one. `--hash-on-loop` computes it on the event loop instead, and the executor's
 //! slow-poll warning names the task that held the thread; the summary says what it cost.
@@ -437,6 +440,7 @@ fn spawn_helpers(
                     keyboard::Key::Line(url) => mailbox.push(Event::Add(url)),
                     keyboard::Key::Quit => mailbox.push(Event::Stop),
                     keyboard::Key::ToggleTasks => board.toggle_tasks(),
+                    keyboard::Key::Dump => board.warn(executor::dump().to_string().trim_end()),
                 }
             }
         }));
@@ -458,6 +462,8 @@ async fn handle_signals(
     while let Ok(signal) = signals.recv().await {
         match signal {
             signal::Signal::Interrupt => mailbox.push(Event::Stop),
+            // On stderr (through the bars, if drawn), and the run goes on.
+            signal::Signal::Dump => board.warn(executor::dump().to_string().trim_end()),
             signal::Signal::TerminalStop => {
                 board.pause();
                 if let Some(mode) = &mode {

@@ -1,5 +1,6 @@
-//! Ctrl-C (`SIGINT`), `SIGTERM`, Ctrl-Z (`SIGTSTP`) and `SIGCONT` as something a task can
-//! `.await`: the self-pipe trick.
+//! Ctrl-C (`SIGINT`), `SIGTERM`, Ctrl-Z (`SIGTSTP`), `SIGCONT` and Ctrl-\ (`SIGQUIT`) as
+//! something a task can `.await`: the self-pipe trick. `SIGQUIT` asks for `executor::dump()` on
+//! stderr, as a Java VM prints its threads, and the run carries on.
 //!
 //! A signal handler may do almost nothing (only async-signal-safe calls, no locks, no allocation),
 //! so it writes one byte, the signal's number, into a pipe whose other end is registered with the
@@ -53,7 +54,13 @@ static WRITE_FD: AtomicI32 = AtomicI32::new(-1);
 static READ_FD: Mutex<Option<RawFd>> = Mutex::new(None);
 
 /// The signals handled.
-const SIGNALS: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGTSTP, libc::SIGCONT];
+const SIGNALS: [libc::c_int; 5] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGTSTP,
+    libc::SIGCONT,
+    libc::SIGQUIT,
+];
 
 /// What a signal asks of the program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +72,8 @@ pub enum Signal {
     /// `SIGCONT` (`fg`, `bg`): running again; in the foreground, take the terminal back and
     /// redraw (after `bg`, see [`in_background`]).
     Continue,
+    /// `SIGQUIT` (Ctrl-\\): print every task and what it waits on, and carry on.
+    Dump,
 }
 
 impl Signal {
@@ -74,6 +83,7 @@ impl Signal {
             libc::SIGINT | libc::SIGTERM => Some(Signal::Interrupt),
             libc::SIGTSTP => Some(Signal::TerminalStop),
             libc::SIGCONT => Some(Signal::Continue),
+            libc::SIGQUIT => Some(Signal::Dump),
             _ => None,
         }
     }

@@ -222,7 +222,9 @@ fn tasks_prints_the_task_table_with_each_status_line() {
     let output = demo(&args, cwd.path());
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
-    let header = ["task", "name", "state", "polls", "busy", "sched", "idle"];
+    let header = [
+        "task", "name", "state", "polls", "busy", "sched", "idle", "waiting", "on",
+    ];
     let header_at = stdout
         .lines()
         .position(|l| l.split_whitespace().eq(header))
@@ -238,6 +240,11 @@ fn tasks_prints_the_task_table_with_each_status_line() {
         .find(|r| r.contains("download slow.bin"))
         .unwrap_or_else(|| panic!("no row for the download in {rows:?}"));
     assert!(download.contains(" idle "), "{download}");
+    // And its last column says on what: its socket and its read timeout.
+    assert!(
+        download.contains(" readable (") && download.contains("timer in "),
+        "{download}"
+    );
     assert!(rows.iter().any(|r| r.contains("display")), "{rows:?}");
     // Once a second has passed, the runtime's line gives its rates.
     let rates = |l: &&str| {

@@ -22,6 +22,8 @@
 //!   [`TaskMetrics`] (tokio-console's task list, inside the program).
 //! - [`metrics`]: counters that are always on (polls, wakes, time parked).
 //! - [`set_task_timing`], [`set_slow_poll_threshold`]: the time split and the slow-poll warning.
+//! - [`dump`]: every live task, how long in its state, where it was spawned, and what it waits
+//!   on ([`WaitingOn`]: a socket, a timer, a task, a blocking job, a waker held elsewhere).
 //!
 //! ## Reading order
 //! The minimal core first: `waker.rs` (the hand-written `Waker`), `state.rs` (the flag that
@@ -43,6 +45,8 @@
 //! | `poll` | TRACE | `task`, `name`, `ready`, `took`, `woken_by`, `queued` |
 //! | slow poll | WARN | `task`, `name`, `took`; the message says what to do |
 //! | lost waker | WARN | `task`, `name`; the message says what to do |
+//! | stall | WARN | `stalled` (how many tasks); the message names each and what it waits on |
+//! | `dropped` | TRACE | `task`, `name`, `why` (`aborted`, `block_on returned`), `waiting_on` |
 //!
 //! - `cause`: why the task was woken. `io`: the reactor dispatched a readiness event (`fd=7`,
 //!   `direction=readable`); `timer`: a sleep or timeout expired; `task`: another task's poll woke
@@ -67,6 +71,13 @@
 //!   clone is dropped without a wake (on any thread). A waker stored by a sleep, a socket, a
 //!   channel, a `JoinHandle` or a wrapper such as `futures::future::select` is alive, so none of
 //!   those raise it.
+//! - **Stall**: every task waits and nothing left can wake any of them: no socket or timer holds
+//!   a waker, no blocking job is queued or running, no other thread is alive (idle blocking-pool
+//!   threads aside). Given once per stall, within about a second of it; the program goes on
+//!   waiting (a signal may still come). Checked only before the loop sleeps with no limit, while
+//!   a subscriber listens to these warnings (`layer/stall.rs`).
+//! - **`dropped`**: a task dropped unfinished, a cancellation (the reactor reports its own
+//!   pending sleeps and socket reads dropped the same way, target `glass::reactor`).
 //!
 //! ## Caveats
 //! - The time split and the slow-poll warning cost clock reads, so they are off unless somebody
@@ -133,6 +144,7 @@ pub use join_handle::JoinHandle;
 #[cfg(loom)]
 #[doc(hidden)]
 pub use layer::clones;
+pub use layer::dump::{Dump, TaskDump, WaitingOn, dump};
 pub use layer::metrics::{RuntimeMetrics, TaskMetrics, metrics};
 pub use layer::task_list::{Builder, TaskInfo, TaskState, tasks};
 pub use layer::timing::{
@@ -163,6 +175,7 @@ pub use yield_now::yield_now;
 ///
 /// # Panics
 /// If called outside `block_on`.
+#[track_caller]
 pub fn spawn_blocking<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -175,7 +188,7 @@ where
     );
     match reactor::blocking::unblock(f) {
         // Named, so that `tasks()`, the demo's table and traces say what the task waits for.
-        Ok(job) => Builder::new().name("spawn_blocking").spawn(job),
+        Ok(job) => Builder::new().name("spawn_blocking").blocking().spawn(job),
         Err(no_thread) => runtime::spawn_failed(JoinError::ThreadUnavailable(no_thread)),
     }
 }

@@ -125,6 +125,7 @@ pub(crate) fn wake_here(header: &Header, queue: bool) -> bool {
 /// # Panics
 /// If called from inside `block_on` on the same thread: a thread has one executor, and blocking it
 /// from one of its own tasks would stop all the others.
+#[track_caller]
 pub fn block_on<F: Future>(future: F) -> F::Output {
     assert!(
         CURRENT.get().is_null(),
@@ -147,7 +148,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         watch: watch.wake_watch(),
     };
     let rt = Rc::new(Runtime {
-        main: Task::new(main, watch.task_watch(None), None),
+        main: Task::new(main, watch.task_watch(layer::Origin::new(None)), None),
         shared,
         local: RefCell::new(VecDeque::from([TaskId::MAIN])),
         remote,
@@ -248,10 +249,10 @@ impl Runtime {
     fn spawn<F: Future + 'static>(
         &self,
         future: F,
-        name: Option<Arc<str>>,
+        origin: layer::Origin,
     ) -> JoinHandle<F::Output> {
         let header = self.new_header(&Task::<F>::REFS);
-        let task = Task::new(header, self.watch.task_watch(name), Some(future));
+        let task = Task::new(header, self.watch.task_watch(origin), Some(future));
         let mut tasks = self.tasks.borrow_mut();
         let seq = task.header.id.seq;
         debug_assert_eq!(task.header.id.index, tasks.vacant_key());
@@ -281,11 +282,8 @@ impl Runtime {
     /// id, but never enters the slab or the queue.
     fn spawn_failed<T: 'static>(&self, error: JoinError) -> JoinHandle<T> {
         let header = self.new_header(&Task::<Pending<T>>::REFS);
-        JoinHandle::new(Task::<Pending<T>>::failed(
-            header,
-            self.watch.task_watch(None),
-            error,
-        ))
+        let watch = self.watch.task_watch(layer::Origin::new(None));
+        JoinHandle::new(Task::<Pending<T>>::failed(header, watch, error))
     }
 
     /// Lets the reactor wait for I/O and timers: as long as it likes if no task is ready, not at
@@ -299,7 +297,7 @@ impl Runtime {
                 max_wait = None;
             }
         }
-        layer::before_park(self, max_wait);
+        let max_wait = layer::before_park(self, max_wait);
         if let Err(e) = reactor::park(max_wait) {
             // epoll_wait fails only for programming errors (a bad fd or buffer); retrying would spin.
             panic!("executor: the reactor failed to wait for events: {e}");
@@ -370,16 +368,17 @@ impl Drop for Teardown {
 ///
 /// # Panics
 /// If called outside `block_on`.
+#[track_caller]
 pub fn spawn<F: Future + 'static>(future: F) -> JoinHandle<F::Output> {
-    spawn_named(future, None)
+    spawn_with(future, layer::Origin::new(None))
 }
 
-/// [`spawn`], with the name given to [`Builder::name`](crate::Builder::name).
-pub(crate) fn spawn_named<F>(future: F, name: Option<Arc<str>>) -> JoinHandle<F::Output>
+/// [`spawn`], with what [`Builder`](crate::Builder) says of the task.
+pub(crate) fn spawn_with<F>(future: F, origin: layer::Origin) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
 {
-    with_current("executor::spawn", |rt| rt.spawn(future, name))
+    with_current("executor::spawn", |rt| rt.spawn(future, origin))
 }
 
 /// A finished `JoinHandle` that reports `error` (see `Runtime::spawn_failed`).

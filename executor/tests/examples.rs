@@ -206,3 +206,43 @@ fn lost_wakeup_hangs_until_the_timeout_and_the_warning_says_why() {
     assert_eq!(finished.len(), 1, "{remembering}");
     assert!(number_after(finished[0], "at") >= 200, "{remembering}");
 }
+
+#[test]
+fn cancellation_shows_each_dropped_future_and_what_it_waited_on() {
+    let out = executor_example("cancellation");
+
+    let race = section(&out, "1. A race", "2. ");
+    assert!(race.contains("slow: step 1 of 2 done"), "{race}");
+    assert!(!race.contains("slow: step 2"), "the loser ran on:\n{race}");
+    let dropped = lines_with(race, "dropped");
+    assert!(
+        dropped
+            .iter()
+            .any(|l| l.contains("future=\"sleep\"") && l.contains("timer in")),
+        "the loser's sleep is a `dropped` event:\n{race}"
+    );
+    assert!(race.contains("slow: dropped"), "{race}");
+    assert!(race.contains("the loser did 1 of its 2 steps"), "{race}");
+
+    let timeout = section(&out, "2. A timeout", "3. ");
+    assert!(
+        lines_with(timeout, "dropped")
+            .iter()
+            .any(|l| l.contains("future=\"read\"") && l.contains("readable")),
+        "the read is a `dropped` event:\n{timeout}"
+    );
+    assert!(timeout.contains("deadline has elapsed"), "{timeout}");
+
+    let returns = section(&out, "3. block_on returns", "What to notice");
+    let task = lines_with(returns, "dropped task=1");
+    assert!(
+        task.iter().any(|l| l.contains("heartbeat")
+            && l.contains("block_on returned")
+            && l.contains("timer in")),
+        "the heartbeat task's drop names it and its timer:\n{returns}"
+    );
+    assert!(returns.contains("heartbeat: dropped"), "{returns}");
+    let heartbeats = lines_with(returns, "heartbeat: ").len();
+    assert!(heartbeats >= 2, "{returns}");
+    assert!(out.contains("What to notice"), "{out}");
+}

@@ -146,7 +146,9 @@ where
         waker: None,
     }));
     let job_slot = slot.clone();
+    let in_flight = crate::watch::JobInFlight::new();
     execute(Box::new(move || {
+        let _in_flight = in_flight; // Dropped last, after the wake.
         let result = panic::catch_unwind(AssertUnwindSafe(f));
         let waker = {
             let mut slot = job_slot.lock().unwrap_or_else(|e| e.into_inner());

@@ -84,7 +84,10 @@ use std::time::Duration;
 
 pub use dispatch::{Direction, Dispatch, dispatching};
 pub use unpark::Unparker;
-pub use watch::{ReactorMetrics, WaitingFor, waiting};
+pub use watch::{
+    ReactorMetrics, WaitingFor, blocking_jobs, holds_wakers, set_current_task, socket_addrs,
+    waiting, woke_at,
+};
 
 /// Waits for I/O readiness or timers on this thread's reactor, for at most `max_wait` (`None`: until
 /// something happens), then wakes every task concerned. This is the executor's only way to sleep.

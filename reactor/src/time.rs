@@ -292,6 +292,9 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
+        if self.key.is_some() {
+            crate::watch::sleep_dropped(self.deadline);
+        }
         self.unregister();
     }
 }
@@ -352,7 +355,10 @@ impl<F: Future> Future for Timeout<F> {
             return Poll::Ready(Ok(output));
         }
         match Pin::new(sleep).poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
+            Poll::Ready(()) => {
+                crate::watch::timed_out();
+                Poll::Ready(Err(Elapsed(())))
+            }
             Poll::Pending => Poll::Pending,
         }
     }

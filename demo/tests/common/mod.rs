@@ -324,7 +324,7 @@ pub fn refused_url() -> String {
 }
 
 /// Starts the demo with `args` in `cwd`, stdin closed (not a terminal), stdout and stderr pipes.
-fn spawn_demo(args: &[&str], cwd: &Path) -> Child {
+pub fn spawn_demo(args: &[&str], cwd: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_demo"))
         .args(args)
         .current_dir(cwd)

@@ -24,6 +24,11 @@ pub(crate) fn vtable(watch: &WakeWatch) -> &'static RawWakerVTable {
     if watch.counted { &COUNTED } else { &VTABLE }
 }
 
+/// Whether `vtable` is the counted table.
+pub(super) fn is_counted(vtable: &RawWakerVTable) -> bool {
+    std::ptr::eq(vtable, &COUNTED)
+}
+
 /// The core's four functions (`waker.rs`), each also keeping the count of clones.
 static COUNTED: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
 

@@ -29,6 +29,7 @@
 //! `tracing` events of `trace.rs`.
 
 use std::cell::Cell;
+use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -37,14 +38,17 @@ use crate::runtime::Runtime;
 use crate::task::Runnable;
 use crate::waker::{Header, TaskId};
 
+mod cancel;
 mod clock;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod clones;
 #[cfg(not(loom))]
 mod clones;
+pub(crate) mod dump;
 mod lost_waker;
 pub(crate) mod metrics;
+mod stall;
 pub(crate) mod task_list;
 pub(crate) mod timing;
 mod trace;
@@ -87,6 +91,12 @@ pub(crate) struct Watch {
     clock: Cell<u64>,
     /// When the poll in progress started (0: not timed).
     poll_start: Cell<u64>,
+    /// When the loop last came back from the reactor: the clock of the states' durations in
+    /// `dump()`, read once a turn, not once a poll (after a sleep, the reactor's own reading:
+    /// `reactor::woke_at`). A task has been scheduled or running since then at most.
+    awake_since: Cell<Instant>,
+    /// The stall check's state (`stall.rs`).
+    stall: stall::StallWatch,
 }
 
 /// The layer's part of what all wakers share (`Shared::watch`): thread-safe.
@@ -125,6 +135,11 @@ pub(crate) struct WakeWatch {
 pub(crate) struct TaskWatch {
     polls: Cell<u64>,
     name: Option<std::sync::Arc<str>>,
+    /// Where it was spawned, and whether it is `spawn_blocking`'s.
+    site: &'static Location<'static>,
+    blocking: bool,
+    /// The `Watch::awake_since` of its last poll (or its spawn): since when it is idle, at most.
+    since: Cell<Instant>,
     times: std::cell::RefCell<TaskTimes>,
     /// The value of `polls` when a lost-waker warning was last given (`u64::MAX`: never).
     lost_warned: Cell<u64>,
@@ -157,6 +172,8 @@ impl Watch {
             reader_until: Cell::new(None),
             clock: Cell::new(0),
             poll_start: Cell::new(0),
+            awake_since: Cell::new(Instant::now()),
+            stall: stall::StallWatch::default(),
         };
         watch.read_switches();
         // The timing switches as they were before the runtime looked: `on_start`'s first turn
@@ -200,10 +217,13 @@ impl Watch {
     }
 
     /// A new task's part.
-    pub(crate) fn task_watch(&self, name: Option<std::sync::Arc<str>>) -> TaskWatch {
+    pub(crate) fn task_watch(&self, origin: Origin) -> TaskWatch {
         TaskWatch {
             polls: Cell::new(0),
-            name,
+            name: origin.name,
+            site: origin.site,
+            blocking: origin.blocking,
+            since: Cell::new(self.awake_since.get()),
             times: std::cell::RefCell::new(TaskTimes::default()),
             lost_warned: Cell::new(u64::MAX),
         }
@@ -236,6 +256,26 @@ impl SharedWatch {
     /// Nanoseconds on this runtime's clock, never 0; 0 if timing never came on.
     fn now(&self) -> u64 {
         self.clock.get().map_or(0, |c| c.now().max(1))
+    }
+}
+
+/// What the spawner says about a new task: its name, where it was spawned, whether it is
+/// `spawn_blocking`'s.
+pub(crate) struct Origin {
+    pub(crate) name: Option<std::sync::Arc<str>>,
+    pub(crate) site: &'static Location<'static>,
+    pub(crate) blocking: bool,
+}
+
+impl Origin {
+    /// A task spawned by the caller's caller (`#[track_caller]` all the way from `spawn`).
+    #[track_caller]
+    pub(crate) fn new(name: Option<std::sync::Arc<str>>) -> Origin {
+        Origin {
+            name,
+            site: Location::caller(),
+            blocking: false,
+        }
     }
 }
 
@@ -394,6 +434,8 @@ fn poll_starts(rt: &Runtime, task: &dyn Runnable) -> u64 {
         }
     }
     if watch.traced.get() {
+        // So that the reactor's `dropped` events can name the task.
+        reactor::set_current_task(Some(header.id.seq));
         header.watch.wake_id.load(Ordering::Relaxed)
     } else {
         0
@@ -404,6 +446,7 @@ fn poll_starts(rt: &Runtime, task: &dyn Runnable) -> u64 {
 #[inline]
 pub(crate) fn after_poll(rt: &Runtime, task: &dyn Runnable, woken_by: u64, ready: bool) {
     rt.watch.running.set(NOT_RUNNING);
+    task.watch().since.set(rt.watch.awake_since.get());
     if rt.watch.on.get() {
         poll_ends(rt, task, woken_by, ready);
     }
@@ -432,6 +475,7 @@ fn poll_ends(rt: &Runtime, task: &dyn Runnable, woken_by: u64, ready: bool) {
         took = Some(nanos);
     }
     if watch.traced.get() {
+        reactor::set_current_task(None);
         let queued = rt.local.borrow().len();
         trace::poll(
             task,
@@ -449,12 +493,18 @@ fn poll_ends(rt: &Runtime, task: &dyn Runnable, woken_by: u64, ready: bool) {
 /// Before an unfinished task's future is dropped: its destructors' wakes are its own.
 #[inline]
 pub(crate) fn before_cancel(rt: &Runtime, task: &dyn Runnable) {
+    if rt.watch.traced.get() {
+        cancel::dropping(rt, task);
+    }
     rt.watch.running.set(task.header().id.seq);
     add(&rt.watch.polls);
 }
 
 #[inline]
 pub(crate) fn after_cancel(rt: &Runtime, _task: &dyn Runnable) {
+    if rt.watch.traced.get() {
+        reactor::set_current_task(None);
+    }
     rt.watch.running.set(if rt.watch.closing.get() {
         TaskId::MAIN.seq
     } else {
@@ -474,14 +524,23 @@ pub(crate) fn on_output_panic(_rt: &Runtime, task: &dyn Runnable) {
     trace::output_panicked(task);
 }
 
+/// Before the loop sleeps; returns how long it may (the stall check may ask to look again soon).
 #[inline]
-pub(crate) fn before_park(rt: &Runtime, _max_wait: Option<Duration>) {
+pub(crate) fn before_park(rt: &Runtime, max_wait: Option<Duration>) -> Option<Duration> {
     rt.watch.clock.set(0);
+    if max_wait.is_none() && rt.watch.slow.get() {
+        return stall::check(rt);
+    }
+    max_wait
 }
 
 #[inline]
 pub(crate) fn after_park(rt: &Runtime) {
     rt.watch.clock.set(0);
+    // After a sleep the reactor has read the clock; after a mere look, one read here (at most
+    // one per POLLS_PER_TURN polls, in a busy loop).
+    let now = reactor::woke_at().unwrap_or_else(Instant::now);
+    rt.watch.awake_since.set(now);
 }
 
 /// Whether a task of `rt` is the one being polled.

@@ -28,6 +28,7 @@ use crate::runtime::{self, with_current};
 #[derive(Debug, Default, Clone)]
 pub struct Builder {
     name: Option<Arc<str>>,
+    blocking: bool,
 }
 
 impl Builder {
@@ -47,11 +48,20 @@ impl Builder {
     ///
     /// # Panics
     /// If called outside `block_on`.
+    #[track_caller]
     pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
     {
-        runtime::spawn_named(future, self.name)
+        let mut origin = super::Origin::new(self.name);
+        origin.blocking = self.blocking;
+        runtime::spawn_with(future, origin)
+    }
+
+    /// Marks the task as `spawn_blocking`'s: it waits on a blocking job.
+    pub(crate) fn blocking(mut self) -> Builder {
+        self.blocking = true;
+        self
     }
 }
 

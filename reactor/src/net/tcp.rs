@@ -1,7 +1,7 @@
 //! [`TcpListener`] and [`TcpStream`]: mio's non-blocking sockets, registered with the reactor,
 //! with `async` methods named as in std and tokio.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::AsRawFd;
@@ -14,6 +14,7 @@ use mio::Interest;
 use super::addr::{ToSocketAddrs, resolve};
 use crate::driver::Direction;
 use crate::io::PollEvented;
+use crate::watch;
 
 /// A TCP socket server, listening for connections.
 ///
@@ -170,8 +171,15 @@ impl TcpStream {
 
     /// Reads some bytes into `buf`, waiting until at least one is available. `Ok(0)` means the
     /// peer closed its side (or `buf` is empty).
-    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read_priv(cx, buf)).await
+    ///
+    /// (An `async fn` in effect; a named future underneath, so that a read dropped while it
+    /// waits, a cancellation, can say so in the trace at no cost to the reads that are not.)
+    pub fn read<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
+        Read {
+            stream: self,
+            buf,
+            waiting: false,
+        }
     }
 
     /// Reads what is available right now without waiting: `WouldBlock` if nothing is. No waker is
@@ -212,6 +220,10 @@ impl TcpStream {
         self.inner.get_ref().peer_addr()
     }
 
+    fn fd(&self) -> std::os::fd::RawFd {
+        self.inner.get_ref().as_raw_fd()
+    }
+
     /// Sets `TCP_NODELAY`: small writes go out at once instead of waiting to be coalesced.
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.inner.get_ref().set_nodelay(nodelay)
@@ -249,6 +261,13 @@ impl TcpStream {
     }
 }
 
+/// The descriptor, as `executor::dump()` and the trace events name it (`fd 7 readable`).
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd()
+    }
+}
+
 impl std::fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.inner.get_ref().fmt(f)
@@ -258,6 +277,34 @@ impl std::fmt::Debug for TcpStream {
 impl std::fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.inner.get_ref().fmt(f)
+    }
+}
+
+/// The future of [`TcpStream::read`]: one read attempt per poll; dropped while it waits (a
+/// cancellation), it says so in the reactor's trace.
+struct Read<'a> {
+    stream: &'a TcpStream,
+    buf: &'a mut [u8],
+    /// Whether the last poll returned `Pending`.
+    waiting: bool,
+}
+
+impl Future for Read<'_> {
+    type Output = io::Result<usize>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let result = this.stream.poll_read_priv(cx, this.buf);
+        this.waiting = result.is_pending();
+        result
+    }
+}
+
+impl Drop for Read<'_> {
+    fn drop(&mut self) {
+        if self.waiting {
+            watch::read_dropped(self.stream.fd());
+        }
     }
 }
 
