@@ -6,9 +6,10 @@
 mod common;
 
 use std::cell::RefCell;
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
+use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -98,6 +99,25 @@ fn an_unnamed_slow_task_is_named_by_its_id_and_the_threshold_can_be_raised() {
     );
 }
 
+/// Returns once the executor's loop has turned: a check sent from another thread is answered at
+/// the top of the next turn. A sleep that was ready at its first poll (the thread was preempted
+/// for longer than the sleep between making it and polling it) let no turn pass: sleep again.
+async fn next_turn() {
+    loop {
+        let mut timer = pin!(sleep(Duration::from_millis(1)));
+        let mut waited = false;
+        poll_fn(|cx| {
+            let polled = timer.as_mut().poll(cx);
+            waited |= polled.is_pending();
+            polled
+        })
+        .await;
+        if waited {
+            return;
+        }
+    }
+}
+
 /// The lost-waker warnings among `events`.
 fn lost(events: &[Captured]) -> Vec<String> {
     messages(&executor_warnings(events))
@@ -178,7 +198,7 @@ fn a_waker_dropped_on_another_thread_without_waking_is_reported() {
             let thread = thread::spawn(move || drop(rx.recv().unwrap()));
             thread.join().unwrap();
             // The check is answered on this thread, after the channel is read: let the loop turn.
-            sleep(Duration::from_millis(10)).await;
+            next_turn().await;
             task.abort();
         })
     });
@@ -228,8 +248,9 @@ fn the_last_two_clones_dropped_at_once_on_two_threads_are_reported() {
                 let b = drop_when_both_started(rx.recv().unwrap());
                 a.join().unwrap();
                 b.join().unwrap();
-                // The check is answered on this thread, after the channel is read.
-                sleep(Duration::from_millis(1)).await;
+                // The check is answered on this thread, after the channel is read: let the loop
+                // turn before the abort below (a task aborted by then is queued, so not lost).
+                next_turn().await;
                 task.abort();
                 yield_now().await;
             }
@@ -250,13 +271,13 @@ fn no_warning_for_sleeps_sockets_channels_join_handles_select_and_the_blocking_p
     // thread can be preempted for tens of milliseconds in the middle of an ordinary poll, and the
     // wall clock would call that slow. The threshold is raised for this test: what it checks is
     // that the lost-waker warning has no false alarms, and that no poll here is anywhere near
-    // slow.
-    executor::set_slow_poll_threshold(if under_valgrind() {
-        Duration::from_secs(10)
-    } else {
-        Duration::from_secs(1)
-    });
+    // slow. The threshold is global: it is raised while `capture` holds the other tests off.
     let ((), events) = capture(|| {
+        executor::set_slow_poll_threshold(if under_valgrind() {
+            Duration::from_secs(10)
+        } else {
+            Duration::from_secs(1)
+        });
         run(|| async {
             let mut tasks = Vec::new();
             tasks.push(Builder::new().name("sleeper").spawn(async {
@@ -353,9 +374,9 @@ fn no_warning_for_sleeps_sockets_channels_join_handles_select_and_the_blocking_p
             for thread in [pipe_thread, feeder, sender] {
                 thread.join().unwrap();
             }
-        })
+        });
+        executor::set_slow_poll_threshold(executor::DEFAULT_SLOW_POLL_THRESHOLD);
     });
-    executor::set_slow_poll_threshold(executor::DEFAULT_SLOW_POLL_THRESHOLD);
     let warnings = executor_warnings(&events);
     assert!(
         warnings.is_empty(),
