@@ -71,12 +71,35 @@ impl Tsc {
             if std::fs::read_to_string(path).ok()?.trim() != "tsc" {
                 return None;
             }
-            let (start, start_ticks) = (Instant::now(), read_tsc());
+            let (start, start_ticks) = paired_reading();
             std::thread::sleep(Duration::from_millis(2));
-            let (end, end_ticks) = (Instant::now(), read_tsc());
+            let (end, end_ticks) = paired_reading();
             let nanos = end.duration_since(start).as_nanos();
             let ticks = u128::from(end_ticks.checked_sub(start_ticks)?).max(1);
             u64::try_from((nanos << 32) / ticks).ok()
         })
     }
+}
+
+/// `Instant::now()` and the TSC read at (nearly) the same moment. A thread preempted between two
+/// reads would pair readings milliseconds apart, and the rate measured over 2 ms would be off by
+/// as much as the preemption lasted (on a loaded machine a preemption lasts tens of milliseconds,
+/// against the 2 ms measured), and every duration of the run with it. So `Instant::now()` is bracketed by two TSC reads, and of a few tries
+/// the one whose brackets are closest is kept: a preempted try shows as a wide bracket.
+#[cfg(target_arch = "x86_64")]
+fn paired_reading() -> (Instant, u64) {
+    let read = || {
+        let before = read_tsc();
+        let now = Instant::now();
+        let width = read_tsc().wrapping_sub(before);
+        (width, now, before.wrapping_add(width / 2))
+    };
+    let mut narrowest = read();
+    for _ in 1..16 {
+        let next = read();
+        if next.0 < narrowest.0 {
+            narrowest = next;
+        }
+    }
+    (narrowest.1, narrowest.2)
 }
