@@ -38,8 +38,8 @@
 //! `threads.rs` (the design this replaces), and `tls.rs` (whom `https://` trusts, and the
 //! `--https` certificate). `part.rs`, `validator.rs`, `claims.rs` and `names.rs` are the careful
 //! parts: what touches the disk, what ties a `.part` to one version of a file,
-//! and what comes from strangers. `hash.rs` (the CPU-bound half), `task_table.rs`, `trace.rs`
-//! and `chrome.rs` are what a learner sees of the machinery.
+//! and what comes from strangers. `hash.rs` is the CPU-bound half; what a learner sees of the
+//! machinery (the trace, the task table, the warnings) is the `glass-console` crate's.
 //!
 //! ## Implementation
 //! - **Redraws** come from a glass `interval` task, not from `indicatif`'s own ticker thread: a
@@ -47,8 +47,8 @@
 //!   The same task measures how late each redraw came: the display's longest stall.
 //! - **Task timing is on** (`executor::set_task_timing`): the table, the trace and the
 //!   slow-poll warning need the clock reads that programs which do not look are spared. A
-//!   `tracing` reader of the warnings is always installed (`trace.rs`); the trace events stay
-//!   off unless `--trace` or `--trace-file` asks.
+//!   `tracing` reader of the warnings is always installed (`glass_console::init`); the trace
+//!   events stay off unless `--trace` or `--trace-file` asks.
 //! - **Output**: bars on stderr when both stdout and stderr are terminals; otherwise (and with
 //!   `--trace`, whose lines would fight the bars) plain lines on stdout. The summary goes to
 //!   stdout, failures to stderr. Writes to stdout are best effort (`progress::write_stdout`): a
@@ -78,7 +78,6 @@
 //!   away). A name ending in `.part` is saved with a `_` after it (`names.rs` says why).
 
 mod catalog;
-mod chrome;
 mod claims;
 mod download;
 mod hash;
@@ -90,10 +89,8 @@ mod progress;
 mod server;
 mod signal;
 mod summary;
-mod task_table;
 mod threads;
 mod tls;
-mod trace;
 mod validator;
 
 use std::io::IsTerminal;
@@ -181,10 +178,10 @@ fn main() -> ExitCode {
     // The demo shows where each task's time goes (the task table, the trace, the slow-poll
     // warning), so it pays the clock reads that programs which do not look are spared.
     executor::set_task_timing(true);
-    let _trace = match trace::init(cli.trace, cli.trace_file.as_deref()) {
+    let _console = match glass_console::init(console_options(&cli)) {
         Ok(guard) => guard,
         Err(e) => {
-            eprintln!("error: cannot write the trace file: {e}");
+            eprintln!("error: cannot start the trace: {e}");
             return ExitCode::from(2);
         }
     };
@@ -211,6 +208,19 @@ fn main() -> ExitCode {
         eprintln!("warning: could not remove {}: {e}", dir.display());
     }
     code
+}
+
+/// What glass's console shows: `--trace`, `--trace-file`; warnings always, printed by the display
+/// through the board so that they never tear the bars.
+fn console_options(cli: &Cli) -> glass_console::Options {
+    let mut options = glass_console::Options::new().warnings(glass_console::Warnings::Collect);
+    if cli.trace {
+        options = options.trace(glass_console::Trace::ALL);
+    }
+    if let Some(path) = &cli.trace_file {
+        options = options.chrome_trace(path);
+    }
+    options
 }
 
 /// The output folder, and whether it is a temporary one to remove at the end.
@@ -307,7 +317,7 @@ async fn run(cli: &Cli, mut roots: tls::Roots, dir: &Path, bars: bool) -> ExitCo
         helper.abort();
     }
     executor::yield_now().await;
-    for warning in trace::take_new_warnings() {
+    for warning in glass_console::take_new_warnings() {
         board.warn(&warning);
     }
     board.close();
@@ -330,7 +340,7 @@ async fn run(cli: &Cli, mut roots: tls::Roots, dir: &Path, bars: bool) -> ExitCo
         longest_gap: board.longest_gap(),
         every: REDRAW_EVERY,
     });
-    let warnings = trace::warnings();
+    let warnings = glass_console::warnings();
     let summary = summary::Summary {
         records: &outcome.records,
         design,
@@ -386,7 +396,7 @@ fn spawn_helpers(
         let mut ticks = reactor::time::interval(REDRAW_EVERY);
         loop {
             ticks.tick().await;
-            for warning in trace::take_new_warnings() {
+            for warning in glass_console::take_new_warnings() {
                 redraw.warn(&warning);
             }
             redraw.tick();

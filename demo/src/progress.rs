@@ -11,8 +11,8 @@
 //!
 //! The same redraw measures the time between two ticks ([`Board::tick`]): a gap longer than the
 //! interval is a time when the thread was held and the display frozen (`--hash-on-loop` makes
-//! one). Below the total, `t` shows the task table (`task_table.rs`), refreshed with the bars;
-//! without bars, `--tasks` prints it with each status line.
+//! one). Below the total, `t` shows the task table (`glass_console::TaskTable`), refreshed with
+//! the bars; without bars, `--tasks` prints it with each status line.
 
 use std::cell::{Cell, RefCell};
 use std::io::Write;
@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use indicatif::{BinaryBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::names::for_display;
-use crate::task_table::TaskTable;
+use glass_console::TaskTable;
 
 /// Where one download stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
