@@ -11,6 +11,12 @@ use reactor::time::Sleep;
 /// reactor's timers), and the thread runs other tasks, or waits in `epoll_wait` with the earliest
 /// deadline as its timeout.
 ///
+/// Like tokio's, this sleep counts in whole milliseconds: `duration` is rounded up to the next
+/// one. So even `sleep(Duration::from_nanos(1))` hands the thread over for about a millisecond,
+/// which is what the book measures against `yield_now` (which hands it over and comes straight
+/// back). Without the rounding, a sleep that short would be over before its first poll and would
+/// not hand over the thread at all.
+///
 /// ```
 /// use std::time::{Duration, Instant};
 ///
@@ -21,7 +27,8 @@ use reactor::time::Sleep;
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    reactor::time::sleep(duration)
+    let millis = duration.as_nanos().div_ceil(1_000_000);
+    reactor::time::sleep(Duration::from_millis(millis.try_into().unwrap_or(u64::MAX)))
 }
 
 /// A ticker: the first tick completes at once, then one every `period`. A tick that comes late

@@ -346,3 +346,21 @@ fn stream_from_iter_with_stream_ext_gives_every_item_in_order() {
         [3, 5, 6, 9, 10, 12, 15, 18, 20, 21, 24, 25, 27, 30]
     );
 }
+
+#[test]
+fn sleep_counts_in_whole_milliseconds_so_even_a_nanosecond_hands_the_thread_over() {
+    let log = Log::default();
+    let started = Instant::now();
+    trpl::block_on(async {
+        let sleeper = async {
+            trpl::sleep(Duration::from_nanos(1)).await;
+            log.say("slept");
+        };
+        let other = async {
+            log.say("other ran");
+        };
+        trpl::join(sleeper, other).await;
+    });
+    assert_eq!(log.lines(), strings(&["other ran", "slept"]));
+    assert!(started.elapsed() >= Duration::from_millis(1));
+}
