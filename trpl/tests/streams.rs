@@ -24,17 +24,31 @@ fn paced<T: 'static>(items: Vec<(u64, T)>) -> impl Stream<Item = T> {
 #[test]
 fn timeout_reports_each_late_item_once_as_elapsed() {
     let results = trpl::block_on(async {
-        // "b" comes 150 ms after "a": one `Elapsed` at 50 ms, then "b" itself.
-        let items = paced(vec![(0, "a"), (150, "b"), (0, "c")]);
-        let mut stream = pin!(items.timeout(Duration::from_millis(50)));
+        // Each item has 200 ms from the one before: "b" and "c" (140 ms apart) are in time, "d"
+        // and "e" (each 450 ms after the one before) are late once each.
+        let items = paced(vec![
+            (0, "a"),
+            (140, "b"),
+            (140, "c"),
+            (450, "d"),
+            (450, "e"),
+        ]);
+        let mut stream = pin!(items.timeout(Duration::from_millis(200)));
         let mut results = Vec::new();
         while let Some(result) = stream.next().await {
             results.push(result.map_err(|e| format!("{e:?}")));
         }
         results
     });
-    let expected: Vec<Result<&str, String>> =
-        vec![Ok("a"), Err("Elapsed(())".to_string()), Ok("b"), Ok("c")];
+    let expected: Vec<Result<&str, String>> = vec![
+        Ok("a"),
+        Ok("b"),
+        Ok("c"),
+        Err("Elapsed(())".to_string()),
+        Ok("d"),
+        Err("Elapsed(())".to_string()),
+        Ok("e"),
+    ];
     assert_eq!(results, expected);
     let elapsed = trpl::block_on(async {
         let mut never = pin!(

@@ -1,9 +1,19 @@
 //! trpl across threads: a `Sender` used on a plain thread wakes a `block_on` asleep in
 //! `epoll_wait`, and several threads each run a `block_on` of their own at once.
 
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Barrier, mpsc};
 use std::thread;
 use std::time::Duration;
+
+/// Runs `f` on a thread of its own and returns its result, failing the test instead of hanging if
+/// it has not finished after a minute (a lost cross-thread wake leaves `block_on` asleep for ever).
+fn within_a_minute<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, result) = mpsc::channel();
+    thread::spawn(move || done.send(f()));
+    result
+        .recv_timeout(Duration::from_secs(60))
+        .expect("block_on was never woken: a wake from another thread was lost")
+}
 
 #[test]
 fn a_sender_on_another_thread_wakes_the_waiting_block_on() {
@@ -16,12 +26,14 @@ fn a_sender_on_another_thread_wakes_the_waiting_block_on() {
             tx.send(i).unwrap();
         }
     });
-    let received = trpl::block_on(async {
-        let mut all = Vec::new();
-        while let Some(i) = rx.recv().await {
-            all.push(i);
-        }
-        all
+    let received = within_a_minute(move || {
+        trpl::block_on(async {
+            let mut all = Vec::new();
+            while let Some(i) = rx.recv().await {
+                all.push(i);
+            }
+            all
+        })
     });
     sender.join().unwrap();
     assert_eq!(received, [1, 2, 3, 4, 5]);
@@ -43,9 +55,9 @@ fn many_threads_sending_at_once_lose_no_message() {
         })
         .collect();
     drop(tx);
-    let mut received: Vec<u64> = trpl::block_on(async {
+    let mut received: Vec<u64> = within_a_minute(move || {
         use trpl::StreamExt;
-        trpl::ReceiverStream::new(rx).collect().await
+        trpl::block_on(trpl::ReceiverStream::new(rx).collect())
     });
     for sender in senders {
         sender.join().unwrap();
@@ -57,12 +69,18 @@ fn many_threads_sending_at_once_lose_no_message() {
 #[test]
 fn blocking_recv_waits_on_a_plain_thread_for_async_code() {
     let (tx, mut rx) = trpl::channel();
-    let receiver = thread::spawn(move || rx.blocking_recv());
+    let (done, received) = mpsc::channel();
+    thread::spawn(move || done.send(rx.blocking_recv()));
     trpl::block_on(async move {
         trpl::sleep(Duration::from_millis(10)).await;
         tx.send("from block_on").unwrap();
     });
-    assert_eq!(receiver.join().unwrap(), Some("from block_on"));
+    let received = received.recv_timeout(Duration::from_secs(60));
+    assert_eq!(
+        received,
+        Ok(Some("from block_on")),
+        "the waiting thread was never woken"
+    );
 }
 
 #[test]
