@@ -19,7 +19,7 @@
 //! `thread::sleep` inside an async block. `docs/BOOK.md` walks the chapter's listings with it.
 //!
 //! ## Where each item comes from
-//! - From `futures`, as the book's trpl takes them: [`join`], [`join3`], [`join_all`], the
+//! - From `futures`, as the book's trpl takes them: [`join`](fn@join), [`join3`], [`join_all`], the
 //!   [`join!`] macro, [`Either`], and the [`Stream`] trait. [`select`] and [`race`] wrap
 //!   `futures::future::select` the way trpl does (the loser is dropped).
 //! - From `scraper`: [`Html`] (a thin wrapper, as in trpl).
