@@ -347,7 +347,7 @@ fn counter(ts: f64, queued: u64) -> String {
 }
 
 /// A JSON string literal for `s`.
-fn json_string(s: &str) -> String {
+pub(crate) fn json_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

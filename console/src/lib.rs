@@ -11,6 +11,7 @@
 //!        │
 //!   console/   one subscriber, installed by one call ─┬─ the readable trace, on stderr
 //!              (this crate)                           ├─ the Chrome trace (JSON, for Perfetto)
+//!                                                     ├─ the timeline: one HTML page, offline
 //!                                                     ├─ warnings: printed, or kept for the program
 //!                                                     └─ TaskTable: the live task list, as text
 //!        │
@@ -18,7 +19,8 @@
 //! ```
 //!
 //! ## One call
-//! [`init_from_env`] reads the environment: `GLASS_TRACE` ([`TRACE_ENV`]) selects the readable
+//! [`init_from_env`] reads the environment: `GLASS_TIMELINE=FILE` ([`TIMELINE_ENV`]) writes the
+//! timeline to `FILE` when the guard drops; `GLASS_TRACE` ([`TRACE_ENV`]) selects the readable
 //! trace:
 //!
 //! | `GLASS_TRACE` | on stderr |
@@ -27,21 +29,26 @@
 //! | `1` or `all` | every event glass emits, one line each |
 //! | a comma-separated list of `executor`, `reactor`, `http` | those crates' events only (`http` includes `glass::tls`), with every warning |
 //!
-//! [`init`] takes the same choices from the program ([`Options`]); the demo maps `--trace` and
-//! `--trace-file` onto it. Either returns a [`Guard`]; dropping it finishes any file being written.
-//! Both install a global `tracing` subscriber; if the program already installed one, they
-//! install nothing and leave it alone (so a program keeps its own logging).
+//! [`init`] takes the same choices from the program ([`Options`]); the demo maps `--trace`,
+//! `--trace-file` and `--timeline` onto it. Either returns a [`Guard`]; dropping it finishes any
+//! file being written. Both install a global `tracing` subscriber; if the program already installed one, they
+//! install nothing and leave it alone (so a program keeps its own logging). A program may call
+//! [`init_from_env`] at each `block_on` (trpl does): later calls keep the console installed by
+//! the first and start a new run in its timeline, which is written again, whole, at each
+//! guard's drop.
 //!
-//! Asking for a trace turns on the executor's task timing ([`executor::set_task_timing`]), so each
-//! poll says how long it took. With only warnings asked for, the trace events stay off: each costs
+//! Asking for the executor's trace, a Chrome trace or a timeline turns on the executor's task
+//! timing ([`executor::set_task_timing`]), so that each poll says how long it took. With only warnings asked for, the trace events stay off: each costs
 //! a check of a cached per-callsite interest.
 //!
 //! ## Reading order
 //! `trace.rs` (one line per event, and `Fields`, how every reader here takes an event apart),
-//! `warnings.rs`, `chrome.rs` (wakes joined to polls by their `wake_id`), `task_table.rs`.
+//! `warnings.rs`, `chrome.rs` (wakes joined to polls by their `wake_id`), `timeline/` (the same
+//! joins, drawn in a page: `mod.rs`, `page.rs`, `timeline.js`), `task_table.rs`.
 
 mod chrome;
 pub mod task_table;
+mod timeline;
 mod trace;
 mod warnings;
 
@@ -61,10 +68,13 @@ pub use task_table::TaskTable;
 pub use warnings::Warnings;
 
 use chrome::{ChromeFile, ChromeLayer};
+use timeline::{Timeline, TimelineLayer};
 use trace::HumanLayer;
 
 /// The environment variable [`init_from_env`] reads the readable trace's selection from.
 pub const TRACE_ENV: &str = "GLASS_TRACE";
+/// The environment variable that names the file [`init_from_env`] writes the timeline to.
+pub const TIMELINE_ENV: &str = "GLASS_TIMELINE";
 
 /// Which of glass's events the readable trace prints (warnings are always printed).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -169,6 +179,7 @@ impl FromStr for Trace {
 pub struct Options {
     trace: Trace,
     chrome_trace: Option<PathBuf>,
+    timeline: Option<PathBuf>,
     warnings: Warnings,
 }
 
@@ -178,10 +189,14 @@ impl Options {
         Options::default()
     }
 
-    /// The options `GLASS_TRACE` asks for ([`init_from_env`]).
+    /// The options `GLASS_TRACE` and `GLASS_TIMELINE` ask for ([`init_from_env`]).
     pub fn from_env() -> Result<Options, ParseTraceError> {
         let trace = std::env::var(TRACE_ENV).unwrap_or_default().parse()?;
-        Ok(Options::new().trace(trace))
+        let mut options = Options::new().trace(trace);
+        if let Some(path) = std::env::var_os(TIMELINE_ENV).filter(|p| !p.is_empty()) {
+            options = options.timeline(path);
+        }
+        Ok(options)
     }
 
     /// The events the readable trace prints on stderr.
@@ -194,6 +209,14 @@ impl Options {
     /// ui.perfetto.dev), with an arrow from each wake to the poll it caused.
     pub fn chrome_trace(mut self, path: impl Into<PathBuf>) -> Options {
         self.chrome_trace = Some(path.into());
+        self
+    }
+
+    /// Also records the run and, when the guard drops, writes it to `path` as one self-contained
+    /// HTML page: a lane per task coloured busy / scheduled / idle, the thread's own lane, an
+    /// arrow from each wake to the poll it caused; any browser opens it offline.
+    pub fn timeline(mut self, path: impl Into<PathBuf>) -> Options {
+        self.timeline = Some(path.into());
         self
     }
 
@@ -210,24 +233,38 @@ impl Options {
 pub struct Guard {
     /// The Chrome trace, shared with the layer that writes events into it.
     chrome: Option<Arc<Mutex<ChromeFile>>>,
+    /// The timeline, shared with the layer that records the run.
+    timeline: Option<Arc<Mutex<Timeline>>>,
 }
 
 impl Guard {
     /// A guard with nothing to finish.
     fn inert() -> Guard {
-        Guard { chrome: None }
+        Guard {
+            chrome: None,
+            timeline: None,
+        }
     }
 
     /// Finishes the files now, saying whether that worked (a drop can only print the error).
-    /// Events after this are not written.
+    /// Events after this are not written to the Chrome trace; the timeline keeps recording, for
+    /// the guard of a later [`init_from_env`].
     pub fn finish(mut self) -> io::Result<()> {
         self.finish_files()
     }
 
     fn finish_files(&mut self) -> io::Result<()> {
-        if let Some(chrome) = self.chrome.take() {
-            chrome.lock().unwrap_or_else(|e| e.into_inner()).close()?;
-        }
+        let chrome = self.chrome.take().map(|chrome| {
+            let mut file = chrome.lock().unwrap_or_else(|e| e.into_inner());
+            file.close()
+        });
+        let timeline = self.timeline.take().map(|timeline| {
+            let mut page = timeline.lock().unwrap_or_else(|e| e.into_inner());
+            page.write()
+        });
+        // Both are finished even if the first fails.
+        chrome.transpose()?;
+        timeline.transpose()?;
         Ok(())
     }
 }
@@ -250,7 +287,8 @@ pub fn init(options: Options) -> io::Result<Guard> {
         return Err(already_installed());
     }
     let origin = Instant::now();
-    let watching = options.trace.executor || options.chrome_trace.is_some();
+    let watching =
+        options.trace.executor || options.chrome_trace.is_some() || options.timeline.is_some();
     let human = options.trace.any().then(|| {
         HumanLayer {
             origin,
@@ -259,11 +297,26 @@ pub fn init(options: Options) -> io::Result<Guard> {
         .with_filter(options.trace.targets())
     });
     let chrome = match &options.chrome_trace {
-        Some(path) => Some(Arc::new(Mutex::new(ChromeFile::create(path)?))),
+        Some(path) => Some(Arc::new(Mutex::new(
+            ChromeFile::create(path).map_err(|e| naming(path, e))?,
+        ))),
         None => None,
     };
     let chrome_layer = chrome.clone().map(|out| {
         ChromeLayer { out, origin }.with_filter(Targets::new().with_target("glass", Level::TRACE))
+    });
+    let timeline = match &options.timeline {
+        Some(path) => Some(Arc::new(Mutex::new(
+            Timeline::create(path.clone()).map_err(|e| naming(path, e))?,
+        ))),
+        None => None,
+    };
+    let timeline_layer = timeline.clone().map(|timeline| {
+        let targets = Targets::new()
+            .with_target("glass", Level::WARN)
+            .with_target("glass::executor", Level::TRACE)
+            .with_target("glass::reactor", Level::TRACE);
+        TimelineLayer { timeline, origin }.with_filter(targets)
     });
     let warnings = warnings::WarningLayer {
         print: (!options.trace.any()).then_some(options.warnings),
@@ -272,6 +325,7 @@ pub fn init(options: Options) -> io::Result<Guard> {
     tracing_subscriber::registry()
         .with(human)
         .with(chrome_layer)
+        .with(timeline_layer)
         .with(warnings)
         .try_init()
         .map_err(|_| already_installed())?;
@@ -279,7 +333,20 @@ pub fn init(options: Options) -> io::Result<Guard> {
         // Each poll's `took`, and the timeline's busy time, need the executor's clock reads.
         executor::set_task_timing(true);
     }
-    Ok(Guard { chrome })
+    *lock_installed() = Some(timeline.clone());
+    Ok(Guard { chrome, timeline })
+}
+
+/// Set when this crate installed the global subscriber: its timeline, if it records one.
+static INSTALLED: Mutex<Option<Option<Arc<Mutex<Timeline>>>>> = Mutex::new(None);
+
+fn lock_installed() -> std::sync::MutexGuard<'static, Option<Option<Arc<Mutex<Timeline>>>>> {
+    INSTALLED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `error`, saying which file it is about.
+fn naming(path: &std::path::Path, error: io::Error) -> io::Error {
+    io::Error::new(error.kind(), format!("{}: {error}", path.display()))
 }
 
 fn already_installed() -> io::Error {
@@ -289,10 +356,24 @@ fn already_installed() -> io::Error {
     )
 }
 
-/// [`init`] with the options the environment asks for ([`TRACE_ENV`], see the crate docs), for
-/// any program: a bad value, a file that cannot be created or a subscriber already installed is
-/// said on stderr, and the program runs on without that part.
+/// [`init`] with the options the environment asks for ([`TRACE_ENV`], [`TIMELINE_ENV`], see the
+/// crate docs), for any program: a bad value, a file that cannot be created or a subscriber
+/// already installed is said on stderr, and the program runs on without that part.
 pub fn init_from_env() -> Guard {
+    // Called again (the next `block_on`): the console is in place; the timeline starts a new run
+    // (a new runtime numbers its tasks from 0 again), and this guard writes it again.
+    if let Some(timeline) = lock_installed().clone() {
+        if let Some(timeline) = &timeline {
+            timeline
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .next_run();
+        }
+        return Guard {
+            chrome: None,
+            timeline,
+        };
+    }
     let options = match Options::from_env() {
         Ok(options) => options,
         Err(e) => {
@@ -300,14 +381,25 @@ pub fn init_from_env() -> Guard {
             Options::new()
         }
     };
-    let asked = options.trace.any() || options.chrome_trace.is_some();
+    let asked = options.trace.any() || options.chrome_trace.is_some() || options.timeline.is_some();
+    let options_again = options.clone();
     match init(options) {
         Ok(guard) => guard,
         // The program's own subscriber stays; say so only if something was asked of us.
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists && !asked => Guard::inert(),
-        Err(e) => {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             eprintln!("warning: glass's console is off: {e}");
             Guard::inert()
+        }
+        // A file that cannot be written: the rest (the warnings, the trace) still works.
+        Err(e) => {
+            eprintln!("warning: {e}; glass's console runs without its files");
+            let without_files = Options {
+                chrome_trace: None,
+                timeline: None,
+                ..options_again
+            };
+            init(without_files).unwrap_or_else(|_| Guard::inert())
         }
     }
 }

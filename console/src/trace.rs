@@ -50,17 +50,38 @@ impl<S: tracing::Subscriber> Layer<S> for HumanLayer {
 
 /// An event's message and fields, as the readable trace prints them (after the time and target).
 pub(crate) fn human_line(fields: &Fields) -> String {
+    human_pieces(fields, |_, value, out| out.push_str(value))
+}
+
+/// [`human_line`], with each field's value as `value` writes it into the line: `value(name,
+/// printed, line)` gets the field's name and its text as the line would show it. The timeline
+/// uses this to keep a line's shape apart from its values.
+pub(crate) fn human_pieces(
+    fields: &Fields,
+    mut value: impl FnMut(&'static str, &str, &mut String),
+) -> String {
     let mut out = fields.message.clone();
-    for (name, value) in &fields.order {
+    for (name, text) in &fields.order {
         match *name {
-            "name" => write!(out, " `{value}`"),
+            "name" => {
+                out.push_str(" `");
+                value(name, text, &mut out);
+                out.push('`');
+            }
             // `fd=7 readable`, as the reactor says it.
-            "direction" if fields.numbers.contains_key("fd") => write!(out, " {value}"),
-            // Quoted only where a space would make it ambiguous.
-            _ if value.contains(char::is_whitespace) => write!(out, " {name}={value:?}"),
-            _ => write!(out, " {name}={value}"),
+            "direction" if fields.numbers.contains_key("fd") => {
+                out.push(' ');
+                value(name, text, &mut out);
+            }
+            _ => {
+                write!(out, " {name}=").expect("writing to a String cannot fail");
+                // Quoted only where a space would make it ambiguous.
+                match text.contains(char::is_whitespace) {
+                    true => value(name, &format!("{text:?}"), &mut out),
+                    false => value(name, text, &mut out),
+                }
+            }
         }
-        .expect("writing to a String cannot fail");
     }
     out
 }

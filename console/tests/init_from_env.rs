@@ -52,6 +52,12 @@ fn child() {
     let guard = glass_console::init_from_env();
     small_run();
     drop(guard);
+    if case == "twice" {
+        // trpl calls it at each block_on.
+        let guard = glass_console::init_from_env();
+        small_run();
+        drop(guard);
+    }
     eprintln!("warnings kept: {}", glass_console::warnings().len());
 }
 
@@ -106,7 +112,9 @@ fn a_bad_value_is_said_and_the_program_runs_on() {
         stderr.contains("warning: GLASS_TRACE=\"yes please\" is not understood"),
         "{stderr}"
     );
+    // The warnings still work.
     assert!(stderr.contains("held the thread"), "{stderr}");
+    assert!(stderr.contains("warnings kept: 1"), "{stderr}");
 }
 
 #[test]
@@ -124,4 +132,70 @@ fn a_subscriber_already_installed_is_left_alone() {
     assert!(stderr.contains("held the thread"), "{stderr}");
     assert!(!stderr.contains("glass::executor: poll"), "{stderr}");
     assert!(stderr.contains("warnings kept: 0"), "{stderr}");
+}
+
+#[test]
+fn glass_timeline_writes_the_page_when_the_guard_drops() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("run.html");
+    let stderr = run_child("timeline", &[("GLASS_TIMELINE", page.to_str().unwrap())]);
+    // Only warnings on stderr: the timeline asks for no readable trace.
+    assert!(!stderr.contains("glass::executor: poll"), "{stderr}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!doctype html>"), "{}", &html[..100]);
+    assert!(
+        html.contains(r#""names":["sleeper"]"#),
+        "no lane for the task"
+    );
+    // The poll that held the thread is recorded with its time, and its warning too.
+    assert!(html.contains("held the thread"), "no warning in the page");
+}
+
+#[test]
+fn a_timeline_that_cannot_be_written_is_said_at_the_start() {
+    let stderr = run_child(
+        "bad timeline",
+        &[("GLASS_TIMELINE", "/nonexistent/dir/run.html")],
+    );
+    assert!(
+        stderr.contains(
+            "warning: /nonexistent/dir/run.html: No such file or directory (os error 2); \
+             glass's console runs without its files"
+        ),
+        "{stderr}"
+    );
+    // The warnings still work.
+    assert!(stderr.contains("held the thread"), "{stderr}");
+    assert!(stderr.contains("warnings kept: 1"), "{stderr}");
+}
+
+#[test]
+fn calling_it_at_each_block_on_adds_a_run_to_the_same_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("run.html");
+    let env = [
+        ("GLASS_TIMELINE", page.to_str().unwrap()),
+        ("GLASS_TRACE", "1"),
+    ];
+    let stderr = run_child("twice", &env);
+    // No complaint about a subscriber already installed: it is the console's own.
+    assert!(!stderr.contains("console is off"), "{stderr}");
+    assert_eq!(
+        stderr.matches("spawn task=1 `sleeper`").count(),
+        2,
+        "{stderr}"
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    let data = html.split_once(r#"type="application/json">"#).unwrap().1;
+    let data: serde_json::Value =
+        serde_json::from_str(data.split_once("</script>").unwrap().0).unwrap();
+    // Each run's `sleeper` has a lane: (run, task id) of every task lane.
+    let lanes: Vec<(u64, u64)> = data["lanes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l[0] == 2)
+        .map(|l| (l[5].as_u64().unwrap(), l[1].as_u64().unwrap()))
+        .collect();
+    assert_eq!(lanes, [(1, 0), (1, 1), (2, 0), (2, 1)]);
 }

@@ -29,7 +29,8 @@
 //! slow-poll warning names the task that held the thread; the summary says what it cost.
 //! Warnings are printed above the bars and listed in the summary. `--trace` says why each task
 //! woke (`cause=io fd=7 readable`, `timer`, `task`, `self`, `thread`, `spawn`), and
-//! `--trace-file`'s Chrome trace draws an arrow from each wake to the poll it caused.
+//! `--trace-file`'s Chrome trace draws an arrow from each wake to the poll it caused;
+//! `--timeline FILE` writes the run as one HTML page that any browser opens offline.
 //!
 //! ## Reading order
 //! `manager.rs` (the loop), `download.rs` (one download) and `download/resume.rs` (what a
@@ -146,6 +147,10 @@ struct Cli {
     /// Write the same events as Chrome trace-event JSON (open it in ui.perfetto.dev).
     #[arg(long, value_name = "FILE")]
     trace_file: Option<PathBuf>,
+    /// Write the run as one HTML page that any browser opens offline: a lane per task, each wake
+    /// joined to the poll it caused, clickable, steppable.
+    #[arg(long, value_name = "FILE")]
+    timeline: Option<PathBuf>,
     /// Use one OS thread and blocking sockets per download instead, to compare.
     #[arg(long)]
     threads: bool,
@@ -210,7 +215,7 @@ fn main() -> ExitCode {
     code
 }
 
-/// What glass's console shows: `--trace`, `--trace-file`; warnings always, printed by the display
+/// What glass's console shows: `--trace`, `--trace-file`, `--timeline`; warnings always, printed by the display
 /// through the board so that they never tear the bars.
 fn console_options(cli: &Cli) -> glass_console::Options {
     let mut options = glass_console::Options::new().warnings(glass_console::Warnings::Collect);
@@ -219,6 +224,9 @@ fn console_options(cli: &Cli) -> glass_console::Options {
     }
     if let Some(path) = &cli.trace_file {
         options = options.chrome_trace(path);
+    }
+    if let Some(path) = &cli.timeline {
+        options = options.timeline(path);
     }
     options
 }
