@@ -3,7 +3,6 @@
 use std::future::Future;
 use std::io;
 use std::path::Path;
-use std::sync::OnceLock;
 
 use executor::JoinError;
 
@@ -21,26 +20,21 @@ use executor::JoinError;
 /// assert_eq!(answer, 42);
 /// ```
 pub fn block_on<F: Future>(future: F) -> F::Output {
-    watch_if_asked();
+    // Held for the length of the run: its drop writes the timeline, if one was asked for.
+    let _console = watching_asked().then(glass_console::init_from_env);
     executor::block_on(future)
 }
 
-/// The variables that ask to see glass at work (`docs/BOOK.md` lists their values).
-const ASKING: [&str; 2] = [glass_console::TRACE_ENV, "GLASS_TIMELINE"];
-
-/// Installs glass's console once per process, if `GLASS_TRACE` or `GLASS_TIMELINE` is set.
+/// Whether `GLASS_TRACE` or `GLASS_TIMELINE` is set: then each `block_on` calls the console's
+/// `init_from_env`, which installs it the first time and starts a new run in its timeline after.
 ///
 /// Unset, nothing is installed at all, not even the console's default warnings printer: a
 /// listing then prints exactly what it prints on the book's trpl, and pays for no clock reads.
 /// `GLASS_TRACE=0` is how to ask for the warnings alone.
-fn watch_if_asked() {
-    /// The console's guard, kept for the rest of the process (`block_on` may be called again,
-    /// from any thread, and each run should be traced).
-    static CONSOLE: OnceLock<Option<glass_console::Guard>> = OnceLock::new();
-    CONSOLE.get_or_init(|| {
-        let asked = ASKING.iter().any(|name| std::env::var_os(name).is_some());
-        asked.then(glass_console::init_from_env)
-    });
+fn watching_asked() -> bool {
+    [glass_console::TRACE_ENV, glass_console::TIMELINE_ENV]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some())
 }
 
 /// The older name of [`block_on`], which some online versions of the book use.

@@ -95,6 +95,16 @@ fn normalize(line: &str) -> String {
 /// Runs trpl's example `name` with `GLASS_TRACE=trace` (unset if `None`); returns its stdout and
 /// stderr together, as a terminal shows them, and its stdout alone.
 fn run_traced(name: &str, trace: Option<&str>) -> (String, String) {
+    let vars: Vec<(&str, &str)> = trace
+        .map(|value| ("GLASS_TRACE", value))
+        .into_iter()
+        .collect();
+    run_with(name, &vars)
+}
+
+/// Runs trpl's example `name` with `vars` set (and no other of glass's); returns its stdout and
+/// stderr together, as a terminal shows them, and its stdout alone.
+fn run_with(name: &str, vars: &[(&str, &str)]) -> (String, String) {
     let program = run_example::example("trpl", name);
     let mut together = Command::new("sh");
     // `2>&1`: one pipe for both, so the trace lines and the program's lines keep their order
@@ -106,9 +116,7 @@ fn run_traced(name: &str, trace: Option<&str>) -> (String, String) {
         command
             .env_remove("GLASS_TRACE")
             .env_remove("GLASS_TIMELINE");
-        if let Some(value) = trace {
-            command.env("GLASS_TRACE", value);
-        }
+        command.envs(vars.iter().copied());
     }
     (finish(together), finish(alone))
 }
@@ -177,6 +185,35 @@ fn glass_trace_0_prints_the_warnings_alone() {
         "{together}"
     );
     assert!(extra.iter().all(|l| l.starts_with("WARN: ")), "{together}");
+}
+
+#[test]
+fn glass_timeline_writes_the_page_and_leaves_the_output_alone() {
+    let page = format!(
+        "{}/trpl-timeline-{}.html",
+        env!("CARGO_TARGET_TMPDIR"),
+        std::process::id()
+    );
+    let _ = std::fs::remove_file(&page);
+    let (_, plain) = run_traced("main_ends", None);
+    let (together, stdout) = run_with("main_ends", &[("GLASS_TIMELINE", &page)]);
+    assert_eq!(stdout, plain, "the program's own lines are unchanged");
+    assert_eq!(together, stdout, "and nothing is added on stderr");
+    let html = std::fs::read_to_string(&page).expect("the timeline was written");
+    let _ = std::fs::remove_file(&page);
+    assert!(
+        html.starts_with("<!doctype html>"),
+        "{}",
+        &html[..html.len().min(200)]
+    );
+    assert!(html.contains("<title>glass timeline: main_ends</title>"));
+    // The run is in it: the thread's lane and one for each task (block_on's future and task 1).
+    let lanes = html
+        .split_once("\"lanes\":[")
+        .and_then(|(_, rest)| rest.split_once("]],"))
+        .map(|(lanes, _)| lanes.matches('[').count())
+        .expect("the timeline's lanes");
+    assert_eq!(lanes, 3, "{html}");
 }
 
 #[test]
