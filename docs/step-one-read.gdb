@@ -95,7 +95,8 @@ polls = [0]
 
 def task_poll():
     polls[0] += 1
-    task = value("header.data.ptr.pointer.data.id.seq")
+    # `task` is a `&dyn Runnable`; its data pointer points to the task's `TaskBase` (`repr(C)`).
+    task = value("(*(task.pointer as *const executor::task::TaskBase)).header.id.seq")
     if polls[0] == 1:
         return label(1, f"the executor polls task {task} (its first poll)")
     return label(8, f"the executor polls task {task} again (poll #{polls[0]})")
@@ -138,7 +139,7 @@ def wake():
 
 
 def queued():
-    task = value("data.id.seq")
+    task = value("header.id.seq")
     return label(7, f"task {task} is pushed onto the run queue (the VecDeque `local`)")
 
 
@@ -157,8 +158,8 @@ Labelled("reactor::driver::Waiters::add", waker_stored)
 Labelled("reactor::driver::Reactor::park", park)
 Labelled("mio::sys::unix::selector::Selector::select", epoll_wait)
 Labelled("reactor::driver::ScheduledIo::wake", event)
-Labelled("executor::waker::WakerData::wake", wake)
-Labelled("executor::runtime::Runtime::queue_woken", queued)
+Labelled("executor::waker::Header::wake", wake)
+Labelled("executor::runtime::wake_here", queued)
 
 
 class StopAtEach(gdb.Command):

@@ -8,7 +8,7 @@
 //! cargo bench -p benches -- 'glass|smol'    # glass and smol only
 //! ```
 //!
-//! Every workload runs at the size issue 6 specifies, with criterion's flat sampling and ten
+//! Every workload runs at the size `compare` runs, with criterion's flat sampling and ten
 //! samples, so the slow ones (a quarter of a gigabyte, ten thousand connections) finish in seconds;
 //! criterion warns that it cannot fit ten samples in the target time for those, which is expected.
 //! Each iteration's time is the one the workload measured itself (`iter_custom`), so set-up such

@@ -21,8 +21,8 @@ pub enum Contender {
     /// Plain blocking `std::net` on threads: the reference for the I/O workloads.
     Blocking,
     /// glass again, with task timing on (`executor::set_task_timing(true)`, what
-    /// `GLASS_TASK_TIMING=1` does): the price of the busy/scheduled/idle split, which issue 10
-    /// asks the benches to report beside glass as programs run it by default (timing off).
+    /// `GLASS_TASK_TIMING=1` does): the price of the busy/scheduled/idle split, reported beside
+    /// glass as programs run it by default (timing off).
     GlassTimed,
 }
 

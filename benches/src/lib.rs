@@ -22,6 +22,7 @@
 //! | workload | one operation | what it stresses |
 //! |---|---|---|
 //! | spawn_many | one task spawned, run and joined | task allocation, the ready queue, `JoinHandle` |
+//! | spawn_join_50k | spawn_many with 50,000 tasks alive at once | the same, with the tasks' memory all live |
 //! | yield_many | one `yield_now` | the poll loop itself: wake, queue, poll |
 //! | ping_pong | one round trip between two tasks | local wakes through a runtime-neutral channel |
 //! | chained_spawn | one spawn from inside a task | spawning from a task, queue latency |

@@ -23,10 +23,12 @@
 //! - [`metrics`]: counters that are always on (polls, wakes, time parked).
 //! - [`set_task_timing`], [`set_slow_poll_threshold`]: the time split and the slow-poll warning.
 //!
-//! Reading order: `yield_now.rs` (the simplest future: `Pending` once, waking itself),
-//! `state.rs` (the atomics a waker shares), `waker.rs` (the hand-written `Waker`), `task.rs` (a
-//! task and its handle), `runtime/mod.rs` (the loop), then `runtime/watch.rs`, `timing.rs` and
-//! `trace.rs` (what it tells a reader) and `runtime/lost_waker.rs`.
+//! ## Reading order
+//! The minimal core first: `waker.rs` (the hand-written `Waker`), `state.rs` (the flag that
+//! queues a task once per burst of wakes, and the sleep protocol), `task.rs` (a task in one
+//! allocation), `runtime.rs` (the loop). Then `join_handle.rs`, and the instrumentation layer
+//! beside the core, `layer/` (its `mod.rs` lists the hooks the core calls). `yield_now.rs` is the
+//! simplest future there is, a good first read.
 //!
 //! ## Trace events and warnings
 //! Every event has target `glass::executor`. A task is named by `task` (its id, [`TaskInfo::id`];
@@ -57,8 +59,9 @@
 //! - `took`: how long the poll ran (`22µs`).
 //! - **Slow poll**: a poll that held the thread longer than [`slow_poll_threshold`] (20 ms unless
 //!   changed): "task `X` held the thread for 212 ms in one poll; nothing else ran meanwhile. Move
-//!   blocking or CPU-heavy work into `spawn_blocking`." It needs the clock, so it is given while
-//!   task timing is on, which it is whenever a subscriber listens to these warnings.
+//!   blocking or CPU-heavy work into `spawn_blocking`." It needs the clock: while a subscriber
+//!   listens to these warnings, each poll is timed (one clock read per poll), without the rest of
+//!   the time split.
 //! - **Lost waker**: the task returned `Pending` and no clone of its waker is alive any more, so
 //!   nothing can ever wake it. Noticed right after the poll if it kept none, or when the last
 //!   clone is dropped without a wake (on any thread). A waker stored by a sleep, a socket, a
@@ -68,22 +71,25 @@
 //! ## Caveats
 //! - The time split and the slow-poll warning cost clock reads, so they are off unless somebody
 //!   looks (see [`set_task_timing`]); the counters are always on.
-//! - The lost-waker check counts clones of the task's own waker. A future that wakes its task
-//!   through some other path than a clone of `cx.waker()` (say, by aborting it through its
-//!   `JoinHandle`) is warned about, and indeed nothing but that path can wake it.
+//! - The lost-waker check counts the clones of a task's waker, for the tasks spawned while a
+//!   subscriber listens to the warnings. A future that wakes its task through some other path
+//!   than a clone of `cx.waker()` (say, by aborting it through its `JoinHandle`) is warned about,
+//!   and indeed nothing but that path can wake it.
 //!
 //! ## Implementation
 //! - **The ready queue** is a `VecDeque` of task ids for wakes on the executor's thread, fed by a
-//!   `crossbeam_channel` for wakes from other threads. A `Waker` owns an `Arc` of a small
-//!   `WakerData` (task id, a state word holding the `scheduled` flag and the wake count, and an
-//!   `Arc` of what all wakers share: the channel's `Sender`, the unparker), so any thread can wake any
-//!   task; the future itself never leaves the executor's thread, which is why [`spawn`] needs no
-//!   `Send` bound. The waker is written by hand against a `RawWakerVTable` (no `std::task::Wake`)
-//!   to show what every runtime does underneath.
-//! - **Tasks** live in a slab; the id a waker carries holds the slab index and a sequence number,
-//!   so a wake that arrives after its task finished (and the slot was reused) is recognised and
-//!   ignored.
-//! - **Polled once per wake-up burst**: the `scheduled` flag lets only the first of many wakes
+//!   `crossbeam_channel` for wakes from other threads, so any thread can wake any task; the
+//!   future itself never leaves the executor's thread, which is why [`spawn`] needs no `Send`
+//!   bound.
+//! - **A task is one allocation**, an `Arc` shared by the executor's slab, its [`JoinHandle`] and
+//!   its wakers. The waker is written by hand against a `RawWakerVTable` over that `Arc` (no
+//!   `std::task::Wake`) to show what every runtime does underneath: its four functions are the
+//!   four things one does with an `Arc`. The executor itself drops every future (when it
+//!   finishes, is aborted, or when `block_on` returns), so a waker's last drop, on any thread,
+//!   only frees memory.
+//! - **Tasks** live in a slab; the id a waker queues holds the slab index and a sequence number,
+//!   so a wake that arrives after its task finished (and the slot was reused) is ignored.
+//! - **Polled once per wake-up burst**: a `Scheduled` flag lets only the first of many wakes
 //!   between two polls queue the task.
 //! - **Sleeping** is one call, `reactor::park`. A wake from another thread ends that sleep through
 //!   the reactor's `mio::Waker`, but only when the executor is actually asleep (a flag and a pair of
@@ -93,19 +99,23 @@
 //!   in the future given to `block_on` reaches the caller.
 //! - **Shutdown**: when `block_on` returns, unfinished tasks are dropped, their destructors run,
 //!   and wakers that outlive the runtime become harmless no-ops.
-//! - **Seeing why**: the executor knows nothing of sockets, so to name a wake's cause it asks the
-//!   reactor what it is dispatching (`reactor::dispatching()`: `fd=7 readable`, `timer`) while the
-//!   wake runs on its thread, and knows itself which task is being polled. One arrow each way:
-//!   the reactor calls `Waker::wake`, the executor asks the reactor.
-//! - **Lost wakers** are counted, not guessed: a task holds exactly two counts of its waker data
-//!   (its `Waker` and the `Arc` beside it), so when a waker drop leaves only those and the task
-//!   is not queued, no clone is left to wake it. The check is a load of the count in the drop.
+//! - **Watching** is a layer beside the core (`layer/`): at each point worth watching the core
+//!   makes one call into it (`before_poll`, `woken`, `before_park`...), in the manner of tokio's
+//!   task hooks and its metrics batch, and each core struct has one field for it. Off, a hook is a
+//!   few cell updates (the counters) and one flag test. To name a wake's cause the layer asks the
+//!   reactor what it is dispatching (`reactor::dispatching()`: `fd=7 readable`, `timer`): one arrow
+//!   each way, the reactor calls `Waker::wake`, the executor asks the reactor.
+//! - **Lost wakers** are counted, not guessed: while the check is on, new tasks get a second
+//!   waker table that also counts the clones of their waker, exactly (one atomic per clone and
+//!   drop), so the drop that leaves none, on any thread, is known.
 //! - Not here, on purpose: work stealing, multiple threads running tasks, a `Send` spawn. glass
 //!   shows one thread doing many things at once; tokio's multi-threaded runtime is the next step.
 
 #![warn(missing_docs)]
 
-mod metrics;
+mod join_error;
+mod join_handle;
+mod layer;
 mod runtime;
 // The loom model (`tests/loom_waker.rs`) checks this module's functions, so under `cfg(loom)` it
 // is public; otherwise it is private like the rest.
@@ -115,20 +125,21 @@ pub mod state;
 #[cfg(not(loom))]
 mod state;
 mod task;
-mod task_list;
-mod timing;
-mod trace;
 mod waker;
 mod yield_now;
 
-pub use metrics::{RuntimeMetrics, TaskMetrics};
-pub use runtime::{block_on, metrics, spawn, tasks};
-pub use task::{JoinError, JoinHandle};
-pub use task_list::{Builder, TaskInfo, TaskState};
-pub use timing::{
+pub use join_error::JoinError;
+pub use join_handle::JoinHandle;
+#[cfg(loom)]
+#[doc(hidden)]
+pub use layer::clones;
+pub use layer::metrics::{RuntimeMetrics, TaskMetrics, metrics};
+pub use layer::task_list::{Builder, TaskInfo, TaskState, tasks};
+pub use layer::timing::{
     DEFAULT_SLOW_POLL_THRESHOLD, TASK_TIMING_ENV, set_slow_poll_threshold, set_task_timing,
     slow_poll_threshold, task_timing,
 };
+pub use runtime::{block_on, spawn};
 pub use yield_now::yield_now;
 
 /// Runs `f` on a small pool of reused helper threads (at most `reactor::blocking::MAX_THREADS`),

@@ -7,10 +7,12 @@
 //! ```
 //!
 //! ## How the model maps to the real code
-//! The functions under test are the real ones: `executor::state::{WakeState, Parking}` is the
-//! module `WakerData::wake` and the executor's loop call (`executor/src/state.rs`), compiled here
-//! with loom's atomics and fences instead of std's (`cfg(loom)` makes the module public and swaps
-//! the imports). So the model cannot drift from the code. What is modelled around them:
+//! The functions under test are the real ones: `executor::state::{Scheduled, Parking}` is the
+//! module `Header::wake` and the executor's loop call (`executor/src/state.rs`: the core's sleep
+//! protocol), and `executor::clones::Clones` is what the instrumentation layer adds, the count of
+//! a task's stored wakers behind the lost-waker check (`executor/src/layer/clones.rs`). Both are
+//! compiled here with loom's atomics and fences instead of std's (`cfg(loom)` makes the modules
+//! public and swaps the imports), so the model cannot drift from the code. Modelled around them:
 //! - **the ready queue / the channel** is an atomic counter of entries, accessed `Relaxed`: the
 //!   model grants the real channel (crossbeam's, with its own locks and fences) no ordering at all,
 //!   so whatever ordering the properties need must come from `state.rs` itself;
@@ -18,27 +20,29 @@
 //! - **`epoll_wait`** is the executor's decision to sleep: it sleeps if, after
 //!   `Parking::announce_sleep`, it still finds the channel empty (`Runtime::park`);
 //! - **a poll** is the executor taking the entry off the queue and calling
-//!   `WakeState::clear_scheduled` (`Runtime::poll_task`), then reading what the waker wrote.
+//!   `Scheduled::clear` (`Runtime::poll_task`), then reading what the waker wrote.
 //!
 //! ## The properties
 //! 1. No lost wake: if the executor goes to sleep, a wake from another thread that queued a task
 //!    has also decided to unpark it (`Parking`).
 //! 2. A task is queued at most once per burst of wakes, and a wake is never lost between the
 //!    executor's clear and the next poll: at the end, the task is queued exactly when its
-//!    `SCHEDULED` bit is set, and every wake is counted (`WakeState`).
+//!    flag is set (`Scheduled`).
 //! 3. A poll sees what the thread that woke the task wrote before waking it (the AcqRel pair of
-//!    `WakeState::wake` and `clear_scheduled`), and an executor that sees a new send count finds
-//!    the ids in the channel (`Parking::sent_one`'s Release, `sent_since`'s Acquire).
-//! 4. The count of a task's wakers is exact: of wakers dropped at once, exactly one is told it
-//!    left a single waker (so exactly one asks for the lost-waker check), and exactly one that it
-//!    was the last (so the data is freed once), whatever clones happen meanwhile (`WakerCount`).
+//!    `Scheduled::set` and `clear`), and an executor that sees a new send count finds the ids in
+//!    the channel (`Parking::sent_one`'s Release, `sent_since`'s Acquire).
+//! 4. The count of a task's stored wakers is exact: of clones dropped at once, exactly one is
+//!    told it left none (so exactly one asks for the lost-waker check), whatever clones happen
+//!    meanwhile; and a clone that woke the task before its drop is seen to have set the flag by
+//!    the drop that leaves none (`Clones`).
 //!
 //! `LOOM_MAX_PREEMPTIONS=3` bounds the search (each model then takes well under a second in a
 //! release build); the bugs these guard against (a missing fence, a wrong ordering) need one or
 //! two preemptions to show.
 #![cfg(loom)]
 
-use executor::state::{Parking, Released, WakeState, WakerCount};
+use executor::clones::Clones;
+use executor::state::{Parking, Scheduled};
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use loom::thread;
@@ -106,7 +110,7 @@ fn two_remote_wakers_and_a_sleeping_executor_lose_no_wake() {
 #[test]
 fn a_task_is_queued_at_most_once_per_burst_of_wakes() {
     loom::model(|| {
-        let state = Arc::new(WakeState::new(false));
+        let state = Arc::new(Scheduled::new(false));
         // Entries for this task in the ready queue.
         let queue = Arc::new(AtomicU64::new(0));
         // What the waking threads wrote before waking; the poll must see it.
@@ -117,7 +121,7 @@ fn a_task_is_queued_at_most_once_per_burst_of_wakes() {
                 let (state, queue, written) = (state.clone(), queue.clone(), written.clone());
                 thread::spawn(move || {
                     written.fetch_add(1, Relaxed);
-                    if state.wake() {
+                    if state.set() {
                         let before = queue.fetch_add(1, Relaxed);
                         assert_eq!(before, 0, "the task was queued twice in one burst");
                     }
@@ -128,7 +132,7 @@ fn a_task_is_queued_at_most_once_per_burst_of_wakes() {
         // The executor: if the task is queued, take it off and poll it once.
         if queue.load(Relaxed) == 1 {
             queue.fetch_sub(1, Relaxed);
-            state.clear_scheduled();
+            state.clear();
             // The poll sees at least the write of the wake that queued it.
             assert!(
                 written.load(Relaxed) >= 1,
@@ -138,9 +142,8 @@ fn a_task_is_queued_at_most_once_per_burst_of_wakes() {
         for waker in wakers {
             waker.join().unwrap();
         }
-        assert_eq!(state.wakes(), 2, "every wake is counted");
         assert_eq!(
-            state.is_scheduled(),
+            state.is_set(),
             queue.load(Relaxed) == 1,
             "a wake was lost (flag set, nothing queued) or a queued task has no flag"
         );
@@ -168,57 +171,61 @@ fn an_executor_that_sees_a_new_send_count_finds_the_ids() {
     });
 }
 
-/// A waker's drop as `drop_waker` does it: the quick swap, else the slow way. `queued`: whether
-/// the task is on a ready queue (with `false`, a drop that leaves one waker takes the slow way).
-fn drop_waker(count: &WakerCount, queued: bool) -> Released {
-    count
-        .release_quietly(|| queued)
-        .unwrap_or_else(|| count.release(|| {}))
-}
-
 #[test]
-fn of_two_clones_dropped_at_once_exactly_one_leaves_a_single_waker() {
-    for queued in [false, true] {
-        loom::model(move || {
-            let count = Arc::new(WakerCount::default()); // The task's own waker...
-            count.cloned(); // ...and two stored clones.
-            count.cloned();
-            let other = {
-                let count = count.clone();
-                thread::spawn(move || drop_waker(&count, queued))
-            };
-            let here = drop_waker(&count, queued);
-            let there = other.join().unwrap();
-            let mut both = [here, there];
-            both.sort_by_key(|r| matches!(r, Released::More));
-            assert_eq!(
-                both,
-                [Released::OneLeft, Released::More],
-                "queued: {queued}"
-            );
-            assert!(count.only_one(), "the task's own waker is left");
-        });
-    }
-}
-
-#[test]
-fn the_last_waker_is_released_once_and_a_clone_meanwhile_is_counted() {
+fn of_two_clones_dropped_at_once_exactly_one_leaves_none() {
     loom::model(|| {
-        let count = Arc::new(WakerCount::default()); // The task's own waker...
-        count.cloned(); // ...and one stored clone, dropped on another thread...
+        let clones = Arc::new(Clones::default());
+        clones.cloned(); // Two stored clones.
+        clones.cloned();
         let other = {
-            let count = count.clone();
-            thread::spawn(move || drop_waker(&count, false))
+            let clones = clones.clone();
+            thread::spawn(move || clones.dropped())
         };
-        // ...while the task, here, stores a new clone and drops it, then finishes.
-        count.cloned();
-        let mut released = vec![drop_waker(&count, false), drop_waker(&count, false)];
-        released.push(other.join().unwrap());
-        let last = released.iter().filter(|r| **r == Released::Last).count();
-        assert_eq!(last, 1, "{released:?}");
-        assert!(
-            released.contains(&Released::OneLeft),
-            "a drop that left a single waker was not told so: {released:?}"
-        );
+        let here = clones.dropped();
+        let there = other.join().unwrap();
+        let mut both = [here, there];
+        both.sort();
+        assert_eq!(both, [0, 1], "exactly one drop left none");
+        assert_eq!(clones.get(), 0);
+    });
+}
+
+#[test]
+fn a_clone_made_meanwhile_is_counted_and_the_last_drop_is_told() {
+    loom::model(|| {
+        let clones = Arc::new(Clones::default());
+        clones.cloned(); // One stored clone, dropped on another thread...
+        let other = {
+            let clones = clones.clone();
+            thread::spawn(move || clones.dropped())
+        };
+        // ...while the task, here, stores a new clone and drops it.
+        clones.cloned();
+        let here = clones.dropped();
+        let there = other.join().unwrap();
+        // Whichever drop came last left none and was told so (the other may have been told so
+        // too, if it came before the clone: then the task had been without a clone meanwhile).
+        assert!(here == 0 || there == 0, "here {here}, there {there}");
+        assert_eq!(clones.get(), 0);
+    });
+}
+
+#[test]
+fn a_drop_that_leaves_none_sees_the_wake_its_clone_made_first() {
+    loom::model(|| {
+        let clones = Arc::new(Clones::default());
+        let flag = Arc::new(Scheduled::new(false));
+        clones.cloned(); // Two stored clones: one wakes then drops, the other just drops.
+        clones.cloned();
+        let waker = {
+            let (clones, flag) = (clones.clone(), flag.clone());
+            thread::spawn(move || {
+                flag.set();
+                clones.dropped() == 0 && !flag.is_set()
+            })
+        };
+        let here = clones.dropped() == 0 && !flag.is_set();
+        let there = waker.join().unwrap();
+        assert!(!here && !there, "a woken task was reported lost");
     });
 }

@@ -3,9 +3,9 @@
 //! task, or spawns one, from inside the event. That must work like any other wake or spawn on the
 //! executor's thread, not find the run queue still borrowed by whoever emitted the event.
 //!
-//! The event used is the lost-waker warning answered for a check that another thread sent
-//! (review finding 2): it was emitted while the run queue was borrowed, and the wake or spawn
-//! panicked with `RefCell already borrowed` through `block_on`.
+//! The event used is the lost-waker warning answered for a check that another thread sent: once
+//! emitted while the run queue was borrowed, it made the wake or spawn panic with `RefCell
+//! already borrowed` through `block_on`.
 
 mod common;
 

@@ -191,9 +191,9 @@ fn a_waker_dropped_on_another_thread_without_waking_is_reported() {
     );
 }
 
-/// Finding 5 of the review: a drop read the count of clones before its own decrement, so two
-/// threads dropping the last two stored clones at the same moment could both see one more left,
-/// and neither asked the executor to check: the task was lost without a warning. Each trial loses
+/// A drop that read the count of clones before its own decrement would let two threads dropping
+/// the last two stored clones at the same moment both see one more left, and neither ask the
+/// executor to check: the task would be lost without a warning. Each trial loses
 /// a task that way; every one must be reported. (The race needs many trials to show: 347 of 2000
 /// went unreported before the fix, on a 2-core machine. Valgrind runs one thread at a time and
 /// cannot show it; there, 20 trials check the memory.)

@@ -8,16 +8,19 @@ use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::RawFd;
 use std::rc::Rc;
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mio::{Events, Interest, Token};
 use slab::Slab;
 
+use crate::budget;
 pub(crate) use crate::dispatch::Direction;
 use crate::dispatch::{self, Dispatch};
 use crate::time::Timers;
+use crate::unpark::{Unparker, raise_open_file_limit};
+use crate::watch::{self, ReactorWatch};
 
 /// The token of the `mio::Waker` that other threads use to interrupt `epoll_wait`. Source tokens
 /// are built from a slab index and a generation (see [`source_token`]) and never reach this value.
@@ -52,30 +55,15 @@ pub(crate) struct Reactor {
     /// Reused buffer for the events one `epoll_wait` returns.
     events: RefCell<Events>,
     /// Every registered source, indexed by the low half of its token.
-    sources: RefCell<Slab<Rc<ScheduledIo>>>,
+    pub(crate) sources: RefCell<Slab<Rc<ScheduledIo>>>,
     /// Bumped on every registration, so a reused slab slot gets a token its previous owner never had.
     next_generation: Cell<u32>,
     /// Pending sleeps, by deadline.
     pub(crate) timers: RefCell<Timers>,
     /// Writes to an eventfd that this poll watches: the one way another thread can end a sleep.
     unparker: Unparker,
-    /// Counters: see [`ReactorMetrics`].
-    metrics: Cell<ReactorMetrics>,
-}
-
-/// What the reactor has done on this thread so far. Cheap to keep: plain integers on one thread.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ReactorMetrics {
-    /// Calls to `epoll_wait`, including the non-blocking ones made between batches of polls.
-    pub epoll_waits: u64,
-    /// Readiness events returned by those calls (the cross-thread unpark event included).
-    pub events: u64,
-    /// Sleeps and timeouts that reached their deadline and woke their task.
-    pub timers_fired: u64,
-    /// Sources (sockets, file descriptors) currently registered.
-    pub registrations: u64,
-    /// Wall time spent inside `epoll_wait`.
-    pub time_asleep: Duration,
+    /// The instrumentation's part: counters and trace events (`crate::watch`).
+    pub(crate) watch: ReactorWatch,
 }
 
 /// Readiness bookkeeping for one registered source: the tasks waiting to read and to write it.
@@ -83,9 +71,7 @@ pub struct ReactorMetrics {
 /// The reactor and the socket each hold an `Rc` to it, so a socket reaches its own wakers without
 /// going through the reactor's table.
 ///
-/// The name is tokio's: its I/O driver keeps a `ScheduledIo` per registered source
-/// (`tokio/src/runtime/io/scheduled_io.rs`) in the same role, the wakers of the tasks waiting to
-/// read and to write it, so what is learnt here carries over.
+/// The name is tokio's, whose I/O driver keeps a `ScheduledIo` per source in the same role.
 pub(crate) struct ScheduledIo {
     /// The tasks that got `WouldBlock` reading (or accepting) since the last readable event. More
     /// than one when tasks share a socket (two tasks accepting on one `Rc<TcpListener>`): each
@@ -96,15 +82,13 @@ pub(crate) struct ScheduledIo {
     /// The token this source was registered with; events carrying any other token are stale.
     token: Token,
     /// The registered descriptor, for the trace (`fd=7 readable`) and [`dispatch::dispatching`].
-    fd: RawFd,
+    pub(crate) fd: RawFd,
     /// What it was registered for, for the `deregister` trace event.
     interest: Interest,
 }
 
 /// The tasks waiting on one direction of a source. Nearly always one, so the first has a slot of
-/// its own and only a second one makes the list allocate (a plain `Vec` allocated for every socket
-/// that ever waited). The memory per connection is in the `many_connections` line of
-/// `cargo run --release -p benches --bin compare`.
+/// its own and only a second one makes the list allocate.
 #[derive(Default)]
 pub(crate) struct Waiters {
     first: Option<Waker>,
@@ -112,6 +96,10 @@ pub(crate) struct Waiters {
 }
 
 impl Waiters {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Waker> {
+        self.first.iter().chain(&self.rest)
+    }
+
     fn add(&mut self, waker: &Waker) {
         // A task that waits again (a spurious poll) is already here.
         if self
@@ -152,7 +140,7 @@ impl Reactor {
             unparker: Unparker {
                 waker: Arc::new(waker),
             },
-            metrics: Cell::new(ReactorMetrics::default()),
+            watch: ReactorWatch::default(),
         })
     }
 
@@ -181,8 +169,7 @@ impl Reactor {
             interest,
         });
         entry.insert(io.clone());
-        self.update_metrics(|m| m.registrations += 1);
-        tracing::trace!(target: "glass::reactor", fd, ?interest, token = token.0, "register");
+        self.watch.registered(fd, interest, token);
         Ok(io)
     }
 
@@ -196,8 +183,7 @@ impl Reactor {
         if sources.get(index).is_some_and(|s| s.token == io.token) {
             sources.remove(index);
         }
-        self.update_metrics(|m| m.registrations -= 1);
-        tracing::trace!(target: "glass::reactor", fd = io.fd, interest = ?io.interest, token = io.token.0, "deregister");
+        self.watch.deregistered(io.fd, io.interest, io.token);
     }
 
     /// One turn of the reactor: sleep in `epoll_wait` until a source is ready, a timer is due,
@@ -208,26 +194,16 @@ impl Reactor {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        // A zero timeout is a quick look between batches of polls, not a sleep; the clock reads
-        // are skipped for it (a busy loop makes one after every batch).
-        let sleeps = timeout != Some(Duration::ZERO);
-        let started = sleeps.then(Instant::now);
         let mut events = self.events.borrow_mut();
+        let wait = self.watch.before_wait(timeout);
         let result = self.poll.borrow_mut().poll(&mut events, timeout);
-        let asleep = started.map_or(Duration::ZERO, |t| t.elapsed());
+        self.watch.after_wait(wait, &events);
         match result {
             Ok(()) => {}
             // A signal arrived; the caller will simply turn again.
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
-        let count = events.iter().count() as u64;
-        self.update_metrics(|m| {
-            m.epoll_waits += 1;
-            m.events += count;
-            m.time_asleep += asleep;
-        });
-        tracing::trace!(target: "glass::reactor", ?timeout, events = count, ?asleep, "epoll_wait");
 
         for event in events.iter() {
             let token = event.token();
@@ -249,26 +225,13 @@ impl Reactor {
         drop(events);
 
         let fired = self.timers.borrow_mut().take_expired();
-        if !fired.is_empty() {
-            self.update_metrics(|m| m.timers_fired += fired.len() as u64);
-            tracing::trace!(target: "glass::reactor", count = fired.len(), "timers fired");
-        }
+        self.watch.timers_fired(fired.len());
         dispatch::wake_all(Dispatch::Timer, fired);
         Ok(())
     }
 
     pub(crate) fn unparker(&self) -> Unparker {
         self.unparker.clone()
-    }
-
-    pub(crate) fn metrics(&self) -> ReactorMetrics {
-        self.metrics.get()
-    }
-
-    fn update_metrics(&self, f: impl FnOnce(&mut ReactorMetrics)) {
-        let mut m = self.metrics.get();
-        f(&mut m);
-        self.metrics.set(m);
     }
 }
 
@@ -286,7 +249,7 @@ impl ScheduledIo {
         cx: &mut Context<'_>,
         mut syscall: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        if !coop_budget_left() {
+        if !budget::left() {
             // This thread has completed many I/O operations in a row without a single one
             // blocking: some task is draining a fast socket. Step aside so the other tasks (and
             // the reactor's timers) get their turn; we are first in line again after them.
@@ -296,7 +259,7 @@ impl ScheduledIo {
         loop {
             match syscall() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    COOP_BUDGET.set(COOP_BUDGET_MAX);
+                    budget::reset();
                     self.waiters(direction).borrow_mut().add(cx.waker());
                     return Poll::Pending;
                 }
@@ -316,79 +279,14 @@ impl ScheduledIo {
             fd: self.fd,
             direction,
         };
-        tracing::trace!(target: "glass::reactor", fd = self.fd, %direction, wakers = 1 + waiters.rest.len(), "dispatch");
+        watch::dispatching(self.fd, direction, 1 + waiters.rest.len());
         dispatch::wake_all(dispatch, waiters.first.into_iter().chain(waiters.rest));
     }
 
-    fn waiters(&self, direction: Direction) -> &RefCell<Waiters> {
+    pub(crate) fn waiters(&self, direction: Direction) -> &RefCell<Waiters> {
         match direction {
             Direction::Readable => &self.readers,
             Direction::Writable => &self.writers,
         }
     }
-}
-
-/// How many I/O operations in a row may complete at once before the next one yields. Without it, a
-/// task reading a socket that always has data would never return `Pending`, and every other task
-/// on the thread would starve. tokio's budget is also 128, but per task poll (its executor resets
-/// it before each poll); this one is per thread, reset whenever an operation blocks, so the
-/// reactor needs no help from the executor. The price: the task that happens to make the 129th
-/// operation in a row yields once, even if it had made only a few of them.
-const COOP_BUDGET_MAX: u32 = 128;
-
-thread_local! {
-    /// Operations left before a forced yield; reset whenever an operation would block.
-    static COOP_BUDGET: Cell<u32> = const { Cell::new(COOP_BUDGET_MAX) };
-}
-
-/// Spends one unit of the budget; `false` (and a fresh budget) once it has run out.
-fn coop_budget_left() -> bool {
-    let left = COOP_BUDGET.get();
-    if left == 0 {
-        COOP_BUDGET.set(COOP_BUDGET_MAX);
-        return false;
-    }
-    COOP_BUDGET.set(left - 1);
-    true
-}
-
-/// A handle that any thread may use to interrupt this thread's `epoll_wait`.
-///
-/// The executor's wakers carry one: a wake from another thread queues the task and then, if the
-/// executor is asleep, calls [`Unparker::unpark`], which writes to an eventfd the reactor watches.
-#[derive(Clone, Debug)]
-pub struct Unparker {
-    waker: Arc<mio::Waker>,
-}
-
-impl Unparker {
-    /// Ends the reactor's current (or next) `epoll_wait` at once.
-    pub fn unpark(&self) {
-        // A saturated eventfd is mio's business: its `Waker::wake` resets the counter and writes
-        // again (mio's `src/sys/unix/waker/eventfd.rs`). Otherwise it fails only if the eventfd
-        // cannot be written at all, which cannot happen while this handle's `Arc` keeps it open;
-        // and a waker, which calls this, would have nobody to report an error to.
-        let _ = self.waker.wake();
-    }
-}
-
-/// Raises the soft limit on open files to the hard limit, once per process, so that thousands of
-/// connections work out of the box (the soft limit is often 1024). Failure leaves the limit as it is.
-fn raise_open_file_limit() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: `limit` is a valid, writable `rlimit` for the duration of the call.
-        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
-            return;
-        }
-        if limit.rlim_cur < limit.rlim_max {
-            limit.rlim_cur = limit.rlim_max;
-            // SAFETY: `limit` is a valid, initialised `rlimit`; the call only reads it.
-            unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
-        }
-    });
 }

@@ -25,8 +25,9 @@
 //!   [`timeout`](time::timeout), [`interval`](time::interval).
 //! - [`io`]: [`AsyncFd`](io::AsyncFd), for any other file descriptor (stdin, a pipe).
 //! - [`blocking`]: a small thread pool for work that must not run on the event loop.
-//! - For the executor: [`park`], [`unparker`] and [`Unparker`], [`metrics`], and [`dispatching`]
-//!   (what the reactor is waking tasks for, right now).
+//! - For the executor: [`park`], [`unparker`] and [`Unparker`], [`metrics`], [`dispatching`]
+//!   (what the reactor is waking tasks for, right now) and [`waiting`] (what every waker it holds
+//!   waits for).
 //!
 //! ## Implementation
 //! - **One reactor per thread**, created on first use and kept in a thread-local. glass runs every
@@ -51,10 +52,13 @@
 //!   let a trace say *why* a task woke, the reactor notes what it is dispatching (`fd=7 readable`,
 //!   `timer`) in a thread-local for the length of each `wake` call it makes; the executor's waker
 //!   reads it with [`dispatching`] and names it as the wake's cause. The reactor still knows no
-//!   task: the note is about descriptors and timers only. Its own trace events (target
+//!   task: the note is about descriptors and timers only.
+//! - **Watching**: the turn (`driver.rs`) makes one call at each point worth watching into
+//!   `watch.rs`, which keeps [`metrics`] and emits the reactor's trace events (target
 //!   `glass::reactor`): `register` and `deregister` (`fd`, `interest`, `token`), `epoll_wait`
 //!   (`timeout` asked, `events` returned, time `asleep`), `dispatch` (`fd`, `direction`,
-//!   `wakers`), `timers fired` (`count`).
+//!   `wakers`), `timers fired` (`count`). [`waiting`] lists the wakers the reactor holds, with
+//!   the descriptor and direction or the deadline each waits for.
 //! - **Wakers are foreign code.** Each `wake` the reactor makes runs under `catch_unwind`: a
 //!   waker that panics is reported as a `tracing` ERROR event (target `glass::reactor`) and the
 //!   turn goes on, so the other tasks of that turn are still woken (as in async-io).
@@ -65,17 +69,22 @@
 
 #![warn(missing_docs)]
 
+mod async_fd;
 pub mod blocking;
+mod budget;
 mod dispatch;
 mod driver;
 pub mod io;
 pub mod net;
 pub mod time;
+mod unpark;
+mod watch;
 
 use std::time::Duration;
 
 pub use dispatch::{Direction, Dispatch, dispatching};
-pub use driver::{ReactorMetrics, Unparker};
+pub use unpark::Unparker;
+pub use watch::{ReactorMetrics, WaitingFor, waiting};
 
 /// Waits for I/O readiness or timers on this thread's reactor, for at most `max_wait` (`None`: until
 /// something happens), then wakes every task concerned. This is the executor's only way to sleep.
@@ -90,5 +99,5 @@ pub fn unparker() -> Unparker {
 
 /// What this thread's reactor has done so far.
 pub fn metrics() -> ReactorMetrics {
-    driver::with_reactor(|r| r.metrics())
+    driver::with_reactor(|r| r.watch.metrics())
 }

@@ -30,10 +30,9 @@
 //!
 //! This is the first level of a timing wheel (tokio's has six, of 64 slots each, so that even
 //! finding the next bucket is O(1)); the ordered map of buckets stands in for the upper levels,
-//! and holds few keys because timers armed together tend to fall due together. The map of
-//! `(deadline, id)` to waker that came before it searched the whole map for every timeout armed
-//! and again for every one cancelled: 1,598 instructions per timeout in `compare --instructions`
-//! (the timeouts workload) against 1,063 with the buckets; sleeps 2,992 against 2,570.
+//! and holds few keys because timers armed together tend to fall due together (a map of
+//! `(deadline, id)` to waker would search the whole map for every timeout armed and again for
+//! every one cancelled; `benches/README.md` has what the buckets saved).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -149,6 +148,11 @@ impl Timers {
             bucket.remove();
         }
         Some(entry.waker)
+    }
+
+    /// Every pending timer's deadline and waker.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Instant, &Waker)> {
+        self.entries.iter().map(|(_, e)| (e.deadline, &e.waker))
     }
 
     /// How long `epoll_wait` may sleep before the earliest bucket is due, rounded up to whole

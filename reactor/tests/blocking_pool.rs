@@ -1,4 +1,4 @@
-//! The blocking pool with no worker (issue 9, item 6): when the pool has no thread and the system
+//! The blocking pool with no worker: when the pool has no thread and the system
 //! refuses to start one, the caller gets an error instead of a job queued for nobody, which
 //! would make it wait for ever.
 //!
@@ -80,9 +80,9 @@ fn pool_threads() -> usize {
         .count()
 }
 
-/// Finding 1 of the review: once more jobs were queued than the pool has threads, the count of
-/// idle threads drifted above the truth; when the threads retired, the next job was "claimed" by
-/// a thread that no longer existed and never ran (nor did name resolution after it).
+/// Once more jobs are queued than the pool has threads, the count of idle threads must not drift
+/// above the truth: when the threads retire, the next job would be "claimed" by a thread that no
+/// longer exists and never run (nor would name resolution after it).
 ///
 /// The wait for the threads to retire is the real `KEEP_ALIVE` (about 10 s): the test watches the
 /// pool's threads go rather than sleeping a guessed time, and gives up well after they should have.

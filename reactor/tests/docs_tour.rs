@@ -11,32 +11,30 @@ mod run_example;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-/// The directory of the mio crate the workspace builds with, from `cargo metadata`.
+/// The directory of the mio crate the workspace builds with: its version from `Cargo.lock`, its
+/// sources where cargo unpacked them (`$CARGO_HOME/registry/src/<registry>/mio-<version>`). This
+/// test runs after the build of this crate, which depends on mio, so the sources are there; no
+/// other platform's crates need resolving (as `cargo metadata` would, even `--offline`).
 fn mio_dir(root: &Path) -> PathBuf {
-    let output = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--offline"])
-        .current_dir(root)
-        .output()
-        .expect("cargo metadata runs");
-    assert!(output.status.success(), "cargo metadata failed");
-    let json = String::from_utf8(output.stdout).expect("cargo metadata prints UTF-8");
-    // Each package has `"manifest_path":"/.../mio-1.2.5/Cargo.toml"`.
-    json.split("\"manifest_path\":\"")
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next())
-        .map(Path::new)
-        .find(|manifest| {
-            let dir = manifest.parent().and_then(Path::file_name);
-            dir.and_then(|d| d.to_str()).is_some_and(|d| {
-                d.strip_prefix("mio-")
-                    .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
-            })
-        })
-        .and_then(Path::parent)
-        .expect("mio is among the workspace's packages")
-        .to_owned()
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).expect("Cargo.lock");
+    let version = lock
+        .split("[[package]]")
+        .find(|package| package.contains("\nname = \"mio\"\n"))
+        .and_then(|package| package.split("\nversion = \"").nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .expect("Cargo.lock pins mio");
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
+        .expect("CARGO_HOME or HOME is set");
+    let registries = cargo_home.join("registry/src");
+    std::fs::read_dir(&registries)
+        .unwrap_or_else(|e| panic!("{}: {e}", registries.display()))
+        .filter_map(Result::ok)
+        .map(|registry| registry.path().join(format!("mio-{version}")))
+        .find(|dir| dir.join("src/poll.rs").is_file())
+        .unwrap_or_else(|| panic!("mio {version}'s sources in {}", registries.display()))
 }
 
 /// The tour's paragraphs and list items (outside code blocks), each as one string.
@@ -165,5 +163,40 @@ fn every_file_the_readme_names_exists() {
     assert!(
         missing.is_empty(),
         "README.md names missing files: {missing:?}"
+    );
+}
+
+/// The README's "The minimal core" lists the files a learner reads for the executor and the
+/// reactor, one per numbered item (its first backquoted path); together, docs included, they stay
+/// at most 1,200 lines.
+#[test]
+fn the_minimal_core_the_readme_lists_stays_small() {
+    let root = run_example::workspace_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let section = readme
+        .split("\n## The minimal core\n")
+        .nth(1)
+        .expect("README.md has a heading \"The minimal core\"");
+    let section = section.split("\n## ").next().unwrap_or(section);
+    let files: Vec<&str> = section
+        .lines()
+        .filter(|line| {
+            line.split_once(". ")
+                .is_some_and(|(n, _)| n.parse::<u32>().is_ok())
+        })
+        .filter_map(|item| item.split('`').nth(1))
+        .filter(|span| span.ends_with(".rs") && span.contains('/'))
+        .collect();
+    assert!(files.len() >= 5, "{files:?}");
+    let lines: usize = files
+        .iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(root.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+            text.lines().count()
+        })
+        .sum();
+    assert!(
+        lines <= 1200,
+        "the minimal core is {lines} lines: {files:?}"
     );
 }

@@ -1,7 +1,7 @@
 //! A waker is anyone's code, and it may panic. The reactor calls foreign `Waker::wake`s in the
 //! middle of its turn; a panic there must not unwind through `block_on` and leave the other wakers
 //! of that turn unwoken. It is caught around each wake, reported as an ERROR event, and the turn
-//! goes on (issue 9, item 5).
+//! goes on.
 
 mod common;
 
@@ -143,9 +143,9 @@ fn a_panicking_socket_waker_is_caught_and_the_other_waiters_are_still_woken() {
     );
 }
 
-/// Finding 6 of the review: the payload of a caught waker panic was dropped outside any catch, so
-/// a payload whose `drop` panics unwound out of the reactor's turn (and `block_on`), and the other
-/// sleeper of that turn was never woken.
+/// The payload of a caught waker panic is anyone's value too: dropped outside any catch, a payload
+/// whose `drop` panics would unwind out of the reactor's turn (and `block_on`), and the other
+/// sleeper of that turn would never be woken.
 #[test]
 fn a_panic_payload_that_panics_when_dropped_does_not_stop_the_turn() {
     let (woken, events) = two_sleepers_of_one_turn(panicking_waker(true));

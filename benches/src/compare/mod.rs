@@ -34,7 +34,7 @@ mod table;
 pub use table::{format_ratio, format_time, memory_lines, summary, table_header, table_row};
 
 /// How far behind a peer glass may be on a kernel-bound workload and still count as level: this
-/// machine's run-to-run noise on those workloads (issue 13).
+/// machine's run-to-run noise on those workloads.
 pub const KERNEL_BOUND_NOISE: f64 = 0.05;
 
 /// Every workload gets at least this many pairs.
@@ -323,8 +323,8 @@ impl Outcome {
         (!values.is_empty()).then(|| median(values))
     }
 
-    /// Whether the targets for this workload are met, and if not, what is missed: issue 6's
-    /// ratio to tokio, and issue 13's "not behind either peer" (within [`KERNEL_BOUND_NOISE`] on
+    /// Whether the targets for this workload are met, and if not, what is missed: the
+    /// ratio to tokio, and "not behind either peer" (within [`KERNEL_BOUND_NOISE`] on
     /// a kernel-bound workload).
     pub fn verdict(&self) -> Result<(), String> {
         let w = self.workload;

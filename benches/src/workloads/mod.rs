@@ -26,7 +26,7 @@ pub struct Workload {
     pub name: &'static str,
     /// What one operation is, for "time per operation" ("task", "MiB", ...).
     pub unit: &'static str,
-    /// The size issue 6 specifies (and `compare` runs by default).
+    /// The size `compare` runs by default.
     pub size: usize,
     /// A smaller size for `compare --quick`: same shape, a fraction of the time.
     pub quick_size: usize,
@@ -44,12 +44,12 @@ pub struct Workload {
     pub smol: Arm,
     /// The blocking `std::net` reference, for the I/O workloads only.
     pub blocking: Option<Arm>,
-    /// The glass/tokio speed ratio issue 6 aims for (above 1: glass faster).
+    /// The glass/tokio speed ratio aimed for (above 1: glass faster).
     pub target: f64,
-    /// The speed relative to blocking std that issue 6 asks glass for, where it asks for one.
+    /// The speed relative to blocking std aimed for, where there is an aim.
     pub target_vs_std: Option<f64>,
     /// Whether the kernel's TCP stack takes most of the time (the same system calls on every
-    /// runtime): issue 13 then asks glass only to be within the machine's noise (5%) of each peer,
+    /// runtime): glass is then asked only to be within the machine's noise (5%) of each peer,
     /// and the figure to look at is system calls per operation (`benches/syscalls.sh`), not
     /// instructions.
     pub kernel_bound: bool,
@@ -110,14 +110,32 @@ fn identity(n: usize) -> u64 {
     n as u64
 }
 
-/// Every workload: issue 6's table, with issue 13's timeouts, sleeps (after the scheduler
-/// workloads) and many_echo (after the other TCP ones).
+/// Every workload, in the table's order: the scheduler ones, timeouts and sleeps, then I/O (many_echo
+/// after the other TCP ones).
 pub static ALL: &[Workload] = &[
     Workload {
         name: "spawn_many",
         unit: "task",
         size: 10_000,
         quick_size: 10_000,
+        test_size: 100,
+        ops: identity,
+        expected: tasks::spawn_many::expected,
+        glass: tasks::spawn_many::glass,
+        tokio: tasks::spawn_many::tokio,
+        smol: tasks::spawn_many::smol,
+        blocking: None,
+        target: 1.5,
+        target_vs_std: None,
+        kernel_bound: false,
+    },
+    // The same shape at 50,000 tasks: every handle is still held (and awaited) when the last task
+    // is spawned, so the tasks' memory all lives at once (allocation and page faults show).
+    Workload {
+        name: "spawn_join_50k",
+        unit: "task",
+        size: 50_000,
+        quick_size: 50_000,
         test_size: 100,
         ops: identity,
         expected: tasks::spawn_many::expected,

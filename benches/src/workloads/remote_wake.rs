@@ -2,7 +2,7 @@
 //! on a `futures::channel::mpsc` receiver with nothing else to run, so its runtime goes to sleep
 //! (in `epoll_wait`, or on a parker); the thread's send must then wake it from outside. Where
 //! cross_thread_wake keeps the receiver busy (four senders, so it rarely sleeps), this isolates
-//! the path issue 13 asks about: one wake from another thread into a sleeping runtime per
+//! the path that matters here: one wake from another thread into a sleeping runtime per
 //! round trip, plus one wake of the thread (a `std::sync::mpsc` receive), the same for every
 //! runtime.
 

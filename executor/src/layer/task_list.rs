@@ -4,9 +4,11 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::metrics::TaskMetrics;
-use crate::runtime;
-use crate::task::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::metrics::{TaskMetrics, figures};
+use crate::join_handle::JoinHandle;
+use crate::runtime::{self, with_current};
 
 /// Spawns a task with options; today, a name (tokio's `task::Builder` shape). The name appears in
 /// [`tasks`](crate::tasks), in the trace events and in the warnings, where an unnamed task is
@@ -76,4 +78,48 @@ pub enum TaskState {
     Scheduled,
     /// Being polled right now (the task that called `tasks()`, or the one it runs inside).
     Running,
+}
+
+/// How long a call of [`tasks`] keeps task timing on: a reader that calls it again within that
+/// time (the demo's task table does, several times a second) keeps it on.
+const READER_KEEPS_TIMING: Duration = Duration::from_secs(1);
+
+/// Every live task of the runtime on this thread, with its id, name, state and figures (the
+/// future given to `block_on` is not a task and is not listed). A call turns task timing on for
+/// the next second (see [`set_task_timing`](crate::set_task_timing)), so a reader that calls it
+/// repeatedly sees the time split, and the first call's durations cover only what was timed
+/// before it.
+///
+/// # Panics
+/// If called outside `block_on`.
+pub fn tasks() -> Vec<TaskInfo> {
+    with_current("executor::tasks", |rt| {
+        let watch = &rt.watch;
+        watch
+            .reader_until
+            .set(Some(Instant::now() + READER_KEEPS_TIMING));
+        super::on_turn(rt);
+        let now = watch.timing.get().then(|| rt.shared.watch.now());
+        let running = watch.running.get();
+        let tasks = rt.tasks.borrow();
+        tasks
+            .iter()
+            .map(|(_, (seq, task))| {
+                let header = task.header();
+                let state = if running == header.id.seq {
+                    TaskState::Running
+                } else if header.scheduled.is_set() {
+                    TaskState::Scheduled
+                } else {
+                    TaskState::Idle
+                };
+                TaskInfo {
+                    id: *seq,
+                    name: task.watch().name().cloned(),
+                    state,
+                    metrics: figures(header, task.watch(), now),
+                }
+            })
+            .collect()
+    })
 }

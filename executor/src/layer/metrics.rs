@@ -1,6 +1,11 @@
-//! [`RuntimeMetrics`]: what the executor has done, cheap enough to count always.
+//! [`RuntimeMetrics`] and [`TaskMetrics`]: what the executor has done, and [`metrics`].
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
+
+use super::TaskWatch;
+use crate::runtime::{try_with_current, with_current};
+use crate::waker::Header;
 
 /// A snapshot of the executor's counters, from [`crate::metrics`]. Counting costs a cell update per
 /// event on the executor's thread, and one atomic add (and a fence) per wake from another thread.
@@ -33,7 +38,8 @@ pub struct RuntimeMetrics {
 ///
 /// The counters are always kept. The durations are kept only while task timing is on (see
 /// [`set_task_timing`](crate::set_task_timing)); otherwise they stay zero (`None` for
-/// `first_poll_delay`). A snapshot counts the interval in progress: a task idle for ten seconds
+/// `first_poll_delay`); `slow_polls` is kept while timing is on or a subscriber listens to the
+/// warnings. A snapshot counts the interval in progress: a task idle for ten seconds
 /// shows those ten seconds in `idle` before anything wakes it.
 ///
 /// While timing is on, `busy + scheduled + idle` is the task's age (from its spawn to now), up to
@@ -69,4 +75,61 @@ pub struct TaskMetrics {
     /// ([`slow_poll_threshold`](crate::slow_poll_threshold), 20 ms by default); each was also
     /// reported as a WARN event.
     pub slow_polls: u64,
+}
+
+/// The runtime's counters so far.
+///
+/// # Panics
+/// If called outside `block_on`.
+pub fn metrics() -> RuntimeMetrics {
+    with_current("executor::metrics", |rt| {
+        let watch = &rt.watch;
+        let elapsed = watch.started.elapsed();
+        let reactor = reactor::metrics();
+        let time_parked = reactor.time_asleep - watch.reactor_at_start.time_asleep;
+        RuntimeMetrics {
+            tasks_spawned: watch.spawned.get(),
+            tasks_finished: watch.finished.get(),
+            polls: watch.polls.get(),
+            local_wakes: watch.local_wakes.get(),
+            remote_wakes: rt.shared.parking.sent(),
+            parks: reactor.epoll_waits - watch.reactor_at_start.epoll_waits,
+            time_parked,
+            time_running: elapsed.saturating_sub(time_parked),
+        }
+    })
+}
+
+/// A task's figures; `now`: the clock, to count the interval in progress (`None`: untimed, or
+/// the task has finished).
+pub(super) fn figures(header: &Header, watch: &TaskWatch, now: Option<u64>) -> TaskMetrics {
+    let wakes = &header.watch;
+    let mut times = *watch.times.borrow();
+    if let Some(now) = now {
+        let woken_at = wakes.woken_at.load(Ordering::Relaxed);
+        times = times.at(now, header.scheduled.is_set(), woken_at);
+    }
+    let local = wakes.local_wakes.load(Ordering::Relaxed);
+    let remote = wakes.remote_wakes.load(Ordering::Relaxed);
+    TaskMetrics {
+        polls: watch.polls.get(),
+        wakes: 1 + local + remote,
+        self_wakes: wakes.self_wakes.load(Ordering::Relaxed),
+        remote_wakes: remote,
+        busy: Duration::from_nanos(times.busy),
+        scheduled: Duration::from_nanos(times.scheduled),
+        idle: Duration::from_nanos(times.idle),
+        first_poll_delay: times.first_poll_delay.map(Duration::from_nanos),
+        max_poll: Duration::from_nanos(times.max_poll),
+        slow_polls: times.slow_polls,
+    }
+}
+
+/// `JoinHandle::metrics`: with the interval in progress if timing is on and it has not finished.
+pub(crate) fn task_metrics(header: &Header, watch: &TaskWatch, finished: bool) -> TaskMetrics {
+    let now = try_with_current(|rt| {
+        let own = std::sync::Arc::ptr_eq(&rt.shared, &header.shared);
+        (own && rt.watch.timing.get() && !finished).then(|| rt.shared.watch.now())
+    });
+    figures(header, watch, now.flatten())
 }

@@ -10,20 +10,22 @@ use std::time::Duration;
 
 use tracing::Level;
 
-use crate::task::TaskHeader;
-use crate::waker::{TaskId, WakerData};
+use super::{NOT_RUNNING, label};
+use crate::runtime::Runtime;
+use crate::task::Runnable;
+use crate::waker::Header;
 
-const TARGET: &str = "glass::executor";
+pub(super) const TARGET: &str = "glass::executor";
 
 /// Whether the trace events are wanted. Checked before the work of building one (a wake id, a
 /// thread name).
-pub(crate) fn enabled() -> bool {
+pub(super) fn enabled() -> bool {
     tracing::enabled!(target: TARGET, Level::TRACE)
 }
 
 /// Why a task was woken: the `cause` field of a `wake` event.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Cause {
+pub(super) enum Cause {
     /// The reactor dispatched a readiness event or an expired timer (`reactor::dispatching`).
     Reactor(reactor::Dispatch),
     /// Another task's poll woke it (a channel send, a finished `JoinHandle`...): that task's id.
@@ -53,23 +55,29 @@ impl Cause {
     }
 }
 
-/// The task as the warnings name it: its name in backquotes, else `#id`.
-pub(crate) fn label(header: &TaskHeader) -> String {
-    match (header.name(), header.data.id) {
-        (Some(name), _) => format!("`{name}`"),
-        (None, TaskId::MAIN) => "`block_on`'s future".to_owned(),
-        (None, id) => format!("#{}", id.seq),
+/// Why a task is being woken on the executor's thread right now.
+pub(super) fn cause(rt: &Runtime, by_itself: bool) -> Cause {
+    match (by_itself, rt.watch.running.get(), reactor::dispatching()) {
+        (true, _, _) => Cause::SelfWake,
+        (false, NOT_RUNNING, Some(dispatch)) => Cause::Reactor(dispatch),
+        (false, NOT_RUNNING, None) => Cause::Other,
+        (false, waker, _) => Cause::Task(waker),
     }
 }
 
 /// A `wake` event for a wake that queued the task (`queued`: tasks now in the run queue, when
 /// known). Gives the wake a `wake_id`, which the poll it causes reports as `woken_by`.
-pub(crate) fn wake(data: &WakerData, cause: Cause, queued: Option<usize>) {
+pub(super) fn wake(header: &Header, cause: Cause, queued: Option<usize>) {
     if !enabled() {
         return;
     }
-    let wake_id = data.shared.next_wake_id.fetch_add(1, Ordering::Relaxed) + 1;
-    data.wake_id.store(wake_id, Ordering::Relaxed);
+    let wake_id = header
+        .shared
+        .watch
+        .next_wake_id
+        .fetch_add(1, Ordering::Relaxed)
+        + 1;
+    header.watch.wake_id.store(wake_id, Ordering::Relaxed);
     let (fd, direction) = match cause {
         Cause::Reactor(reactor::Dispatch::Io { fd, direction }) => (Some(fd), Some(direction)),
         _ => (None, None),
@@ -81,7 +89,7 @@ pub(crate) fn wake(data: &WakerData, cause: Cause, queued: Option<usize>) {
     let thread = matches!(cause, Cause::Thread).then(std::thread::current);
     tracing::trace!(
         target: TARGET,
-        task = data.id.seq,
+        task = header.id.seq,
         cause = cause.name(),
         fd,
         direction = direction.map(tracing::field::display),
@@ -93,24 +101,19 @@ pub(crate) fn wake(data: &WakerData, cause: Cause, queued: Option<usize>) {
     );
 }
 
-/// A wake from another thread (the number of queued tasks is not known there).
-pub(crate) fn remote_wake(data: &WakerData) {
-    wake(data, Cause::Thread, None);
-}
-
 /// A `spawn` event, then the `wake` (cause `spawn`) that queued the new task.
-pub(crate) fn spawn(header: &TaskHeader, queued: usize) {
-    if !enabled() {
+pub(super) fn spawn(rt: &Runtime, task: &dyn Runnable, queued: usize) {
+    if !rt.watch.traced.get() {
         return;
     }
-    let name = header.name().map(|n| &**n);
-    tracing::trace!(target: TARGET, task = header.data.id.seq, name, "spawn");
-    wake(&header.data, Cause::Spawn, Some(queued));
+    let name = task.watch().name().map(|n| &**n);
+    tracing::trace!(target: TARGET, task = task.header().id.seq, name, "spawn");
+    wake(task.header(), Cause::Spawn, Some(queued));
 }
 
 /// A `poll` event; `woken_by`: the `wake_id` of the wake that queued this poll.
-pub(crate) fn poll(
-    header: &TaskHeader,
+pub(super) fn poll(
+    task: &dyn Runnable,
     ready: bool,
     took: Option<Duration>,
     woken_by: u64,
@@ -118,8 +121,8 @@ pub(crate) fn poll(
 ) {
     tracing::trace!(
         target: TARGET,
-        task = header.data.id.seq,
-        name = header.name().map(|n| &**n),
+        task = task.header().id.seq,
+        name = task.watch().name().map(|n| &**n),
         ready,
         took = took.map(tracing::field::debug),
         woken_by = (woken_by != 0).then_some(woken_by),
@@ -129,22 +132,22 @@ pub(crate) fn poll(
 }
 
 /// The slow-poll warning.
-pub(crate) fn slow_poll(header: &TaskHeader, took: Duration) {
+pub(super) fn slow_poll(task: &dyn Runnable, took: Duration) {
     let millis = took.as_millis();
     tracing::warn!(
         target: TARGET,
-        task = header.data.id.seq,
-        name = header.name().map(|n| &**n),
+        task = task.header().id.seq,
+        name = task.watch().name().map(|n| &**n),
         took = ?took,
         "task {} held the thread for {millis} ms in one poll; nothing else ran meanwhile. \
          Move blocking or CPU-heavy work into `spawn_blocking`.",
-        label(header)
+        label(task)
     );
 }
 
 /// When a lost waker was noticed.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Lost {
+pub(super) enum Lost {
     /// Right after a poll that returned `Pending` and kept no clone of the waker.
     AfterPoll,
     /// When the last clone anyone had kept was dropped, without waking the task.
@@ -152,7 +155,7 @@ pub(crate) enum Lost {
 }
 
 /// The lost-waker warning.
-pub(crate) fn lost_waker(header: &TaskHeader, when: Lost) {
+pub(super) fn lost_waker(task: &dyn Runnable, when: Lost) {
     let what = match when {
         Lost::AfterPoll => "returned `Pending` but kept no clone of its waker",
         Lost::LastCloneDropped => {
@@ -161,11 +164,16 @@ pub(crate) fn lost_waker(header: &TaskHeader, when: Lost) {
     };
     tracing::warn!(
         target: TARGET,
-        task = header.data.id.seq,
-        name = header.name().map(|n| &**n),
+        task = task.header().id.seq,
+        name = task.watch().name().map(|n| &**n),
         "task {} {what}, so nothing can ever wake it: it will never run again. A future that \
          returns `Pending` must store `cx.waker().clone()` where the event it waits for will \
          find it, and call `wake` on it then.",
-        label(header)
+        label(task)
     );
+}
+
+/// A detached task's output panicked when dropped; nobody is left to report it to.
+pub(super) fn output_panicked(task: &dyn Runnable) {
+    tracing::warn!(target: TARGET, task = task.header().id.seq, "a detached task's output panicked when dropped");
 }

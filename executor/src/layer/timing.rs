@@ -1,5 +1,4 @@
-//! Where a task's time goes: busy, scheduled, idle (tokio-console's split), and the switch that
-//! turns the clock reads on.
+//! Where a task's time goes: busy, scheduled, idle (tokio-console's split), and the switches.
 //!
 //! ## The split
 //! A task is always in one of three states, and its time is the sum of three totals:
@@ -11,24 +10,20 @@
 //! - **scheduled**: from the wake to the start of the poll it caused (waiting for the thread);
 //! - **idle**: from the end of a poll to the next wake (waiting for something to happen).
 //!
-//! A wake is timed when `wake` is called, on whichever thread calls it, not when the executor
-//! notices it. A wake made *during* the task's own poll (`yield_now`, the I/O budget) starts the
-//! wait when the poll ends: the task cannot be busy and scheduled at once. For the first poll, the
-//! spawn is the wake.
+//! ## One clock read per poll
+//! The read that ends one poll starts the next when nothing happens in between (`Watch::clock`).
+//! A wake reads no clock of its own on the executor's thread: a wake during the task's own poll
+//! starts its wait when that poll ends; a wake during another task's poll is dated at that poll's
+//! start; the wakes of one reactor dispatch share one read. A wake on another thread reads the
+//! clock there. The clock is the CPU's time-stamp counter where it can be trusted (`clock.rs`).
 //!
-//! ## The cost, and the switch
-//! The counters (polls, wakes, self and remote wakes) are always on. The split needs clock reads:
-//! one per poll (the read that ends one poll starts the next when they follow each other
-//! directly), one per wake that queues a task (none for a wake during the task's own poll), one
-//! per spawn. Next to a yield that costs ~26 ns, that is far over the 3% budget: measured with
-//! `compare --quick` on a loaded 2-core VM, timing on took `yield_many` from ~26 to 64-131 ns a
-//! yield, `ping_pong` from ~90-120 to 209-305 ns a round trip, `spawn_many` from ~100 to 295-588
-//! ns a task (cachegrind: 1.9x the instructions per yield). So the clock is read only while timing is
-//! on ([`task_timing`]): when the program asked for it ([`set_task_timing`], or
-//! `GLASS_TASK_TIMING=1`), when a `tracing` subscriber listens to `glass::executor` warnings or
-//! traces (the slow-poll warning needs the clock), or, for the rest of the run, once
-//! [`tasks`](crate::tasks) has been called. Off, the price is one flag read per turn of the loop
-//! and one predictable branch per poll and per wake.
+//! ## The switches
+//! The counters (polls, wakes, self and remote wakes) are always kept. The split is kept while
+//! timing is on ([`task_timing`]): the program asked for it ([`set_task_timing`], or
+//! `GLASS_TASK_TIMING=1`), or [`tasks`](crate::tasks) was called within the last second (a
+//! reader such as the demo's task table calls it every few hundred milliseconds). A `tracing`
+//! subscriber that listens to `glass::executor` warnings gets the slow-poll warning: the poll's
+//! two clock reads, without the split.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -44,10 +39,9 @@ static TASK_TIMING: AtomicBool = AtomicBool::new(false);
 /// The slow-poll threshold in nanoseconds.
 static SLOW_POLL_NANOS: AtomicU64 = AtomicU64::new(DEFAULT_SLOW_POLL_THRESHOLD.as_nanos() as u64);
 
-/// Turns the time split (busy, scheduled, idle, `max_poll`, `slow_polls`, `first_poll_delay`)
-/// on or off for every runtime in the process, from the next turn of its loop. It is also on,
-/// whatever this says, while a `tracing` subscriber listens to `glass::executor` at WARN or finer,
-/// and once [`tasks`](crate::tasks) has been called in a runtime. `GLASS_TASK_TIMING=1` in the
+/// Turns the time split (busy, scheduled, idle, `max_poll`, `first_poll_delay`) on or off for
+/// every runtime in the process, from the next turn of its loop. It is also on, whatever this
+/// says, for a second after each call of [`tasks`](crate::tasks) in a runtime. `GLASS_TASK_TIMING=1` in the
 /// environment turns it on at the first `block_on` ([`TASK_TIMING_ENV`]).
 ///
 /// Figures gathered while timing was off stay zero; a task spawned while it was off gets no
@@ -106,15 +100,13 @@ pub(crate) fn init_from_env() {
     });
 }
 
-/// Whether a runtime should read the clock this turn: asked for, or somebody is listening.
-pub(crate) fn wanted(reader_present: bool) -> bool {
-    task_timing()
-        || reader_present
-        || tracing::enabled!(target: "glass::executor", tracing::Level::WARN)
+/// The slow-poll threshold in nanoseconds.
+pub(crate) fn slow_poll_nanos() -> u64 {
+    SLOW_POLL_NANOS.load(Ordering::Relaxed)
 }
 
-/// One task's time, in nanoseconds since its runtime's epoch (`Shared::epoch`). 0 in a time
-/// stamp means "not known" (timing was off then). Only the executor's thread touches it.
+/// One task's time, in nanoseconds on its runtime's clock. 0 in a time stamp means "not known"
+/// (timing was off then). Only the executor's thread touches it.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct TaskTimes {
     /// When the task was spawned (the main future: when `block_on` started).
@@ -142,8 +134,8 @@ impl TaskTimes {
         } else {
             self.spawned_at
         };
-        // A remote wake may be timed a hair after the clock read that starts the poll (the read
-        // is shared with the end of the previous poll): clamp rather than go negative.
+        // A wake may be dated a hair after the read that starts the poll (a remote wake, or a
+        // wake dated at the start of a poll that began before the wait did): clamp.
         (began != 0).then(|| (began, woken_at.clamp(began, now.max(began))))
     }
 
@@ -159,18 +151,15 @@ impl TaskTimes {
         self.poll_started = start;
     }
 
-    /// The poll ends at `end`: returns how long it took, and whether that was over `threshold`.
-    pub(crate) fn poll_ends(&mut self, end: u64) -> (Duration, bool) {
-        let took = end.saturating_sub(self.poll_started);
-        self.busy += took;
-        self.max_poll = self.max_poll.max(took);
-        let slow = took > SLOW_POLL_NANOS.load(Ordering::Relaxed);
-        self.slow_polls += u64::from(slow);
+    /// The poll ends at `end`, having taken `took`.
+    pub(crate) fn poll_ends(&mut self, end: u64, took: u64) {
+        if self.poll_started != 0 {
+            self.busy += took;
+            self.max_poll = self.max_poll.max(took);
+        }
         self.last_poll_end = end;
         self.poll_started = 0;
-        (Duration::from_nanos(took), slow)
     }
-
     /// The totals as they stand at `now`, with the interval in progress counted: a running
     /// task's poll so far, a queued task's wait since its wake, an idle task's since its poll.
     pub(crate) fn at(&self, now: u64, scheduled: bool, woken_at: u64) -> TaskTimes {
