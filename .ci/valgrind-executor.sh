@@ -3,7 +3,7 @@
 # under valgrind's memcheck. Any memory error (an invalid read or write, a use of uninitialised
 # memory, a bad free) or any leaked block (definitely or indirectly lost) fails the run. This is
 # the check that the hand-written `RawWaker` code is sound: a waker clone that forgot its count
-# leaks its `WakerData`, a drop that released one count too many reads freed memory.
+# leaks its task, a drop that released one count too many reads freed memory.
 #
 # "Possibly lost" and "still reachable" blocks are not errors: the blocking pool's helper threads
 # and the test harness's own threads are still alive when the process exits.
