@@ -7,13 +7,14 @@
 //!    │
 //!  request (Range: bytes=N- when N > 0) ──► on_head ── decide (part.rs) ──► Again: ask without Range
 //!    │                                              └─ AlreadyComplete: rename, done
-//!  Sink ── each chunk: check it, append it, count it ──► finish: length check
+//!  Sink ── tie the .part to its version (validator.rs), then each chunk: check it, append it,
+//!    │     count it, hand it to the hash (hash.rs) ──► finish: length check
 //!    │
-//!  Commit ── fsync NAME.part, rename to NAME, fsync the folder (off the event loop)
-//!    │
-//!  hash ── SHA-256 of NAME, read back (the blocking pool, or the event loop: hash.rs)
+//!  Commit ── the digest, then sync NAME.part, rename to NAME, sync the folder, with the files
+//!            that finish about now (download/commit.rs, off the event loop)
 //! ```
 
+mod commit;
 mod resume;
 
 use std::fmt;
@@ -21,12 +22,14 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 pub use resume::{Head, Next, begin, on_head};
 
 use crate::catalog::GeneratedFile;
 use crate::claims::{Claim, Claims};
-use crate::hash::{self, Digest, HashOn};
-use crate::part::{self, PartFile};
+use crate::hash::{self, Digest, HashFeed, HashOn, Hashing};
+use crate::part::{Finishing, PartFile, Writeback};
 use crate::progress::Progress;
 use crate::validator::{self, Validator};
 
@@ -50,7 +53,7 @@ pub struct Settings {
     pub resume_unchecked: bool,
     /// The paths being written by this run's downloads, so two of them never share a file.
     pub claims: Arc<Claims>,
-    /// Where a glass download hashes its finished file (`--hash-on-loop`: on the event loop).
+    /// Where a glass download hashes its file (`--hash-on-loop`: on the event loop).
     pub hash_on: HashOn,
 }
 
@@ -65,7 +68,7 @@ pub struct Done {
     pub verified: bool,
     /// What the user should know about how the `.part` was used, if anything unusual.
     pub remark: Option<&'static str>,
-    /// The SHA-256 of the file as it is on disk, read back after the commit (`hash.rs`).
+    /// The SHA-256 of the file's bytes, computed before it got its final name (`hash.rs`).
     pub sha256: Option<Digest>,
 }
 
@@ -195,15 +198,66 @@ pub struct Sink<'a> {
     validator: Option<PendingValidator>,
     /// For [`Done::remark`].
     remark: Option<&'static str>,
+    /// The hash of the bytes written, once [`Sink::hash`] has started it.
+    hashing: Option<Hashing>,
+    /// Writeback of a large file's bytes, started as they are written (unless the pool's
+    /// hashing job starts it: [`Sink::hash`]).
+    writeback: Option<Writeback>,
     /// Held until the file has its final name.
     _claims: Vec<Claim>,
 }
 
 impl Sink<'_> {
+    /// Starts hashing the `.part` as it is written: on the blocking pool (`on`: glass's
+    /// default), on this thread (`None`: `--threads`), or not yet (`--hash-on-loop`: read back
+    /// at the end, in one poll). For a large file, also starts its writeback as it goes.
+    pub fn hash(&mut self, on: Option<HashOn>) -> Result<(), DownloadError> {
+        let have = self.file.len();
+        let large = self.size.is_none_or(|size| size > Writeback::STEP);
+        let file_error = |source| DownloadError::File {
+            url: self.url.clone(),
+            path: self.file.path().to_owned(),
+            source,
+        };
+        // Second descriptors of the .part, for the writeback and the pool's read of the prefix.
+        let dup = |wanted: bool| match wanted {
+            true => self.file.file().try_clone().map(Some).map_err(file_error),
+            false => Ok(None),
+        };
+        let writeback = dup(large)?.map(|file| Writeback::new(file, have));
+        match on {
+            Some(HashOn::BlockingPool) => {
+                let after = writeback.map(|mut writeback| {
+                    Box::new(move |written| writeback.advance(written)) as Box<_>
+                });
+                let feed = HashFeed::start(dup(have > 0)?, have, after);
+                self.hashing = Some(Hashing::Pool(feed));
+            }
+            Some(HashOn::EventLoop) => self.writeback = writeback,
+            None => {
+                let inline = Hashing::inline(self.file.file(), have).map_err(file_error)?;
+                self.hashing = Some(inline);
+                self.writeback = writeback;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Sink::write`], then, if the pool's hash has fallen far behind, waits for it to catch up
+    /// (the glass design).
+    pub async fn append(&mut self, data: &Bytes) -> Result<(), DownloadError> {
+        self.write(data)?;
+        if let Some(Hashing::Pool(feed)) = &self.hashing {
+            feed.room().await;
+        }
+        Ok(())
+    }
+
     /// Checks and appends one chunk of the body.
-    pub fn write(&mut self, data: &[u8]) -> Result<(), DownloadError> {
+    pub fn write(&mut self, data: &Bytes) -> Result<(), DownloadError> {
         if let Some(pending) = self.validator.take() {
-            pending.write(&self.url)?;
+            let tied = pending.tie(self.file.file(), &self.url)?;
+            pending.finish_tie(tied, &self.url)?;
         }
         if let Some(expected) = &self.expected
             && let Some(offset) = expected.first_mismatch(self.file.len(), data)
@@ -222,7 +276,14 @@ impl Sink<'_> {
             url: self.url.clone(),
             path: self.file.path().to_owned(),
             source,
-        })
+        })?;
+        if let Some(hashing) = &mut self.hashing {
+            hashing.update(data);
+        }
+        if let Some(writeback) = &mut self.writeback {
+            writeback.advance(self.file.len());
+        }
+        Ok(())
     }
 
     /// The body has ended: checks the length; what is left is to [`Commit`] it.
@@ -239,10 +300,13 @@ impl Sink<'_> {
             });
         }
         let part = self.file.path().to_owned();
+        // Complete, the bytes no longer need a version; the attribute would only follow the file.
+        let _ = validator::untie(self.file.file());
         drop(self.file);
         Ok(Commit {
             url: self.url,
             part,
+            hashing: self.hashing,
             sidecar: self.sidecar,
             final_path: self.final_path,
             force: self.force,
@@ -258,16 +322,19 @@ impl Sink<'_> {
     }
 }
 
-/// A complete `.part`, to be given its final name durably ([`part::finish`]). A step of its own
-/// because it blocks until the disk has the file: `--threads` runs it inline, glass on the
-/// blocking pool, so that one file's `fsync` does not stall every other download.
+/// A complete `.part`, to be hashed (if its hash did not run as it was written) and given its
+/// final name durably ([`crate::part::finish_batch`], with the files that finish about now). A step of
+/// its own because it blocks until the disk has the file: `--threads` runs it inline, glass on
+/// the blocking pool, so that one file's sync does not stall every other download.
 #[derive(Debug)]
 pub struct Commit {
     /// For error messages.
     url: String,
     /// The complete `.part`.
     part: PathBuf,
-    /// Its validator file, which goes with it.
+    /// The hash of its bytes as they were written, if it was computed that way.
+    hashing: Option<Hashing>,
+    /// Its validator's sidecar, if the file system needed one.
     sidecar: PathBuf,
     /// `dir/NAME`.
     final_path: PathBuf,
@@ -280,69 +347,138 @@ pub struct Commit {
 }
 
 impl Commit {
-    /// [`Commit::run`], then the file's SHA-256, on this thread (`--threads`).
-    pub fn run_and_hash(self) -> Result<Done, DownloadError> {
-        let (url, path) = (self.url.clone(), self.final_path.clone());
-        hash::hash_here(self.run()?, &path, &url)
+    /// The digest, then the commit, on this thread (`--threads`).
+    pub fn run_and_hash(mut self) -> Result<Done, DownloadError> {
+        let digest = match self.hashing.take() {
+            Some(Hashing::Inline(hasher)) => hash::digest(*hasher),
+            _ => self.read_back()?,
+        };
+        self.done.sha256 = Some(digest);
+        let finishing = self.finishing();
+        let finished = commit::finish_blocking(finishing);
+        self.finished(finished)
     }
 
-    /// Syncs, renames, syncs the folder (blocking); the download is then done.
-    pub fn run(self) -> Result<Done, DownloadError> {
-        part::finish(&self.part, &self.final_path, self.force)
-            .map_err(|e| rename_error(&self.url, &self.final_path, e))?;
-        // Best effort: a stale validator ties nothing, since it only ever joins a `.part`.
-        let _ = validator::write_validator(&self.sidecar, None);
+    /// The digest, then the commit, off the event loop (except the digest with `--hash-on-loop`:
+    /// `on`), showing "hashing" meanwhile.
+    async fn run_off_loop(
+        mut self,
+        progress: &Progress,
+        on: HashOn,
+    ) -> Result<Done, DownloadError> {
+        progress.hashing();
+        let digest = match (self.hashing.take(), on) {
+            (Some(Hashing::Pool(feed)), _) => {
+                feed.finish().await.map_err(|source| DownloadError::File {
+                    url: self.url.clone(),
+                    path: self.part.clone(),
+                    source,
+                })?
+            }
+            // Deliberately blocking, inside this poll: see hash.rs.
+            (_, HashOn::EventLoop) => self.read_back()?,
+            // Nothing was downloaded (the .part was complete): its bytes are read back.
+            (_, HashOn::BlockingPool) => {
+                let (part, url) = (self.part.clone(), self.url.clone());
+                executor::spawn_blocking(move || read_back(&part, &url))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(DownloadError::Panicked {
+                            url: self.url.clone(),
+                            what: e.to_string(),
+                        })
+                    })?
+            }
+        };
+        self.done.sha256 = Some(digest);
+        let finished = commit::finish(self.finishing()).await;
+        self.finished(finished)
+    }
+
+    /// The digest of the `.part`, read back, blocking this thread.
+    fn read_back(&self) -> Result<Digest, DownloadError> {
+        read_back(&self.part, &self.url)
+    }
+
+    /// What [`crate::part::finish_batch`] needs.
+    fn finishing(&self) -> Finishing {
+        Finishing {
+            part: self.part.clone(),
+            to: self.final_path.clone(),
+            force: self.force,
+        }
+    }
+
+    /// The download's end, once the commit has gone as `finished` says.
+    fn finished(self, finished: io::Result<()>) -> Result<Done, DownloadError> {
+        finished.map_err(|e| rename_error(&self.url, &self.final_path, e))?;
+        validator::remove_sidecar(&self.sidecar);
         Ok(self.done)
-    }
-
-    /// [`Commit::run`] on the blocking pool, awaited, then the file's SHA-256 where `on` says.
-    async fn run_off_loop(self, progress: &Progress, on: HashOn) -> Result<Done, DownloadError> {
-        let (url, path) = (self.url.clone(), self.final_path.clone());
-        let done = executor::spawn_blocking(move || self.run())
-            .await
-            .unwrap_or_else(|e| {
-                Err(DownloadError::Panicked {
-                    url: url.clone(),
-                    what: e.to_string(),
-                })
-            })?;
-        hash::hash_done(done, path, &url, progress, on).await
     }
 }
 
-/// A `.part`'s validator, to be put on disk (written and `fsync`ed) before the `.part`'s first
-/// byte, so that no byte of one version can ever sit beside another version's validator.
+/// The digest of the `.part` at `part` read back (a `.part` that needed no download), its
+/// validator removed first as [`Sink::finish`] does; blocks this thread.
+fn read_back(part: &Path, url: &str) -> Result<Digest, DownloadError> {
+    if let Ok(file) = std::fs::File::open(part) {
+        let _ = validator::untie(&file);
+    }
+    hash::hash_file(part, url)
+}
+
+/// A `.part`'s validator, to be tied to it before its first byte, so that no byte of one version
+/// can ever sit beside another version's validator (`validator.rs`).
 #[derive(Debug)]
 pub struct PendingValidator {
-    /// `dir/.NAME.part.validator`.
+    /// `dir/.NAME.part.validator`, where a file system without attributes keeps it.
     sidecar: PathBuf,
-    /// What the response said; `None` removes a stale validator instead.
+    /// What the response said; `None` ties the `.part` to no version.
     version: Option<Validator>,
 }
 
 impl PendingValidator {
-    /// Writes it, blocking the calling thread for an `fsync`.
-    fn write(self, url: &str) -> Result<(), DownloadError> {
-        validator::write_validator(&self.sidecar, self.version.as_ref()).map_err(|source| {
-            DownloadError::File {
-                url: url.to_owned(),
-                path: self.sidecar,
-                source,
+    /// Ties it to `file` without waiting for the disk; what is left is [`PendingValidator::finish_tie`].
+    fn tie(&self, file: &std::fs::File, url: &str) -> Result<validator::Tied, DownloadError> {
+        validator::tie(file, &self.sidecar, self.version.as_ref()).map_err(|e| self.error(url, e))
+    }
+
+    /// What [`PendingValidator::tie`] left, blocking: a sidecar written and synced, or an old
+    /// one's removal synced. Nothing, almost always.
+    fn finish_tie(self, tied: validator::Tied, url: &str) -> Result<(), DownloadError> {
+        let done = match tied {
+            validator::Tied::Done => Ok(()),
+            validator::Tied::SyncFolder => validator::sync_folder_of(&self.sidecar),
+            validator::Tied::Sidecar => {
+                validator::write_sidecar(&self.sidecar, self.version.as_ref())
             }
-        })
+        };
+        done.map_err(|e| self.error(url, e))
+    }
+
+    fn error(&self, url: &str, source: io::Error) -> DownloadError {
+        DownloadError::File {
+            url: url.to_owned(),
+            path: self.sidecar.clone(),
+            source,
+        }
     }
 }
 
 impl Sink<'_> {
-    /// Writes the pending validator on the blocking pool, so that its `fsync` does not stall the
-    /// event loop (one per downloaded file: on 2,000 small files that was 2,000 `fsync`s in a
-    /// row on the loop). Without it `write` would do the same, on the loop.
+    /// Ties the `.part` to its version before its first byte ([`PendingValidator`]): on the
+    /// event loop, where that costs an attribute's write; on the blocking pool what needs the
+    /// disk (a sidecar and its `fsync`, where the file system has no attributes), so that it does
+    /// not stall the event loop. Without it `write` would do the same, on the loop.
     async fn write_validator_off_loop(&mut self) -> Result<(), DownloadError> {
         let Some(pending) = self.validator.take() else {
             return Ok(());
         };
+        let tied = pending.tie(self.file.file(), &self.url)?;
+        if tied == validator::Tied::Done {
+            return Ok(());
+        }
         let url = self.url.clone();
-        executor::spawn_blocking(move || pending.write(&url))
+        executor::spawn_blocking(move || pending.finish_tie(tied, &url))
             .await
             .unwrap_or_else(|e| {
                 Err(DownloadError::Panicked {
@@ -393,8 +529,9 @@ pub async fn run(
             }
             Next::Body(mut sink) => {
                 sink.write_validator_off_loop().await?;
+                sink.hash(Some(settings.hash_on))?;
                 while let Some(chunk) = response.chunk().await.map_err(DownloadError::Client)? {
-                    sink.write(&chunk)?;
+                    sink.append(&chunk).await?;
                 }
                 let commit = sink.finish()?;
                 return commit.run_off_loop(progress, settings.hash_on).await;

@@ -76,6 +76,7 @@ pub fn fetch(
             Next::Again => continue,
             Next::Complete(commit) => return commit.run_and_hash(),
             Next::Body(mut sink) => {
+                sink.hash(None)?;
                 while let Some(data) = response.read_body()? {
                     sink.write(&data)?;
                 }

@@ -40,7 +40,8 @@ pub struct Start<'a> {
     claims: Vec<Claim>,
     /// `dir/url_name.part`.
     part: PathBuf,
-    /// Where the `.part`'s validator is kept (`validator::validator_path`).
+    /// Where the `.part`'s validator is kept if the file system has no attributes
+    /// (`validator::validator_path`).
     sidecar: PathBuf,
     /// The validator of the `.part`'s bytes, sent as `If-Range` on a resume.
     validator: Option<Validator>,
@@ -114,7 +115,7 @@ pub fn begin<'a>(
             have = 0; // A .part that is not a prefix of the file is worth nothing: start over.
         }
     } else if have > 0 {
-        validator = validator::read_validator(&sidecar).map_err(|e| file_error(&sidecar, e))?;
+        validator = validator::read_validator(&part, &sidecar).map_err(|e| file_error(&part, e))?;
         match (&validator, settings.resume_unchecked) {
             (Some(_), _) => {}
             (None, true) => remark = Some("resumed with nothing to tie it to this version"),
@@ -253,6 +254,7 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
         return Ok(Next::Complete(Commit {
             url: url.clone(),
             part: start.part.clone(),
+            hashing: None,
             sidecar: start.sidecar.clone(),
             final_path,
             force: start.settings.force,
@@ -267,8 +269,8 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
         }));
     }
     let file = PartFile::open(&start.part, have).map_err(|e| file_error(&start.part, e))?;
-    // The .part is empty now; its validator is this response's, and the sink puts it on disk
-    // before any byte (`Sink::write`; the glass design does it first, off the event loop).
+    // The .part is empty now; its validator is this response's, and the sink ties it to the
+    // .part before any byte (`Sink::write`; the glass design does it first).
     let validator = (have == 0).then(|| PendingValidator {
         sidecar: start.sidecar.clone(),
         version: Validator::of(
@@ -289,6 +291,8 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
         sidecar: start.sidecar.clone(),
         validator,
         remark: start.remark,
+        hashing: None,
+        writeback: None,
         _claims: std::mem::take(&mut start.claims),
     }))
 }
