@@ -57,6 +57,11 @@ const CHUNK: usize = 64 << 10;
 /// this is rarely reached, but without a bound a slow core would let memory grow with the file.
 const BEHIND_AT_MOST: usize = 8 << 20;
 
+/// How many bytes wait before a pool job is started for them (the rest wait for the body's end,
+/// [`HashFeed::finish`]): a job per 64 KiB chunk would cost a thread's wake-up per chunk, more
+/// than hashing it; a small file costs one job at its end.
+const GATHER: usize = 256 << 10;
+
 /// The SHA-256 of the file at `path`, read in chunks. Blocks the calling thread until done.
 pub fn sha256_file(path: &Path) -> io::Result<Digest> {
     let mut file = std::fs::File::open(path)?;
@@ -163,8 +168,8 @@ struct Feed {
 }
 
 /// A SHA-256 computed on the blocking pool from the chunks handed to it ([`HashFeed::push`]), in
-/// order, while the download goes on. One pool job at a time per file runs while chunks wait,
-/// and ends when none do: a small file costs one job, a large one a job per burst of chunks.
+/// order, while the download goes on. One pool job at a time per file runs once [`GATHER`]
+/// bytes wait, and ends when none do: a small file costs one job, a large one a job per burst.
 pub struct HashFeed {
     feed: Arc<Mutex<Feed>>,
 }
@@ -218,7 +223,9 @@ impl HashFeed {
         }
         feed.queued += chunk.len();
         feed.chunks.push_back(chunk);
-        self.wake_worker(&mut feed);
+        if feed.queued >= GATHER {
+            self.wake_worker(&mut feed);
+        }
     }
 
     /// Starts a pool job for the waiting chunks unless one is running.
@@ -255,6 +262,9 @@ impl HashFeed {
     pub async fn finish(self) -> io::Result<Digest> {
         let wait = {
             let mut feed = self.lock();
+            if !feed.chunks.is_empty() {
+                self.wake_worker(&mut feed);
+            }
             if feed.running {
                 let (tx, rx) = oneshot::channel();
                 feed.done = Some(tx);
@@ -373,7 +383,7 @@ mod tests {
     fn a_feed_hashes_the_prefix_then_the_chunks_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
-        let whole: Vec<u8> = (0..CHUNK * 3 + 11).map(|i| (i % 253) as u8).collect();
+        let whole: Vec<u8> = (0..GATHER * 3 + 11).map(|i| (i % 253) as u8).collect();
         let have = CHUNK + 5;
         std::fs::write(&path, &whole[..have]).unwrap();
         let expected: Digest = Sha256::digest(&whole).into();
