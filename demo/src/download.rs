@@ -300,8 +300,6 @@ impl Sink<'_> {
             });
         }
         let part = self.file.path().to_owned();
-        // Complete, the bytes no longer need a version; the attribute would only follow the file.
-        let _ = validator::untie(self.file.file());
         drop(self.file);
         Ok(Commit {
             url: self.url,
@@ -412,17 +410,17 @@ impl Commit {
     /// The download's end, once the commit has gone as `finished` says.
     fn finished(self, finished: io::Result<()>) -> Result<Done, DownloadError> {
         finished.map_err(|e| rename_error(&self.url, &self.final_path, e))?;
+        // Only now: until the file has its name, its .part may be resumed (or found complete)
+        // by a later run, which needs the validator. Best effort: it describes nothing any more.
+        validator::untie_path(&self.final_path);
         validator::remove_sidecar(&self.sidecar);
         Ok(self.done)
     }
 }
 
-/// The digest of the `.part` at `part` read back (a `.part` that needed no download), its
-/// validator removed first as [`Sink::finish`] does; blocks this thread.
+/// The digest of the `.part` at `part` read back (a `.part` that needed no download, or every
+/// file with `--hash-on-loop`); blocks this thread.
 fn read_back(part: &Path, url: &str) -> Result<Digest, DownloadError> {
-    if let Ok(file) = std::fs::File::open(part) {
-        let _ = validator::untie(&file);
-    }
     hash::hash_file(part, url)
 }
 

@@ -23,9 +23,9 @@
 //! ## Seeing through it (issue 10)
 //! Every task has a name (`download file-1MiB.bin`, `server conn`, `display`, `keyboard`,
 //! `signals`). On a terminal, `t` shows the task table under the bars: each task's state, polls,
-//! and where its time went (busy, sched, idle), and what the runtime does per second. After each
-//! download, its SHA-256 is computed on the blocking pool: the CPU-bound half beside the
-//! IO-bound one. `--hash-on-loop` computes it on the event loop instead, and the executor's
+//! and where its time went (busy, sched, idle), and what the runtime does per second. Each
+//! download's SHA-256 is computed on the blocking pool as its bytes arrive: the CPU-bound half
+//! beside the IO-bound one. `--hash-on-loop` computes it on the event loop instead, and the executor's
 //! slow-poll warning names the task that held the thread; the summary says what it cost.
 //! Warnings are printed above the bars and listed in the summary. `--trace` says why each task
 //! woke (`cause=io fd=7 readable`, `timer`, `task`, `self`, `thread`, `spawn`), and
@@ -67,7 +67,8 @@
 //!   seen through its `JoinHandle` (`manager.rs`); "done" on screen means the file and its name
 //!   are on disk (`fsync` of the file, then of the folder, `part.rs`).
 //! - **Resumes** are tied to the version of the file: a `.part` keeps its first response's
-//!   strong `ETag`, or with no `ETag` a strong `Last-Modified` (`validator.rs`), beside it, and a resume sends it as `If-Range`; a `.part` with
+//!   strong `ETag`, or with no `ETag` a strong `Last-Modified` (`validator.rs`), as an attribute
+//!   of the file, and a resume sends it as `If-Range`; a `.part` with
 //!   no validator starts over unless `--continue` (`-c`) is given (`part.rs`).
 //! - Honest limits: file writes block the event loop (microseconds into the page cache; see
 //!   `part.rs`; the `fsync` at the end runs on the blocking pool); `--threads` follows no

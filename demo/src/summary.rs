@@ -186,7 +186,7 @@ impl Summary<'_> {
         if !digests.is_empty() {
             let _ = writeln!(
                 out,
-                "\nSHA-256 of each file as it is on disk, read back after its fsync and rename \
+                "\nSHA-256 of each file, of its bytes in order, known before it got its name \
                  (sha256sum's format):"
             );
             for (digest, name) in digests {
