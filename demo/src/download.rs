@@ -191,10 +191,11 @@ pub struct Sink<'a> {
     force: bool,
     /// Bytes that were on disk before this run, for the report.
     resumed_from: u64,
-    /// The `.part`'s validator file, removed once the file is complete.
+    /// Where the `.part`'s validator goes if the file system has no attributes; removed once the
+    /// file is complete.
     sidecar: PathBuf,
-    /// This response's validator, still to be written beside a fresh `.part` before its first
-    /// byte; `None` once written, or on a resume (the validator on disk is the one it matched).
+    /// This response's validator, still to be tied to a fresh `.part` before its first byte;
+    /// `None` once tied, or on a resume (the validator on disk is the one it matched).
     validator: Option<PendingValidator>,
     /// For [`Done::remark`].
     remark: Option<&'static str>,
