@@ -21,10 +21,11 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use resume::{Head, Next, begin, on_head};
+pub use resume::{ALREADY_COMPLETE, Head, Next, begin, on_head};
 
 use crate::catalog::GeneratedFile;
 use crate::claims::{Claim, Claims};
+use crate::complete;
 use crate::hash::{self, Digest, HashOn};
 use crate::part::{self, PartFile};
 use crate::progress::Progress;
@@ -37,6 +38,8 @@ pub struct Job {
     pub url: String,
     /// For the embedded files: what every byte must be.
     pub expected: Option<Arc<GeneratedFile>>,
+    /// The SHA-256 the file must have (`-i FILE`'s `sha256=HEX`).
+    pub sha256: Option<Digest>,
 }
 
 /// What every download of a run shares.
@@ -82,6 +85,9 @@ pub enum DownloadError {
     ResumeRefused { url: String, status: u16 },
     /// `NAME` exists and `--force` was not given.
     Exists { url: String, path: PathBuf },
+    /// `NAME` is complete from an earlier run, but the server now has another version; `NAME`
+    /// is kept (`--force` replaces it).
+    Changed { url: String, path: PathBuf },
     /// Another download of this run is writing the same name.
     NameTaken { url: String, name: String },
     /// The `.part` or the final file could not be read, written or renamed (a full disk...).
@@ -98,6 +104,14 @@ pub enum DownloadError {
     },
     /// A byte differs from what the embedded server generated; the `.part` is removed.
     Corrupt { url: String, offset: u64 },
+    /// The file's SHA-256 is not the one it must have (`-i`). A download's `.part` is removed
+    /// (`kept: None`); a file complete from an earlier run is kept, at `kept`.
+    Checksum {
+        url: String,
+        expected: Digest,
+        actual: Digest,
+        kept: Option<PathBuf>,
+    },
     /// The download's task panicked (a bug in glass or the demo); the `.part` stays as written.
     Panicked { url: String, what: String },
 }
@@ -125,6 +139,12 @@ impl fmt::Display for DownloadError {
                 "{url}: {} already exists (use --force to replace it)",
                 path.display()
             ),
+            Changed { url, path } => write!(
+                f,
+                "{url}: {} is complete from an earlier run, but the server now has another \
+                 version; it is kept (use --force to replace it)",
+                path.display()
+            ),
             NameTaken { url, name } => write!(
                 f,
                 "{url}: another download in this run is already saving {name}"
@@ -144,6 +164,31 @@ impl fmt::Display for DownloadError {
                 "{url}: the file should be {expected} bytes, {received} arrived (the .part is kept)"
             ),
             Panicked { url, what } => write!(f, "{url}: the download's {what}"),
+            Checksum {
+                url,
+                expected,
+                actual,
+                kept: None,
+            } => write!(
+                f,
+                "{url}: SHA-256 mismatch: expected {}, got {}; the .part is removed (its bytes \
+                 are known bad)",
+                hash::hex(expected),
+                hash::hex(actual)
+            ),
+            Checksum {
+                url,
+                expected,
+                actual,
+                kept: Some(path),
+            } => write!(
+                f,
+                "{url}: {} is complete from an earlier run, but its SHA-256 is {}, not the \
+                 expected {}; it is kept (use --force to download it again)",
+                path.display(),
+                hash::hex(actual),
+                hash::hex(expected)
+            ),
             Corrupt { url, offset } => write!(
                 f,
                 "{url}: byte {offset} differs from what the server generated (the .part is removed)"
@@ -193,6 +238,10 @@ pub struct Sink<'a> {
     /// This response's validator, still to be written beside a fresh `.part` before its first
     /// byte; `None` once written, or on a resume (the validator on disk is the one it matched).
     validator: Option<PendingValidator>,
+    /// The validator of the version being written, recorded on the file once complete.
+    version: Option<Validator>,
+    /// The SHA-256 the file must have before it may get its name (`-i`).
+    expected_sha256: Option<Digest>,
     /// For [`Done::remark`].
     remark: Option<&'static str>,
     /// Held until the file has its final name.
@@ -253,6 +302,8 @@ impl Sink<'_> {
                 remark: self.remark,
                 sha256: None,
             },
+            version: self.version,
+            expected_sha256: self.expected_sha256,
             _claims: self._claims,
         })
     }
@@ -275,6 +326,10 @@ pub struct Commit {
     force: bool,
     /// What to report once done.
     done: Done,
+    /// The validator of its version, for the record a rerun reads (`complete.rs`).
+    version: Option<Validator>,
+    /// The SHA-256 it must have before it may get its name (`-i`).
+    expected_sha256: Option<Digest>,
     /// Held until the file has its final name.
     _claims: Vec<Claim>,
 }
@@ -283,11 +338,40 @@ impl Commit {
     /// [`Commit::run`], then the file's SHA-256, on this thread (`--threads`).
     pub fn run_and_hash(self) -> Result<Done, DownloadError> {
         let (url, path) = (self.url.clone(), self.final_path.clone());
-        hash::hash_here(self.run()?, &path, &url)
+        match self.run()? {
+            done if done.sha256.is_some() => Ok(done),
+            done => hash::hash_here(done, &path, &url),
+        }
     }
 
-    /// Syncs, renames, syncs the folder (blocking); the download is then done.
-    pub fn run(self) -> Result<Done, DownloadError> {
+    /// Syncs, renames, syncs the folder (blocking); the download is then done. A file that
+    /// must have a given SHA-256 is hashed first, and one that has another never gets its name.
+    pub fn run(mut self) -> Result<Done, DownloadError> {
+        if let Some(expected) = self.expected_sha256 {
+            let actual = hash::sha256_file(&self.part).map_err(|source| DownloadError::File {
+                url: self.url.clone(),
+                path: self.part.clone(),
+                source,
+            })?;
+            if actual != expected {
+                // Its bytes are known bad: nothing of it is worth resuming.
+                let _ = std::fs::remove_file(&self.part);
+                let _ = validator::write_validator(&self.sidecar, None);
+                return Err(DownloadError::Checksum {
+                    url: self.url,
+                    expected,
+                    actual,
+                    kept: None,
+                });
+            }
+            self.done.sha256 = Some(actual);
+        }
+        let record = complete::Record {
+            size: self.done.size,
+            validator: self.version,
+        };
+        // Best effort: without it a rerun only fails to recognise the file as complete.
+        let _ = complete::mark(&self.part, &record);
         part::finish(&self.part, &self.final_path, self.force)
             .map_err(|e| rename_error(&self.url, &self.final_path, e))?;
         // Best effort: a stale validator ties nothing, since it only ever joins a `.part`.
@@ -306,6 +390,9 @@ impl Commit {
                     what: e.to_string(),
                 })
             })?;
+        if done.sha256.is_some() {
+            return Ok(done); // Hashed before its rename, to check it (`-i`).
+        }
         hash::hash_done(done, path, &url, progress, on).await
     }
 }
@@ -361,13 +448,13 @@ pub async fn run(
     progress: &Progress,
 ) -> Result<Done, DownloadError> {
     let mut start = begin(job, settings, progress)?;
+    if let Some(there) = start.already_complete()? {
+        return there.hash_and_check(job, progress, settings.hash_on).await;
+    }
     loop {
         let mut request = client.get(&job.url);
-        if start.have > 0 {
-            request = request.header("range", format!("bytes={}-", start.have));
-        }
-        if let Some(validator) = start.if_range() {
-            request = request.header("if-range", validator);
+        for (name, value) in start.headers() {
+            request = request.header(name, value);
         }
         let mut response = request.send().await.map_err(DownloadError::Client)?;
         let header = |name| {
@@ -388,6 +475,9 @@ pub async fn run(
         };
         match on_head(&mut start, &head)? {
             Next::Again => continue,
+            Next::Skip(there) => {
+                return there.hash_and_check(job, progress, settings.hash_on).await;
+            }
             Next::Complete(commit) => {
                 return commit.run_off_loop(progress, settings.hash_on).await;
             }

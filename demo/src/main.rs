@@ -79,6 +79,7 @@
 
 mod catalog;
 mod claims;
+mod complete;
 mod download;
 mod hash;
 mod keyboard;
@@ -91,6 +92,7 @@ mod signal;
 mod summary;
 mod threads;
 mod tls;
+mod url_file;
 mod validator;
 
 use std::io::IsTerminal;
@@ -114,16 +116,21 @@ use crate::progress::{Board, write_stdout};
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
-    /// http:// or https:// URLs to download. None: the embedded demo (a local server and eight
-    /// files).
+    /// http:// or https:// URLs to download. None (and no -i): the embedded demo (a local
+    /// server and eight files).
     urls: Vec<String>,
+    /// Also download the URLs in FILE (`-` reads standard input): one a line, optionally
+    /// followed by `sha256=HEX`, the SHA-256 the file must have; blank lines and lines starting
+    /// with `#` are ignored.
+    #[arg(short = 'i', long = "input-file", value_name = "FILE")]
+    input_file: Option<PathBuf>,
     /// Verify https:// servers against the PEM certificates in FILE, and no others (as curl's
     /// option of the same name) [default: the system's store].
     #[arg(long, value_name = "FILE")]
     cacert: Option<PathBuf>,
     /// The embedded demo over TLS: its server gets a certificate made at start, trusted for this
     /// run only.
-    #[arg(long, conflicts_with = "urls")]
+    #[arg(long, conflicts_with_all = ["urls", "input_file"])]
     https: bool,
     /// Where to save files [default: the current folder; the embedded demo: a temporary folder,
     /// removed afterwards].
@@ -195,6 +202,17 @@ fn main() -> ExitCode {
     if cli.serve {
         return executor::block_on(serve_forever(cli.demo_scale, cli.https));
     }
+    // Read and checked whole before anything starts: a bad line downloads nothing.
+    let listed = match &cli.input_file {
+        Some(path) => match url_file::read(path) {
+            Ok(entries) => entries,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Vec::new(),
+    };
     let (dir, temporary) = match output_dir(&cli) {
         Ok(dir) => dir,
         Err(e) => {
@@ -203,7 +221,7 @@ fn main() -> ExitCode {
         }
     };
     let bars = !cli.trace && std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
-    let code = executor::block_on(run(&cli, roots, &dir, bars));
+    let code = executor::block_on(run(&cli, listed, roots, &dir, bars));
     if temporary && let Err(e) = std::fs::remove_dir_all(&dir) {
         eprintln!("warning: could not remove {}: {e}", dir.display());
     }
@@ -229,7 +247,7 @@ fn output_dir(cli: &Cli) -> Result<(PathBuf, bool), String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         return Ok((dir.clone(), false));
     }
-    if !cli.urls.is_empty() {
+    if !cli.urls.is_empty() || cli.input_file.is_some() {
         return Ok((PathBuf::from("."), false));
     }
     use std::os::unix::fs::DirBuilderExt;
@@ -246,9 +264,15 @@ fn output_dir(cli: &Cli) -> Result<(PathBuf, bool), String> {
 }
 
 /// The whole run, as the future `block_on` drives.
-async fn run(cli: &Cli, mut roots: tls::Roots, dir: &Path, bars: bool) -> ExitCode {
+async fn run(
+    cli: &Cli,
+    listed: Vec<url_file::Entry>,
+    mut roots: tls::Roots,
+    dir: &Path,
+    bars: bool,
+) -> ExitCode {
     let started = Instant::now();
-    let embedded = cli.urls.is_empty();
+    let embedded = cli.urls.is_empty() && cli.input_file.is_none();
     let jobs = if embedded {
         let catalog = Rc::new(Catalog::new(cli.demo_scale));
         let (addr, scheme) = match start_server(catalog.clone(), cli.https).await {
@@ -267,15 +291,21 @@ async fn run(cli: &Cli, mut roots: tls::Roots, dir: &Path, bars: bool) -> ExitCo
             .map(|f| Job {
                 url: format!("{scheme}://{addr}/files/{}", f.name),
                 expected: Some(Arc::new(f.clone())),
+                sha256: None,
             })
             .collect()
     } else {
-        let urls = cli.urls.iter();
-        urls.map(|url| Job {
+        let urls = cli.urls.iter().map(|url| Job {
             url: url.clone(),
             expected: None,
-        })
-        .collect()
+            sha256: None,
+        });
+        let listed = listed.into_iter().map(|entry| Job {
+            url: entry.url,
+            expected: None,
+            sha256: entry.sha256,
+        });
+        urls.chain(listed).collect()
     };
 
     let board = Rc::new(Board::new(bars, cli.tasks));

@@ -217,6 +217,7 @@ pub async fn run(
                 Job {
                     url,
                     expected: None,
+                    sha256: None,
                 },
                 &mut records,
                 &mut queue,
@@ -293,6 +294,12 @@ fn poll_tasks(
 /// Shows a record's result in its progress.
 fn end_progress(record: &Record) {
     match &record.result {
+        Some(Ok(done)) if done.remark == Some(download::ALREADY_COMPLETE) => {
+            let how = if done.verified { ", verified" } else { "" };
+            record
+                .progress
+                .end(Phase::Done, format!("{}{how}", download::ALREADY_COMPLETE));
+        }
         Some(Ok(done)) => {
             let mut note = String::from(if done.verified { "verified" } else { "done" });
             if done.resumed_from > 0 {
@@ -319,6 +326,7 @@ mod tests {
         Job {
             url: url.to_owned(),
             expected: None,
+            sha256: None,
         }
     }
 

@@ -70,10 +70,14 @@ pub fn fetch(
     timeouts: Timeouts,
 ) -> Result<Done, DownloadError> {
     let mut start = download::begin(job, settings, progress)?;
+    if let Some(there) = start.already_complete()? {
+        return there.hash_and_check_here(job);
+    }
     loop {
-        let mut response = Response::get(&job.url, start.have, start.if_range(), timeouts)?;
+        let mut response = Response::get(&job.url, &start.headers(), timeouts)?;
         match download::on_head(&mut start, &response.head)? {
             Next::Again => continue,
+            Next::Skip(there) => return there.hash_and_check_here(job),
             Next::Complete(commit) => return commit.run_and_hash(),
             Next::Body(mut sink) => {
                 while let Some(data) = response.read_body()? {
@@ -178,12 +182,11 @@ fn handshake(
 }
 
 impl Response {
-    /// Connects, sends `GET` (with `Range: bytes={from}-` if `from > 0`, and `If-Range` if
-    /// given) and reads the head.
+    /// Connects, sends `GET` with `headers` (`Range`, `If-Range`... from the resume rules) and
+    /// reads the head.
     fn get(
         url: &str,
-        from: u64,
-        if_range: Option<&str>,
+        headers: &[(&str, String)],
         timeouts: Timeouts,
     ) -> Result<Response, DownloadError> {
         let fail = |what: String| DownloadError::Blocking {
@@ -236,12 +239,10 @@ impl Response {
             "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: glass-demo-threads\r\n\
              Accept-Encoding: identity\r\nConnection: close\r\n"
         );
-        if from > 0 {
-            request.push_str(&format!("Range: bytes={from}-\r\n"));
-        }
-        if let Some(validator) = if_range {
-            // Checked to be visible ASCII (`validator::Validator`): it cannot end the header early.
-            request.push_str(&format!("If-Range: {validator}\r\n"));
+        for (name, value) in headers {
+            // Made by the resume rules from numbers and validators checked to be visible ASCII
+            // (`validator::Validator`): none can end the header early.
+            request.push_str(&format!("{name}: {value}\r\n"));
         }
         request.push_str("\r\n");
         stream

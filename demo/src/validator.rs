@@ -64,7 +64,7 @@ impl Validator {
     }
 
     /// The sidecar's contents: one line, `etag VALUE` or `last-modified VALUE`.
-    fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         match self {
             Validator::ETag(v) => format!("etag {v}\n"),
             Validator::LastModified(v) => format!("last-modified {v}\n"),
@@ -73,7 +73,7 @@ impl Validator {
 
     /// The inverse of [`encode`](Validator::encode); `None` for anything else (a damaged or
     /// foreign sidecar ties nothing). The value becomes a request header, so it is checked again.
-    fn decode(text: &str) -> Option<Validator> {
+    pub(crate) fn decode(text: &str) -> Option<Validator> {
         let line = text.strip_suffix('\n')?;
         let validator = match line.split_once(' ')? {
             ("etag", v) => Validator::ETag(v.to_owned()),
@@ -87,7 +87,7 @@ impl Validator {
 /// The seconds since 1970 of an HTTP-date in its preferred form, IMF-fixdate
 /// (`Sun, 06 Nov 1994 08:49:37 GMT`). The two obsolete forms (RFC 850's and asctime's) are not
 /// read: a date that cannot be read is never strong, which costs a restart, never a splice.
-fn http_date(text: &str) -> Option<i64> {
+pub(crate) fn http_date(text: &str) -> Option<i64> {
     let rest = text.trim().split_once(", ")?.1;
     let fields: Vec<&str> = rest.split(' ').collect();
     let [day, month, year, time, "GMT"] = fields[..] else {
