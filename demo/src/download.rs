@@ -21,7 +21,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use resume::{ALREADY_COMPLETE, Head, Next, begin, on_head};
+pub use resume::{ALREADY_COMPLETE, Head, Next, Start, begin, on_head};
 
 use crate::catalog::GeneratedFile;
 use crate::claims::{Claim, Claims};
@@ -29,6 +29,8 @@ use crate::complete;
 use crate::hash::{self, Digest, HashOn};
 use crate::part::{self, PartFile};
 use crate::progress::Progress;
+use crate::retry;
+use crate::semaphore::{PerHost, Permit, Semaphore};
 use crate::validator::{self, Validator};
 
 /// A download to do.
@@ -55,6 +57,10 @@ pub struct Settings {
     pub claims: Arc<Claims>,
     /// Where a glass download hashes its finished file (`--hash-on-loop`: on the event loop).
     pub hash_on: HashOn,
+    /// When and how often a failed attempt is tried again (`--retry`).
+    pub retry: retry::Policy,
+    /// The connections each host may have at once (`--per-host`).
+    pub hosts: PerHost,
 }
 
 /// A finished download.
@@ -78,9 +84,19 @@ pub enum DownloadError {
     /// The HTTP client failed: connection, timeout, malformed or cut-short response...
     Client(http_client::Error),
     /// The `--threads` blocking client failed.
-    Blocking { url: String, what: String },
+    Blocking {
+        url: String,
+        what: String,
+        /// Why another attempt may succeed (`retry.rs`), or `None` if it would fail the same.
+        retry: Option<&'static str>,
+    },
     /// The server answered with something other than the file (404, 500...).
-    Status { url: String, status: u16 },
+    Status {
+        url: String,
+        status: u16,
+        /// The response's `Retry-After`, as sent.
+        retry_after: Option<String>,
+    },
     /// Asked again without `Range`, the server still did not send the whole file.
     ResumeRefused { url: String, status: u16 },
     /// `NAME` exists and `--force` was not given.
@@ -121,8 +137,8 @@ impl fmt::Display for DownloadError {
         use DownloadError::*;
         match self {
             Client(e) => write!(f, "{e}"),
-            Blocking { url, what } => write!(f, "{url}: {what}"),
-            Status { url, status } => {
+            Blocking { url, what, .. } => write!(f, "{url}: {what}"),
+            Status { url, status, .. } => {
                 // The canonical phrase, never the server's own text.
                 let reason = http::StatusCode::from_u16(*status)
                     .ok()
@@ -440,7 +456,9 @@ impl Sink<'_> {
     }
 }
 
-/// One download as a glass task: the client's requests, `.await`ed, fed through the shared steps.
+/// One download as a glass task: the client's requests, `.await`ed, fed through the shared
+/// steps; a failure worth another attempt (`retry.rs`) is tried again after a wait, resuming
+/// what the failed attempt left in the `.part`.
 pub async fn run(
     client: &http_client::Client,
     job: &Job,
@@ -448,9 +466,74 @@ pub async fn run(
     progress: &Progress,
 ) -> Result<Done, DownloadError> {
     let mut start = begin(job, settings, progress)?;
+    let mut retries = 0;
+    loop {
+        let error = match attempt(client, job, settings, progress, &mut start).await {
+            Err(error) => error,
+            done => return done,
+        };
+        let wait = before_retry(&mut start, settings, progress, error, &mut retries)?;
+        reactor::time::sleep(wait).await;
+        progress.running();
+    }
+}
+
+/// A connection to the job's host if the per-host limit has one free now; otherwise the
+/// download is shown waiting, and the host's semaphore is returned to wait on (each design
+/// waits its own way).
+pub fn connection_now(
+    job: &Job,
+    settings: &Settings,
+    progress: &Progress,
+) -> Result<Permit, std::sync::Arc<Semaphore>> {
+    let (host, semaphore) = settings.hosts.for_url(&job.url);
+    semaphore.try_acquire().ok_or_else(|| {
+        progress.waiting(&host, settings.hosts.limit());
+        semaphore
+    })
+}
+
+/// After a failed attempt: the error back if it is not worth another (or the retries are used
+/// up); otherwise the wait before the next attempt, shown on the download's bar, with `start`
+/// ready to resume what the failed one left. Both designs call it, then wait their own way.
+pub fn before_retry(
+    start: &mut Start<'_>,
+    settings: &Settings,
+    progress: &Progress,
+    error: DownloadError,
+    retries: &mut u32,
+) -> Result<std::time::Duration, DownloadError> {
+    let Some(failure) = retry::transient(&error).filter(|_| *retries < settings.retry.retries)
+    else {
+        return Err(error);
+    };
+    let wait = settings.retry.wait(*retries, &failure);
+    *retries += 1;
+    start.again_after_failure()?;
+    progress.retrying(wait, &failure.reason);
+    Ok(wait)
+}
+
+/// One attempt: asks (again, if the `.part` or the rules say so) and saves what comes.
+async fn attempt<'a>(
+    client: &http_client::Client,
+    job: &Job,
+    settings: &Settings,
+    progress: &Progress,
+    start: &mut Start<'a>,
+) -> Result<Done, DownloadError> {
     if let Some(there) = start.already_complete()? {
         return there.hash_and_check(job, progress, settings.hash_on).await;
     }
+    // One of the host's connections, held for this attempt (given back during a retry's wait).
+    let _connection = match connection_now(job, settings, progress) {
+        Ok(permit) => permit,
+        Err(semaphore) => {
+            let permit = semaphore.acquire().await;
+            progress.running();
+            permit
+        }
+    };
     loop {
         let mut request = client.get(&job.url);
         for (name, value) in start.headers() {
@@ -472,8 +555,9 @@ pub async fn run(
             etag: header(http::header::ETAG),
             last_modified: header(http::header::LAST_MODIFIED),
             date: header(http::header::DATE),
+            retry_after: header(http::header::RETRY_AFTER),
         };
-        match on_head(&mut start, &head)? {
+        match on_head(start, &head)? {
             Next::Again => continue,
             Next::Skip(there) => {
                 return there.hash_and_check(job, progress, settings.hash_on).await;

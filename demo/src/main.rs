@@ -87,6 +87,8 @@ mod manager;
 mod names;
 mod part;
 mod progress;
+mod retry;
+mod semaphore;
 mod server;
 mod signal;
 mod summary;
@@ -140,9 +142,21 @@ struct Cli {
     #[arg(short, long, value_name = "N", default_value_t = 8,
           value_parser = clap::value_parser!(u16).range(1..))]
     jobs: u16,
+    /// At most this many connections at once to one host and port; a download waits in line
+    /// for one [default: 6, as browsers; the embedded demo: no limit, its server is its own].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    per_host: Option<u16>,
     /// Replace files that already exist.
     #[arg(long)]
     force: bool,
+    /// Try a failed download again up to N times (a connection refused, reset or cut, a
+    /// timeout, a 5xx, 408 or 429), waiting longer each time; 0: never.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    retry: u32,
+    /// The wait before the first retry, in milliseconds; it doubles each time (tests use a
+    /// short one).
+    #[arg(long, hide = true, value_name = "MS", default_value_t = 1_000)]
+    retry_delay_ms: u64,
     /// Resume a .part even when nothing ties it to the server's version of the file (no ETag or
     /// Last-Modified was kept for it), as `wget -c` does: the result may splice two versions.
     #[arg(short = 'c', long = "continue")]
@@ -338,6 +352,15 @@ async fn run(
         resume_unchecked: cli.resume_unchecked,
         claims: Arc::new(Claims::default()),
         hash_on,
+        retry: retry::Policy {
+            retries: cli.retry,
+            first_wait: Duration::from_millis(cli.retry_delay_ms),
+        },
+        hosts: semaphore::PerHost::new(match (cli.per_host, embedded) {
+            (Some(n), _) => usize::from(n),
+            (None, false) => 6,
+            (None, true) => usize::from(cli.jobs),
+        }),
     });
     let limit = usize::from(cli.jobs);
     let outcome = manager::run(design, jobs, settings, limit, &board, mailbox).await;

@@ -196,6 +196,7 @@ pub async fn run(
                             records[id].result = Some(Err(DownloadError::Blocking {
                                 url: records[id].progress.url.clone(),
                                 what,
+                                retry: None,
                             }));
                             end_progress(&records[id]);
                             continue;
@@ -359,6 +360,11 @@ mod tests {
                     resume_unchecked: false,
                     claims: Arc::default(),
                     hash_on: crate::hash::HashOn::BlockingPool,
+                    retry: crate::retry::Policy {
+                        retries: 0,
+                        first_wait: Duration::ZERO,
+                    },
+                    hosts: crate::semaphore::PerHost::new(6),
                 });
                 let jobs = vec![job("http://h/panics"), job("http://h/fine")];
                 let board = Board::new(false, false);

@@ -31,8 +31,12 @@ use glass_console::TaskTable;
 pub enum Phase {
     /// Waiting for one of the `-j` slots.
     Queued,
+    /// Waiting for a connection to its host (`--per-host`); [`Info::waiting_for`] says which.
+    Waiting,
     /// Asking or receiving.
     Running,
+    /// An attempt failed; waiting before the next ([`Info::retry`] says until when, and why).
+    Retrying,
     /// Received and on disk; its SHA-256 is being computed (`hash.rs`).
     Hashing,
     /// Complete, renamed to its final name (and, for the embedded files, verified).
@@ -60,6 +64,17 @@ pub struct Progress {
 /// [`Progress::size`] when no size is known.
 const UNKNOWN: u64 = u64::MAX;
 
+/// A failed attempt, and the wait before the next.
+#[derive(Clone, Debug)]
+pub struct Retry {
+    /// A few words: `503`, `connection reset`...
+    pub reason: String,
+    /// How long the wait is.
+    pub wait: Duration,
+    /// When it ends.
+    pub until: Instant,
+}
+
 /// The rarely changing part of a [`Progress`].
 #[derive(Clone, Debug)]
 pub struct Info {
@@ -77,6 +92,12 @@ pub struct Info {
     pub thread: Option<ThreadId>,
     /// How it ended: "verified", "done", or the error.
     pub note: String,
+    /// Attempts that failed and were tried again.
+    pub retries: u32,
+    /// The last failed attempt: why, how long the wait before the next was, and when it ends.
+    pub retry: Option<Retry>,
+    /// While [`Phase::Waiting`]: what for.
+    pub waiting_for: String,
 }
 
 impl Progress {
@@ -94,6 +115,9 @@ impl Progress {
                 resumed_from: 0,
                 thread: None,
                 note: String::new(),
+                retries: 0,
+                retry: None,
+                waiting_for: String::new(),
             }),
         })
     }
@@ -123,6 +147,31 @@ impl Progress {
         let mut info = self.info();
         info.name = name.to_owned();
         info.resumed_from = have;
+    }
+
+    /// An attempt failed for `reason` (`503`, `connection reset`...); the next starts in `wait`.
+    pub fn retrying(&self, wait: Duration, reason: &str) {
+        let mut info = self.info();
+        info.phase = Phase::Retrying;
+        info.retries += 1;
+        info.retry = Some(Retry {
+            reason: reason.to_owned(),
+            wait,
+            until: Instant::now() + wait,
+        });
+    }
+
+    /// Waiting for one of the connections to `host` the per-host limit allows.
+    pub fn waiting(&self, host: &str, limit: usize) {
+        let mut info = self.info();
+        info.phase = Phase::Waiting;
+        info.waiting_for = format!("waiting for a connection to {host} (--per-host {limit})");
+    }
+
+    /// Asking or receiving again, after a wait ([`retrying`](Progress::retrying),
+    /// [`waiting`](Progress::waiting)).
+    pub fn running(&self) {
+        self.info().phase = Phase::Running;
     }
 
     /// The file is complete on disk; its SHA-256 is being computed.
@@ -200,6 +249,8 @@ struct Row {
     bar: Option<ProgressBar>,
     /// The phase the display last showed, to notice changes.
     shown: Phase,
+    /// The retries the display has told of (plain mode prints a line for each new one).
+    shown_retries: u32,
 }
 
 /// How often plain mode prints a status line.
@@ -305,6 +356,7 @@ impl Board {
             progress,
             bar,
             shown: Phase::Queued,
+            shown_retries: 0,
         });
     }
 
@@ -321,13 +373,22 @@ impl Board {
             let info = row.progress.snapshot();
             match &row.bar {
                 Some(bar) => show_bar(bar, &row.progress, &info, row.shown),
-                None => print_change(&row.progress, &info, row.shown),
+                None => {
+                    if info.retries > row.shown_retries {
+                        let name = for_display(&info.name);
+                        let n = info.retries;
+                        let message = retry_message(&info, false);
+                        write_stdout(&format!("retry  {name}: attempt {n} failed, {message}\n"));
+                    }
+                    print_change(&row.progress, &info, row.shown);
+                }
             }
             row.shown = info.phase;
+            row.shown_retries = info.retries;
         }
         let running = rows
             .iter()
-            .filter(|r| matches!(r.shown, Phase::Running | Phase::Hashing))
+            .filter(|r| matches!(r.shown, Phase::Running | Phase::Retrying | Phase::Hashing))
             .count();
         let done = rows.iter().filter(|r| r.shown == Phase::Done).count();
         let failed = rows.iter().filter(|r| r.shown == Phase::Failed).count();
@@ -515,7 +576,25 @@ fn show_bar(bar: &ProgressBar, progress: &Progress, info: &Info, shown: Phase) {
             bar.abandon_with_message(format!("\u{2717} {}", for_display(&info.note)))
         }
         Phase::Hashing => bar.set_message("hashing (SHA-256)"),
+        Phase::Retrying => bar.set_message(retry_message(info, true)),
+        Phase::Waiting => bar.set_message(for_display(&info.waiting_for)),
+        Phase::Running if matches!(shown, Phase::Retrying | Phase::Waiting) => bar.set_message(""),
         Phase::Queued | Phase::Running => {}
+    }
+}
+
+/// `retrying in 2 s (503)`, counting down on the bars (`left`), the whole wait otherwise.
+fn retry_message(info: &Info, left: bool) -> String {
+    match &info.retry {
+        Some(retry) => {
+            let wait = match left {
+                true => retry.until.saturating_duration_since(Instant::now()),
+                false => retry.wait,
+            };
+            let wait = crate::retry::show_wait(wait);
+            format!("retrying in {wait} ({})", retry.reason)
+        }
+        None => "retrying".to_owned(),
     }
 }
 
@@ -526,6 +605,8 @@ fn print_change(progress: &Progress, info: &Info, shown: Phase) {
     let name = for_display(&info.name);
     let line = match info.phase {
         Phase::Queued => return,
+        Phase::Running if shown == Phase::Retrying => return,
+        Phase::Waiting => format!("wait   {name}: {}", for_display(&info.waiting_for)),
         Phase::Running => format!("start  {name}  <- {}", for_display(&progress.url)),
         Phase::Done => {
             let secs = info
@@ -539,6 +620,9 @@ fn print_change(progress: &Progress, info: &Info, shown: Phase) {
             )
         }
         Phase::Hashing => format!("hash   {name}  (SHA-256 of the file on disk)"),
+        // Printed by the retry count instead (`print_retries`): a short wait falls between
+        // two refreshes.
+        Phase::Retrying => return,
         Phase::Failed => format!("failed {name}: {}", for_display(&info.note)),
         Phase::Stopped => format!("stop   {name}: {}", for_display(&info.note)),
     };

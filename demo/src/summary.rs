@@ -166,6 +166,11 @@ impl Summary<'_> {
                     "stopped".to_owned()
                 }
             };
+            let result = match info.retries {
+                0 => result,
+                1 => format!("{result} (1 retry)"),
+                n => format!("{result} ({n} retries)"),
+            };
             let _ = writeln!(
                 out,
                 "{:<28} {:>11} {:>9} {:>11}/s {polls:>7} {wakes:>7}  {result}",
@@ -439,6 +444,7 @@ mod tests {
             Err(crate::download::DownloadError::Status {
                 url: "http://h/f".into(),
                 status: 404,
+                retry_after: None,
             })
         };
         let records = [Record {

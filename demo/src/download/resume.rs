@@ -92,6 +92,8 @@ pub struct Head {
     pub last_modified: Option<String>,
     /// Its `Date`, if any: whether `Last-Modified` may stand for the version.
     pub date: Option<String>,
+    /// Its `Retry-After`, if any: how long to wait before asking again (`retry.rs`).
+    pub retry_after: Option<String>,
 }
 
 /// What to do after a response head.
@@ -265,6 +267,16 @@ impl<'a> Start<'a> {
         }
     }
 
+    /// What every download of the run shares.
+    pub fn settings(&self) -> &'a Settings {
+        self.settings
+    }
+
+    /// The download's progress.
+    pub fn progress(&self) -> &'a Progress {
+        self.progress
+    }
+
     /// The headers of the next request: `Range` and `If-Range` to resume a `.part`, or
     /// `If-None-Match` (`If-Modified-Since`) to ask whether a complete file is still current.
     pub fn headers(&self) -> Vec<(&'static str, String)> {
@@ -395,6 +407,7 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
             return Err(DownloadError::Status {
                 url: url.clone(),
                 status: head.status,
+                retry_after: head.retry_after.clone(),
             });
         }
         Decision::AlreadyComplete => (Some(start.have), start.have),

@@ -70,9 +70,14 @@ pub enum Reply {
     Sequence(Vec<Reply>),
     /// A bare status with these extra header lines (each ending in `\r\n`) and an empty body.
     StatusWith { code: u16, headers: String },
-    /// Announces `body`'s full length, sends the first `sent` bytes, then resets the connection
-    /// (`SO_LINGER` 0: an RST, not a FIN).
-    Reset { body: Vec<u8>, sent: usize },
+    /// Announces `body`'s full length with this `ETag`, sends the first `sent` bytes, waits a
+    /// little (for the client to read them), then resets the connection (`SO_LINGER` 0: an
+    /// RST, not a FIN).
+    Reset {
+        body: Vec<u8>,
+        etag: String,
+        sent: usize,
+    },
 }
 
 impl Reply {
@@ -310,15 +315,17 @@ fn handle(mut stream: TcpStream, shared: &Shared, counted: Counted<'_>) {
         Some(Reply::StatusWith { code, headers }) => {
             write_all(&mut stream, &format!("{code} Whatever"), headers, b"")
         }
-        Some(Reply::Reset { body, sent }) => {
+        Some(Reply::Reset { body, etag, sent }) => {
             let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nETag: {etag}\r\nConnection: \
+                 close\r\n\r\n",
                 body.len()
             );
             let written = stream
                 .write_all(head.as_bytes())
                 .and_then(|()| stream.write_all(&body[..*sent]));
             count(*sent);
+            thread::sleep(Duration::from_millis(300));
             reset(&stream);
             written
         }
