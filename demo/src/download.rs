@@ -128,6 +128,9 @@ pub enum DownloadError {
         actual: Digest,
         kept: Option<PathBuf>,
     },
+    /// Cancelled by the `c` key (`--threads`: its thread saw it between two reads); the `.part`
+    /// stays as written.
+    Cancelled { url: String },
     /// The download's task panicked (a bug in glass or the demo); the `.part` stays as written.
     Panicked { url: String, what: String },
 }
@@ -180,6 +183,7 @@ impl fmt::Display for DownloadError {
                 "{url}: the file should be {expected} bytes, {received} arrived (the .part is kept)"
             ),
             Panicked { url, what } => write!(f, "{url}: the download's {what}"),
+            Cancelled { url } => write!(f, "{url}: cancelled; its .part is kept for a resume"),
             Checksum {
                 url,
                 expected,

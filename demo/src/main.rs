@@ -53,7 +53,8 @@
 //!   `--trace`, whose lines would fight the bars) plain lines on stdout. The summary goes to
 //!   stdout, failures to stderr. Writes to stdout are best effort (`progress::write_stdout`): a
 //!   closed pipe (`demo ... | head -1`) loses the output, not the downloads or the exit status.
-//! - **Exit status**: 0 when every download completed, 1 when any failed (or its task panicked),
+//! - **Exit status**: 0 when every download completed, 1 when any failed (or its task panicked,
+//!   or was cancelled with `c`),
 //!   130 when stopped by `q`,
 //!   Ctrl-C or `SIGTERM`, 2 for bad usage.
 //! - **Ctrl-C** (and Ctrl-Z, `fg`, `bg`) reaches the loop through a self-pipe (`signal.rs` says why not `signalfd` or a
@@ -418,7 +419,8 @@ async fn run(
             write_stdout(&format!("files are in {}\n", dir.display()));
         }
     }
-    let mut failed = false;
+    // A cancelled download is not there: the run did not do all it was asked.
+    let mut failed = outcome.records.iter().any(|r| r.cancelled);
     for record in &outcome.records {
         if let Some(Err(e)) = &record.result {
             failed = true;
@@ -482,6 +484,18 @@ fn spawn_helpers(
                     keyboard::Key::Line(url) => mailbox.push(Event::Add(url)),
                     keyboard::Key::Quit => mailbox.push(Event::Stop),
                     keyboard::Key::ToggleTasks => board.toggle_tasks(),
+                    keyboard::Key::Up => board.select(-1),
+                    keyboard::Key::Down => board.select(1),
+                    keyboard::Key::Cancel => {
+                        if let Some(id) = board.selected() {
+                            mailbox.push(Event::Cancel(id));
+                        }
+                    }
+                    keyboard::Key::Restart => {
+                        if let Some(id) = board.selected() {
+                            mailbox.push(Event::Restart(id));
+                        }
+                    }
                 }
             }
         }));

@@ -33,6 +33,10 @@ pub enum Event {
     Add(String),
     /// `q`, Ctrl-C or `SIGTERM`.
     Stop,
+    /// `c`: cancel download number `id` (its task is dropped where it waits; its `.part` stays).
+    Cancel(usize),
+    /// `r`: start download number `id` again, if it was cancelled or failed.
+    Restart(usize),
     /// Download number `id` ended: a `--threads` thread says so through the mailbox, a glass
     /// task by ending (the manager awaits its `JoinHandle`, so a task that panics ends too).
     Finished {
@@ -111,10 +115,14 @@ pub enum Design {
 /// One download, as the summary sees it.
 #[derive(Debug)]
 pub struct Record {
+    /// What to download, kept for a restart (`r`).
+    pub job: Job,
     /// Its URL, name, byte count and times.
     pub progress: Arc<Progress>,
-    /// `None`: stopped before it ended (or before it started).
+    /// `None`: cancelled, or stopped before it ended (or before it started).
     pub result: Option<Result<Done, DownloadError>>,
+    /// Cancelled by `c` (and not restarted since).
+    pub cancelled: bool,
     /// Polls and wakes of its task (glass only).
     pub metrics: Option<TaskMetrics>,
 }
@@ -146,10 +154,12 @@ pub async fn run(
     let add = |job: Job, records: &mut Vec<Record>, queue: &mut VecDeque<(usize, Job)>| {
         let progress = Progress::new(&job.url, &names::from_url(&job.url));
         board.add(progress.clone());
-        queue.push_back((records.len(), job));
+        queue.push_back((records.len(), job.clone()));
         records.push(Record {
+            job,
             progress,
             result: None,
+            cancelled: false,
             metrics: None,
         });
     };
@@ -224,6 +234,59 @@ pub async fn run(
                 &mut queue,
             ),
             Event::Stop => break true,
+            Event::Cancel(id) if id < records.len() => {
+                if let Some(at) = queue.iter().position(|(queued, _)| *queued == id) {
+                    queue.remove(at);
+                    cancelled(&mut records[id], "cancelled before it started");
+                } else if let Some(at) = tasks.iter().position(|(task, _)| *task == id) {
+                    // The cancellation lesson: the task's future is dropped at its next turn,
+                    // wherever it is waiting (a read, a timer, a place in a semaphore's line),
+                    // and its destructors run: the `.part` is closed as written so far, the
+                    // names and the host's connection are given back.
+                    let (_, handle) = tasks.swap_remove(at);
+                    handle.abort();
+                    running -= 1;
+                    records[id].metrics = Some(handle.metrics());
+                    cancelled(
+                        &mut records[id],
+                        "cancelled; its .part is kept for a resume",
+                    );
+                } else if matches!(design, Design::Threads(_)) && records[id].result.is_none() {
+                    records[id].progress.request_cancel();
+                    board.note(&format!(
+                        "cancelling {}: --threads cannot drop a thread blocked in read(2) as a                          task's future is dropped; it stops when its current read returns",
+                        names::for_display(&records[id].progress.snapshot().name)
+                    ));
+                } else {
+                    board.note("c cancels a download that is queued or running");
+                }
+            }
+            Event::Restart(id) if id < records.len() => {
+                let record = &mut records[id];
+                if record.cancelled || matches!(record.result, Some(Err(_))) {
+                    record.cancelled = false;
+                    record.result = None;
+                    record.metrics = None;
+                    record.progress.requeue();
+                    board.requeue(id);
+                    queue.push_back((id, record.job.clone()));
+                } else {
+                    board.note("r restarts a download that was cancelled or failed");
+                }
+            }
+            Event::Cancel(_) | Event::Restart(_) => {}
+            Event::Finished {
+                id,
+                result: Err(DownloadError::Cancelled { .. }),
+                metrics,
+            } => {
+                running -= 1;
+                records[id].metrics = metrics.map(|m| *m);
+                cancelled(
+                    &mut records[id],
+                    "cancelled; its .part is kept for a resume",
+                );
+            }
             Event::Finished {
                 id,
                 result,
@@ -245,7 +308,10 @@ pub async fn run(
             handle.abort();
             records[id].metrics = Some(handle.metrics());
         }
-        for record in records.iter().filter(|r| r.result.is_none()) {
+        for record in records
+            .iter()
+            .filter(|r| r.result.is_none() && !r.cancelled)
+        {
             let note = match record.progress.snapshot().phase {
                 Phase::Queued => "not started",
                 _ => "stopped; its .part is kept for a resume",
@@ -290,6 +356,12 @@ fn poll_tasks(
         });
     }
     Poll::Pending
+}
+
+/// Marks `record` cancelled, saying `note`.
+fn cancelled(record: &mut Record, note: &str) {
+    record.cancelled = true;
+    record.progress.end(Phase::Cancelled, note.to_owned());
 }
 
 /// Shows a record's result in its progress.

@@ -16,7 +16,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
@@ -45,6 +45,8 @@ pub enum Phase {
     Failed,
     /// Stopped by `q` or Ctrl-C; its `.part` stays.
     Stopped,
+    /// Cancelled by the `c` key; its `.part` stays, and `r` restarts it.
+    Cancelled,
 }
 
 /// One download's state, shared by the download (writer) and the board (reader).
@@ -59,6 +61,8 @@ pub struct Progress {
     size: AtomicU64,
     /// Everything read or written rarely (once per phase change), behind one lock.
     info: Mutex<Info>,
+    /// Set by the `c` key for a `--threads` download: its thread stops at its next read.
+    cancel: AtomicBool,
 }
 
 /// [`Progress::size`] when no size is known.
@@ -119,7 +123,28 @@ impl Progress {
                 retry: None,
                 waiting_for: String::new(),
             }),
+            cancel: AtomicBool::new(false),
         })
+    }
+
+    /// Back in the queue, as new (`r` after a cancel or a failure).
+    pub fn requeue(&self) {
+        self.received.store(0, Ordering::Relaxed);
+        self.size.store(UNKNOWN, Ordering::Relaxed);
+        self.cancel.store(false, Ordering::Relaxed);
+        let mut info = self.info();
+        let name = std::mem::take(&mut info.name);
+        *info = Progress::new(&self.url, &name).snapshot();
+    }
+
+    /// Asks a `--threads` download to stop at its next read.
+    pub fn request_cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`request_cancel`](Progress::request_cancel) was called.
+    pub fn cancel_requested(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
     }
 
     fn info(&self) -> MutexGuard<'_, Info> {
@@ -221,6 +246,8 @@ pub struct Board {
     longest_gap: Cell<Duration>,
     /// What the prompt shows as typed, to draw it again when its hint changes.
     typed: RefCell<String>,
+    /// The row the arrow keys have selected, for `c` and `r` (bars with a keyboard only).
+    selected: Cell<usize>,
 }
 
 enum Kind {
@@ -296,6 +323,44 @@ impl Board {
             last_tick: Cell::new(None),
             longest_gap: Cell::new(Duration::ZERO),
             typed: RefCell::new(String::new()),
+            selected: Cell::new(0),
+        }
+    }
+
+    /// Whether rows can be selected: bars, with a keyboard typing into the prompt.
+    fn selecting(&self) -> bool {
+        matches!(&self.kind, Kind::Bars { prompt, .. } if prompt.borrow().is_some())
+    }
+
+    /// The arrow keys: moves the selection `by` rows (up is negative), staying on the board.
+    pub fn select(&self, by: isize) {
+        let rows = self.rows.borrow().len();
+        let at = self.selected.get().saturating_add_signed(by);
+        self.selected.set(at.min(rows.saturating_sub(1)));
+        self.refresh();
+    }
+
+    /// The selected row (the download's index, in the order they were added), if any.
+    pub fn selected(&self) -> Option<usize> {
+        let rows = self.rows.borrow().len();
+        (self.selecting() && self.selected.get() < rows).then(|| self.selected.get())
+    }
+
+    /// `r`: shows row `index` as queued again, on a fresh bar in the same place.
+    pub fn requeue(&self, index: usize) {
+        let mut rows = self.rows.borrow_mut();
+        let Some(row) = rows.get_mut(index) else {
+            return;
+        };
+        row.shown = Phase::Queued;
+        row.shown_retries = 0;
+        if let (Kind::Bars { multi, .. }, Some(old)) = (&self.kind, &row.bar) {
+            let bar = multi.insert_after(old, ProgressBar::new(0));
+            bar.set_style(style(UNSIZED));
+            bar.set_prefix(old.prefix());
+            bar.set_message("queued");
+            multi.remove(old);
+            row.bar = Some(bar);
         }
     }
 
@@ -346,7 +411,7 @@ impl Board {
             Kind::Bars { multi, total, .. } => {
                 let bar = multi.insert_before(total, ProgressBar::new(0));
                 bar.set_style(style(UNSIZED));
-                bar.set_prefix(short(&progress.snapshot().name));
+                bar.set_prefix(short(&progress.snapshot().name, 24));
                 bar.set_message("queued");
                 Some(bar)
             }
@@ -367,12 +432,20 @@ impl Board {
         // totals saturate rather than overflow. A saturated total is wrong only for as long as
         // such a download runs; its length check then fails it.
         let (mut received, mut size) = (0u64, 0u64);
-        for row in rows.iter_mut() {
+        let selecting = self.selecting();
+        for (i, row) in rows.iter_mut().enumerate() {
             received = received.saturating_add(row.progress.received());
             size = size.saturating_add(row.progress.size().unwrap_or(row.progress.received()));
             let info = row.progress.snapshot();
             match &row.bar {
-                Some(bar) => show_bar(bar, &row.progress, &info, row.shown),
+                Some(bar) => {
+                    let prefix = match (selecting, i == self.selected.get()) {
+                        (false, _) => short(&info.name, 24),
+                        (true, true) => format!("\u{25b6} {}", short(&info.name, 22)),
+                        (true, false) => format!("  {}", short(&info.name, 22)),
+                    };
+                    show_bar(bar, &row.progress, &info, row.shown, prefix)
+                }
                 None => {
                     if info.retries > row.shown_retries {
                         let name = for_display(&info.name);
@@ -492,7 +565,8 @@ impl Board {
             });
             let t = if self.tasks.shown() { "hides" } else { "shows" };
             bar.set_message(format!(
-                "add a URL (Enter starts it, q quits, t {t} the tasks): {}\u{2588}",
+                "add a URL (Enter starts it, q quits, t {t} the tasks, \u{2191}\u{2193} select, c \
+                 cancels, r restarts): {}\u{2588}",
                 for_display(typed)
             ));
         }
@@ -540,22 +614,24 @@ fn terminal_width() -> usize {
     }
 }
 
-/// A name cut to fit the bars' name column.
-fn short(name: &str) -> String {
+/// A name cut to `width` characters, to fit the bars' name column.
+fn short(name: &str, width: usize) -> String {
     let name = for_display(name);
-    if name.chars().count() <= 24 {
+    if name.chars().count() <= width {
         return name;
     }
-    let head: String = name.chars().take(23).collect();
+    let head: String = name.chars().take(width - 1).collect();
     format!("{head}\u{2026}")
 }
 
-fn show_bar(bar: &ProgressBar, progress: &Progress, info: &Info, shown: Phase) {
+fn show_bar(bar: &ProgressBar, progress: &Progress, info: &Info, shown: Phase, prefix: String) {
+    if bar.prefix() != prefix {
+        bar.set_prefix(prefix); // The name, or the selection mark moved.
+    }
     if info.phase == Phase::Queued || bar.is_finished() {
         return;
     }
     if shown == Phase::Queued {
-        bar.set_prefix(short(&info.name));
         bar.set_message("");
     }
     match (progress.size(), bar.length()) {
@@ -565,14 +641,13 @@ fn show_bar(bar: &ProgressBar, progress: &Progress, info: &Info, shown: Phase) {
         }
         _ => {}
     }
-    bar.set_prefix(short(&info.name));
     bar.set_position(progress.received());
     if progress.size().is_none() {
         bar.tick(); // Turns the spinner: bytes may arrive without a length to fill.
     }
     match info.phase {
         Phase::Done => bar.finish_with_message(for_display(&info.note)),
-        Phase::Failed | Phase::Stopped => {
+        Phase::Failed | Phase::Stopped | Phase::Cancelled => {
             bar.abandon_with_message(format!("\u{2717} {}", for_display(&info.note)))
         }
         Phase::Hashing => bar.set_message("hashing (SHA-256)"),
@@ -625,6 +700,7 @@ fn print_change(progress: &Progress, info: &Info, shown: Phase) {
         Phase::Retrying => return,
         Phase::Failed => format!("failed {name}: {}", for_display(&info.note)),
         Phase::Stopped => format!("stop   {name}: {}", for_display(&info.note)),
+        Phase::Cancelled => format!("cancel {name}: {}", for_display(&info.note)),
     };
     write_stdout(&format!("{line}\n"));
 }

@@ -129,6 +129,7 @@ impl Summary<'_> {
         );
         let mut sum = Duration::ZERO;
         let (mut ok, mut failed, mut stopped, mut bytes) = (0, 0, 0, 0u64);
+        let mut cancelled = Vec::new();
         let mut threads = Vec::new();
         for record in self.records {
             let info = record.progress.snapshot();
@@ -160,6 +161,10 @@ impl Summary<'_> {
                 Some(Err(_)) => {
                     failed += 1;
                     "FAILED".to_owned()
+                }
+                None if record.cancelled => {
+                    cancelled.push(for_display(&info.name));
+                    "cancelled".to_owned()
                 }
                 None => {
                     stopped += 1;
@@ -198,14 +203,25 @@ impl Summary<'_> {
                 let _ = writeln!(out, "{}  {}", hash::hex(&digest), for_display(&name));
             }
         }
+        let also_cancelled = match cancelled.len() {
+            0 => String::new(),
+            n => format!(", {n} cancelled"),
+        };
         let _ = writeln!(
             out,
-            "\n{} downloads: {ok} complete, {failed} failed, {stopped} stopped; {} received in {} \
-             of wall time",
+            "\n{} downloads: {ok} complete, {failed} failed, {stopped} stopped{also_cancelled}; {} \
+             received in {} of wall time",
             self.records.len(),
             BinaryBytes(bytes),
             seconds(self.wall)
         );
+        if !cancelled.is_empty() {
+            let _ = writeln!(
+                out,
+                "cancelled (each .part is kept; the same command resumes it): {}",
+                cancelled.join(", ")
+            );
+        }
         let _ = writeln!(
             out,
             "one after another (the sum of the times above) they would have taken {}",
@@ -448,8 +464,14 @@ mod tests {
             })
         };
         let records = [Record {
+            job: crate::download::Job {
+                url: "http://h/f".into(),
+                expected: None,
+                sha256: None,
+            },
             progress,
             result: Some(result),
+            cancelled: false,
             metrics: None,
         }];
         let summary = Summary {

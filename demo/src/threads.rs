@@ -106,6 +106,13 @@ fn attempt(job: &Job, start: &mut Start<'_>, timeouts: Timeouts) -> Result<Done,
             Next::Body(mut sink) => {
                 while let Some(data) = response.read_body()? {
                     sink.write(&data)?;
+                    // What `--threads` can do for `c`: look between two reads. A read that
+                    // blocks delays it (up to the read timeout); no future can be dropped.
+                    if start.progress().cancel_requested() {
+                        return Err(DownloadError::Cancelled {
+                            url: job.url.clone(),
+                        });
+                    }
                 }
                 return sink.finish()?.run_and_hash();
             }
