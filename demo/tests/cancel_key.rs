@@ -7,7 +7,6 @@
 mod common;
 
 use std::io::Write;
-use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -29,6 +28,22 @@ fn wait_until(what: &str, output: &Mutex<Vec<u8>>, mut done: impl FnMut() -> boo
 /// Whether the terminal has shown `needle` since byte `from`.
 fn shown(output: &Mutex<Vec<u8>>, from: usize, needle: &str) -> bool {
     String::from_utf8_lossy(&output.lock().unwrap()[from..]).contains(needle)
+}
+
+/// Whether the terminal has shown `needle` on the row of `name` since byte `from`: each redraw
+/// draws every row again, so another row's message would match anywhere.
+fn row_shown(output: &Mutex<Vec<u8>>, from: usize, name: &str, needle: &str) -> bool {
+    let text = String::from_utf8_lossy(&output.lock().unwrap()[from..]).into_owned();
+    text.match_indices(name).any(|(at, _)| {
+        let row: String = text[at..].chars().take(150).collect();
+        // The row ends where the next one (or the total) starts.
+        let end = [".bin ", "total "]
+            .iter()
+            .filter_map(|next| row[name.len()..].find(next).map(|i| i + name.len()))
+            .min()
+            .unwrap_or(row.len());
+        row[..end].contains(needle)
+    })
 }
 
 #[test]
@@ -64,24 +79,13 @@ fn cancel_and_restart(design: &[&str]) -> String {
         ("/d.bin", slow(4, 3 * SIZE)),
     ]);
     let dir = tempfile::tempdir().unwrap();
-    let (master, slave) = common::openpty(40, 160);
-    let stdio = || Stdio::from(slave.try_clone().unwrap());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
-        .args([
-            &server.url("/a.bin"),
-            &server.url("/b.bin"),
-            &server.url("/c.bin"),
-            &server.url("/d.bin"),
-        ])
-        .args(design)
-        .current_dir(dir.path())
-        .env("TERM", "xterm")
-        .stdin(stdio())
-        .stdout(stdio())
-        .stderr(stdio())
-        .spawn()
-        .expect("the demo runs");
-    drop(slave);
+    let urls: Vec<String> = ["/a.bin", "/b.bin", "/c.bin", "/d.bin"]
+        .iter()
+        .map(|path| server.url(path))
+        .collect();
+    let mut args: Vec<&str> = urls.iter().map(String::as_str).collect();
+    args.extend_from_slice(design);
+    let (mut child, master) = common::demo_on_pty(&args, dir.path(), 40, 160);
     let (output, reader) = common::read_terminal(&master);
     let mut keys = std::fs::File::from(master);
 
@@ -98,13 +102,13 @@ fn cancel_and_restart(design: &[&str]) -> String {
     let mark = output.lock().unwrap().len();
     keys.write_all(b"\x1b[Bc").unwrap();
     wait_until("showed b.bin cancelled", &output, || {
-        shown(&output, mark, "cancelled; its .part is kept")
+        row_shown(&output, mark, "b.bin", "cancelled; its .part is kept")
     });
     // Down to c.bin: cancel it, then restart it.
     let mark = output.lock().unwrap().len();
     keys.write_all(b"\x1b[Bc").unwrap();
     wait_until("showed c.bin cancelled", &output, || {
-        shown(&output, mark, "cancelled; its .part is kept")
+        row_shown(&output, mark, "c.bin", "cancelled; its .part is kept")
     });
     let kept = part("c.bin.part");
     assert!(kept > 0);

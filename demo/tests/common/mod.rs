@@ -691,6 +691,24 @@ pub fn openpty(rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
     unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
 }
 
+/// Starts the demo with `args` in `cwd` on a new pseudo-terminal of `rows` by `cols` (its stdin,
+/// stdout and stderr, `TERM=xterm`): the demo draws bars and reads keys. Returns the child and
+/// the master, the test's side of the terminal.
+pub fn demo_on_pty(args: &[&str], cwd: &Path, rows: u16, cols: u16) -> (Child, OwnedFd) {
+    let (master, slave) = openpty(rows, cols);
+    let stdio = || Stdio::from(slave.try_clone().unwrap());
+    let child = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .args(args)
+        .current_dir(cwd)
+        .env("TERM", "xterm")
+        .stdin(stdio())
+        .stdout(stdio())
+        .stderr(stdio())
+        .spawn()
+        .expect("the demo runs");
+    (child, master)
+}
+
 /// Reads everything the terminal behind `master` shows, all along, as a terminal emulator would
 /// (a full pty would block the demo), into the returned buffer. The thread ends with EIO once
 /// no process has the slave open.
