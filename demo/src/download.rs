@@ -3,15 +3,20 @@
 //! resume decision, what a `.part` and a response head decide, is `download/resume.rs`.
 //!
 //! ```text
-//!  begin ── claim the URL's name, measure NAME.part, check its bytes (embedded files)
+//!  begin ── claim the URL's name, measure NAME.part, check its bytes (embedded files),
+//!    │      or find NAME already complete (a rerun)
+//!  a permit for one connection to the host (--per-host), held for one attempt
 //!    │
 //!  request (Range: bytes=N- when N > 0) ──► on_head ── decide (part.rs) ──► Again: ask without Range
 //!    │                                              └─ AlreadyComplete: rename, done
 //!  Sink ── each chunk: check it, append it, count it ──► finish: length check
 //!    │
-//!  Commit ── fsync NAME.part, rename to NAME, fsync the folder (off the event loop)
+//!  Commit ── (-i's sha256=: hash NAME.part, remove it if it differs) record it as complete,
+//!    │       fsync NAME.part, rename to NAME, fsync the folder (off the event loop)
 //!    │
 //!  hash ── SHA-256 of NAME, read back (the blocking pool, or the event loop: hash.rs)
+//!
+//!  a failed attempt worth another (retry.rs) ── wait, shown on the bar ── the next attempt
 //! ```
 
 mod resume;
@@ -529,8 +534,9 @@ async fn attempt<'a>(
     if let Some(there) = start.already_complete()? {
         return there.hash_and_check(job, progress, settings.hash_on).await;
     }
-    // One of the host's connections, held for this attempt (given back during a retry's wait).
-    let _connection = match connection_now(job, settings, progress) {
+    // One of the host's connections, held while this attempt talks to it (given back before the
+    // commit and the hash, and during a retry's wait).
+    let connection = match connection_now(job, settings, progress) {
         Ok(permit) => permit,
         Err(semaphore) => {
             let permit = semaphore.acquire().await;
@@ -574,6 +580,7 @@ async fn attempt<'a>(
                 while let Some(chunk) = response.chunk().await.map_err(DownloadError::Client)? {
                     sink.write(&chunk)?;
                 }
+                drop((response, connection));
                 let commit = sink.finish()?;
                 return commit.run_off_loop(progress, settings.hash_on).await;
             }

@@ -14,11 +14,16 @@
 //!
 //! With no arguments it starts its own HTTP server on `127.0.0.1` (same thread), downloads eight
 //! generated files of 1 to 64 MiB from it, checks every byte, and prints a summary showing how
-//! little of the time the thread was busy. With URLs it is a small downloader that resumes
-//! `.part` files and never overwrites without `--force`; `https://` is verified against the
-//! system's root certificates, or only those in `--cacert FILE`, and `--https` puts the embedded
-//! demo itself behind TLS. `--threads` runs the same downloads with an OS thread each, for
-//! comparison; `--trace` and `--trace-file` show the machinery.
+//! little of the time the thread was busy. With URLs (on the command line, or one a line in `-i
+//! FILE`, each optionally with the SHA-256 its file must have) it is a small downloader that
+//! resumes `.part` files, retries what may work next time (`--retry`), opens at most
+//! `--per-host` connections to one server, and never overwrites without `--force`; the same
+//! command run again after a crash finishes the job, skipping what is already complete.
+//! `https://` is verified against the system's root certificates, or only those in `--cacert
+//! FILE`, and `--https` puts the embedded demo itself behind TLS. `--threads` runs the same
+//! downloads with an OS thread each, for comparison; `--trace` and `--trace-file` show the
+//! machinery. On a terminal, the arrow keys select a download, `c` cancels it (its task is
+//! dropped where it waits) and `r` restarts it.
 //!
 //! ## Seeing through it (issue 10)
 //! Every task has a name (`download file-1MiB.bin`, `server conn`, `display`, `keyboard`,
@@ -36,9 +41,11 @@
 //! `.part` and a response head decide), then `server.rs`, `progress.rs`,
 //! `keyboard.rs` and `signal.rs` (the other things the thread does while it waits),
 //! `threads.rs` (the design this replaces), and `tls.rs` (whom `https://` trusts, and the
-//! `--https` certificate). `part.rs`, `validator.rs`, `claims.rs` and `names.rs` are the careful
-//! parts: what touches the disk, what ties a `.part` to one version of a file,
-//! and what comes from strangers. `hash.rs` is the CPU-bound half; what a learner sees of the
+//! `--https` certificate). `retry.rs` (what is tried again, and when) and `semaphore.rs` (the
+//! per-host limit: a queue of wakers) are small lessons of their own. `part.rs`,
+//! `validator.rs`, `complete.rs`, `claims.rs`, `names.rs` and `url_file.rs` are the careful
+//! parts: what touches the disk, what ties a `.part` (or a finished file) to one version of a
+//! file, and what comes from strangers. `hash.rs` is the CPU-bound half; what a learner sees of the
 //! machinery (the trace, the task table, the warnings) is the `glass-console` crate's.
 //!
 //! ## Implementation
@@ -53,10 +60,9 @@
 //!   `--trace`, whose lines would fight the bars) plain lines on stdout. The summary goes to
 //!   stdout, failures to stderr. Writes to stdout are best effort (`progress::write_stdout`): a
 //!   closed pipe (`demo ... | head -1`) loses the output, not the downloads or the exit status.
-//! - **Exit status**: 0 when every download completed, 1 when any failed (or its task panicked,
-//!   or was cancelled with `c`),
-//!   130 when stopped by `q`,
-//!   Ctrl-C or `SIGTERM`, 2 for bad usage.
+//! - **Exit status**: 0 when every download completed (or was already complete), 1 when any
+//!   failed (or its task panicked, or it was cancelled with `c`), 130 when stopped by `q`,
+//!   Ctrl-C or `SIGTERM`, 2 for bad usage (a bad line in `-i FILE` included).
 //! - **Ctrl-C** (and Ctrl-Z, `fg`, `bg`) reaches the loop through a self-pipe (`signal.rs` says why not `signalfd` or a
 //!   polled flag); **stdin** is the terminal opened a second time, non-blocking, so `O_NONBLOCK`
 //!   never leaks into stdout or the shell (`keyboard.rs`).
@@ -69,11 +75,21 @@
 //!   are on disk (`fsync` of the file, then of the folder, `part.rs`).
 //! - **Resumes** are tied to the version of the file: a `.part` keeps its first response's
 //!   strong `ETag`, or with no `ETag` a strong `Last-Modified` (`validator.rs`), beside it, and a resume sends it as `If-Range`; a `.part` with
-//!   no validator starts over unless `--continue` (`-c`) is given (`part.rs`).
-//! - Honest limits: file writes block the event loop (microseconds into the page cache; see
-//!   `part.rs`; the `fsync` at the end runs on the blocking pool); `--threads` follows no
-//!   redirects; a `.part` is found by the URL's name only. A `.part` resumed with `--continue`
-//!   is resumed on trust. A body sent with neither `Content-Length` nor chunked framing ends
+//!   no validator starts over unless `--continue` (`-c`) is given (`part.rs`). A finished file
+//!   carries a record of its length and validator (`complete.rs`), so a rerun skips it as
+//!   "already complete" (after a `304` to `If-None-Match` when there is a validator to ask with).
+//! - **Retries** (`retry.rs`): a connection refused, reset or cut, a timeout, a `5xx`, `408` or
+//!   `429` is tried again after a doubling wait with jitter, `Retry-After` a minimum; a body cut
+//!   short is resumed, not started over. `--per-host` is one semaphore per `host:port`
+//!   (`semaphore.rs`), held for an attempt and given back during a retry's wait.
+//! - Honest limits: a download waiting for its host's connection holds one of the `-j` slots
+//!   meanwhile, so downloads from other hosts queued behind it wait too; a file finished
+//!   where extended attributes cannot be set is not recognised as complete by a rerun (it is
+//!   kept, as any existing file); the run ends once no download is left, so `r` can restart
+//!   only while another still runs. File writes block the event loop (microseconds into the
+//!   page cache; see `part.rs`; the `fsync` at the end runs on the blocking pool); `--threads`
+//!   follows no redirects; a `.part` is found by the URL's name only. A `.part` resumed with
+//!   `--continue` is resumed on trust. A body sent with neither `Content-Length` nor chunked framing ends
 //!   when the server closes the connection, so it cannot be length-checked: a connection cut
 //!   early is saved as the whole file (over `https`, only a missing `close_notify` gives it
 //!   away). A name ending in `.part` is saved with a `_` after it (`names.rs` says why).

@@ -254,7 +254,8 @@ pub async fn run(
                 } else if matches!(design, Design::Threads(_)) && records[id].result.is_none() {
                     records[id].progress.request_cancel();
                     board.note(&format!(
-                        "cancelling {}: --threads cannot drop a thread blocked in read(2) as a                          task's future is dropped; it stops when its current read returns",
+                        "cancelling {}: --threads cannot drop a thread blocked in read(2) as a \
+                         task's future is dropped; it stops when its current read returns",
                         names::for_display(&records[id].progress.snapshot().name)
                     ));
                 } else {

@@ -89,7 +89,8 @@ fn attempt(job: &Job, start: &mut Start<'_>, timeouts: Timeouts) -> Result<Done,
     if let Some(there) = start.already_complete()? {
         return there.hash_and_check_here(job);
     }
-    let _connection = match download::connection_now(job, start.settings(), start.progress()) {
+    // Held while this attempt talks to the host; given back before the commit and the hash.
+    let connection = match download::connection_now(job, start.settings(), start.progress()) {
         Ok(permit) => permit,
         Err(semaphore) => {
             let permit = semaphore.acquire_blocking();
@@ -114,6 +115,7 @@ fn attempt(job: &Job, start: &mut Start<'_>, timeouts: Timeouts) -> Result<Done,
                         });
                     }
                 }
+                drop((response, connection));
                 return sink.finish()?.run_and_hash();
             }
         }

@@ -6,12 +6,17 @@
 //! ```text
 //!  begin ── claim the URL's name, measure NAME.part
 //!    ├─ embedded file: keep the .part only if its bytes are the generator's
-//!    └─ otherwise: keep it only if a validator ties it to a version (or --continue)
+//!    ├─ otherwise: keep it only if a validator ties it to a version (or --continue)
+//!    └─ no .part, and NAME carries a finished download's record (complete.rs):
+//!         already_complete ── no validator (or an embedded file, checked): skip it, no request
+//!         headers ── If-None-Match: a 304 skips it (Next::Skip), a 200 is another version
 //!  on_head ── part::decide (status, Content-Range, length) ── a validator that no longer
 //!    │        matches turns Append or AlreadyComplete into StartOver
 //!    ├─ StartOver: ask again without Range, once (Next::Again)
 //!    ├─ AlreadyComplete: Next::Complete, the .part is committed as it is
 //!    └─ Fresh / Append: name the file, refuse to overwrite, open the .part (Next::Body)
+//!  again_after_failure ── after an attempt worth retrying: measure the .part again (a body cut
+//!                         short is resumed from where it stopped)
 //! ```
 
 use std::io::{self, Read};
