@@ -41,6 +41,17 @@ fn server() -> (TestServer, Vec<Vec<u8>>) {
 
 #[test]
 fn killed_several_times_then_rerun_fetches_little_more_than_the_files() {
+    killed_and_rerun(&[]);
+}
+
+#[test]
+fn threads_mode_killed_and_rerun_too() {
+    killed_and_rerun(&["--threads"]);
+}
+
+/// Kills the demo (`design`: its extra arguments) five times at random points, then lets the
+/// same command finish, and runs it once more to find everything complete.
+fn killed_and_rerun(design: &[&str]) {
     let (server, bodies) = server();
     let dir = tempfile::tempdir().unwrap();
     let urls: Vec<String> = (0..FILES)
@@ -49,6 +60,7 @@ fn killed_several_times_then_rerun_fetches_little_more_than_the_files() {
     let out = dir.path().to_str().unwrap().to_owned();
     let mut args: Vec<&str> = urls.iter().map(String::as_str).collect();
     args.extend(["-o", &out, "-j", "2"]);
+    args.extend_from_slice(design);
 
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -81,6 +93,10 @@ fn killed_several_times_then_rerun_fetches_little_more_than_the_files() {
     }
     let fetched = server.body_bytes();
     let total = (FILES * SIZE) as u64;
+    eprintln!(
+        "{design:?}: {fetched} body bytes served for {total} bytes of files ({:.3}x)",
+        fetched as f64 / total as f64
+    );
     assert!(
         fetched * 10 <= total * 13,
         "{fetched} bytes fetched for {total} bytes of files (over 1.3x)\n{stdout}"
