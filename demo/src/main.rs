@@ -163,7 +163,8 @@ struct Cli {
     /// for one [default: 6, as browsers; the embedded demo: no limit, its server is its own].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     per_host: Option<u16>,
-    /// Replace files that already exist.
+    /// Replace files that already exist (one an earlier run completed is still skipped when the
+    /// server says it has not changed; with -i's sha256=, it is downloaded again).
     #[arg(long)]
     force: bool,
     /// Try a failed download again up to N times (a connection refused, reset or cut, a

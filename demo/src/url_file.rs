@@ -85,6 +85,8 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, UrlFileError> {
 pub fn parse(text: &str) -> Result<Vec<Entry>, Vec<(usize, String)>> {
     let mut entries = Vec::new();
     let mut bad = Vec::new();
+    // A byte-order mark, as some editors on Windows write, is not part of the first URL.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (index, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -158,7 +160,7 @@ mod tests {
     #[test]
     fn urls_comments_blank_lines_and_checksums() {
         let text = format!(
-            "# mirror list\n\n  http://h/a  \nhttps://h/b\tsha256={}\r\n",
+            "\u{feff}# mirror list\n\n  http://h/a  \nhttps://h/b\tsha256={}\r\n",
             ABC.to_uppercase()
         );
         let entries = parse(&text).unwrap();

@@ -65,6 +65,19 @@ fn urls_come_from_standard_input_with_a_dash() {
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("already complete"), "{stdout}");
+    // Asked for another hash, the complete file fails the check but is not this run's to
+    // remove: it is kept, and the message says how to fetch it again.
+    let wrong = sha256_hex(b"something else");
+    let list = format!("{} sha256={wrong}\n", server.url("/a.bin"));
+    let output = demo_with_stdin(&["-i", "-"], dir.path(), list.as_bytes());
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(&wrong) && stderr.contains(&sha256_hex(&a)),
+        "{stderr}"
+    );
+    assert!(stderr.contains("it is kept (use --force"), "{stderr}");
+    assert!(std::fs::read(dir.path().join("a.bin")).unwrap() == a);
 }
 
 #[test]
