@@ -82,8 +82,9 @@
 //!   `429` is tried again after a doubling wait with jitter, `Retry-After` a minimum; a body cut
 //!   short is resumed, not started over. `--per-host` is one semaphore per `host:port`
 //!   (`semaphore.rs`), held for an attempt and given back during a retry's wait.
-//! - Honest limits: a download waiting for its host's connection holds one of the `-j` slots
-//!   meanwhile, so downloads from other hosts queued behind it wait too; a file finished
+//! - Honest limits: the manager starts first the queued downloads whose host has room (looking
+//!   256 deep), but a download that does wait for its host holds one of the `-j` slots
+//!   meanwhile; a file finished
 //!   where extended attributes cannot be set is not recognised as complete by a rerun (it is
 //!   kept, as any existing file); the run ends once no download is left, so `r` can restart
 //!   only while another still runs. File writes block the event loop (microseconds into the

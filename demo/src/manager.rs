@@ -12,7 +12,7 @@
 //! run); with [`Design::Threads`] each is an OS thread running blocking code (`threads.rs`),
 //! whose result arrives through the mailbox from that other thread.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -24,6 +24,7 @@ use executor::{JoinError, JoinHandle, TaskMetrics};
 use crate::download::{self, Done, DownloadError, Job, Settings};
 use crate::names;
 use crate::progress::{Board, Phase, Progress};
+use crate::semaphore::PerHost;
 use crate::threads::{self, Timeouts};
 
 /// Something the manager must react to.
@@ -149,7 +150,7 @@ pub async fn run(
     let mut records: Vec<Record> = Vec::new();
     let mut queue = VecDeque::new();
     let mut tasks: Vec<(usize, Task)> = Vec::new();
-    let mut running = 0;
+    let mut running = Running::default();
     let mut threads_started = 0;
     let add = |job: Job, records: &mut Vec<Record>, queue: &mut VecDeque<(usize, Job)>| {
         let progress = Progress::new(&job.url, &names::from_url(&job.url));
@@ -167,9 +168,10 @@ pub async fn run(
         add(job, &mut records, &mut queue);
     }
     let stopped = loop {
-        while running < limit
-            && let Some((id, job)) = queue.pop_front()
+        while running.total < limit
+            && let Some((id, job)) = next_job(&mut queue, &running, &settings.hosts)
         {
+            let hosts = &settings.hosts;
             let progress = records[id].progress.clone();
             let (settings, mailbox) = (settings.clone(), mailbox.clone());
             match &design {
@@ -214,9 +216,9 @@ pub async fn run(
                     }
                 }
             }
-            running += 1;
+            running.start(&records[id].job, hosts);
         }
-        if running == 0 && queue.is_empty() {
+        if running.total == 0 && queue.is_empty() {
             break false;
         }
         let next = poll_fn(|cx| match mailbox.poll_recv(cx) {
@@ -245,7 +247,7 @@ pub async fn run(
                     // names and the host's connection are given back.
                     let (_, handle) = tasks.swap_remove(at);
                     handle.abort();
-                    running -= 1;
+                    running.end(&records[id].job, &settings.hosts);
                     records[id].metrics = Some(handle.metrics());
                     cancelled(
                         &mut records[id],
@@ -281,7 +283,7 @@ pub async fn run(
                 result: Err(DownloadError::Cancelled { .. }),
                 metrics,
             } => {
-                running -= 1;
+                running.end(&records[id].job, &settings.hosts);
                 records[id].metrics = metrics.map(|m| *m);
                 cancelled(
                     &mut records[id],
@@ -293,7 +295,7 @@ pub async fn run(
                 result,
                 metrics,
             } => {
-                running -= 1;
+                running.end(&records[id].job, &settings.hosts);
                 records[id].metrics = metrics.map(|m| *m);
                 if let Err(e) = &result {
                     board.note(&format!("error: {}", names::for_display(&e.to_string())));
@@ -326,6 +328,58 @@ pub async fn run(
         stopped,
         threads_started,
     }
+}
+
+/// The downloads under way: how many, and how many to each host.
+#[derive(Debug, Default)]
+struct Running {
+    /// All of them: at most `-j`.
+    total: usize,
+    /// Per `host:port` (`PerHost::key`).
+    per_host: HashMap<String, usize>,
+}
+
+impl Running {
+    fn start(&mut self, job: &Job, hosts: &PerHost) {
+        self.total += 1;
+        *self.per_host.entry(hosts.key(&job.url)).or_default() += 1;
+    }
+
+    fn end(&mut self, job: &Job, hosts: &PerHost) {
+        self.total -= 1;
+        if let Some(n) = self.per_host.get_mut(&hosts.key(&job.url)) {
+            *n -= 1;
+        }
+    }
+}
+
+/// How far into the queue [`next_job`] looks for a download whose host has room.
+const LOOK_AHEAD: usize = 256;
+
+/// The next download to start: the first queued one whose host has fewer downloads under way
+/// than `--per-host` allows, so that a host at its limit does not hold the `-j` slots while
+/// others' downloads wait behind it; if there is none (in the first [`LOOK_AHEAD`]), the first
+/// one, which waits for its host in its task (shown as waiting) and has the next free
+/// connection.
+fn next_job(
+    queue: &mut VecDeque<(usize, Job)>,
+    running: &Running,
+    hosts: &PerHost,
+) -> Option<(usize, Job)> {
+    let has_room = |(_, job): &(usize, Job)| {
+        running
+            .per_host
+            .get(&hosts.key(&job.url))
+            .copied()
+            .unwrap_or(0)
+            < hosts.limit()
+    };
+    let at = queue
+        .iter()
+        .take(LOOK_AHEAD)
+        .position(has_room)
+        .unwrap_or(0);
+    queue.remove(at)
 }
 
 /// The first download task that has ended, as a `Finished` event (its handle removed from `tasks`

@@ -226,10 +226,10 @@ impl PerHost {
         self.per_host
     }
 
-    /// The `host:port` of `url` (with the scheme's default port), and its semaphore. A URL
-    /// that does not parse is its own host: its download fails before connecting anyway.
-    pub fn for_url(&self, url: &str) -> (String, Arc<Semaphore>) {
-        let key = match url.parse::<http::Uri>() {
+    /// The `host:port` of `url` (with the scheme's default port). A URL that does not parse is
+    /// its own host: its download fails before connecting anyway.
+    pub fn key(&self, url: &str) -> String {
+        match url.parse::<http::Uri>() {
             Ok(uri) if uri.host().is_some() => {
                 let default = if uri.scheme_str() == Some("https") {
                     443
@@ -240,7 +240,12 @@ impl PerHost {
                 format!("{host}:{}", uri.port_u16().unwrap_or(default))
             }
             _ => url.to_owned(),
-        };
+        }
+    }
+
+    /// [`key`](PerHost::key) of `url`, and its semaphore.
+    pub fn for_url(&self, url: &str) -> (String, Arc<Semaphore>) {
+        let key = self.key(url);
         let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
         let semaphore = hosts
             .entry(key.clone())

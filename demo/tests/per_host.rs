@@ -59,3 +59,33 @@ fn the_total_is_still_capped_by_jobs() {
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert_eq!(server.max_open(), 3, "{stdout}");
 }
+
+#[test]
+fn a_host_at_its_limit_does_not_hold_up_another_hosts_downloads() {
+    // Host A's six files are listed first, but only one may be fetched at a time: the other
+    // -j slots go to host B's files, whose requests come before A's second one.
+    let (slow, _) = server();
+    let fast = TestServer::start(vec![
+        ("/b0.bin", Reply::file(&pattern(1_000, 110))),
+        ("/b1.bin", Reply::file(&pattern(1_000, 111))),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let urls: Vec<String> = (0..6)
+        .map(|i| slow.url(&format!("/p{i}.bin")))
+        .chain([fast.url("/b0.bin"), fast.url("/b1.bin")])
+        .collect();
+    let mut args: Vec<&str> = urls.iter().map(String::as_str).collect();
+    args.extend(["-j", "3", "--per-host", "1"]);
+    let output = demo(&args, dir.path());
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(slow.max_open(), 1, "{stdout}");
+    let second_of_a = slow.seen()[1].at;
+    for b in fast.seen() {
+        assert!(
+            b.at < second_of_a,
+            "{} waited behind host A\n{stdout}",
+            b.path
+        );
+    }
+}
