@@ -132,8 +132,10 @@ run() {
     read -r _ _ jobs <<<"$(shape_of "$shape")"
     mkdir -p "$out"
     local -a cmd
+    # All at once from the one server, as curl and aria2c do here: the demo's --per-host would
+    # otherwise hold it to 6 connections.
     case $tool in
-        demo) mapfile -t urls <"$work/$shape.urls"; cmd=("$demo" "${urls[@]}" -o "$out" -j "$jobs") ;;
+        demo) mapfile -t urls <"$work/$shape.urls"; cmd=("$demo" "${urls[@]}" -o "$out" -j "$jobs" --per-host "$jobs") ;;
         curl) cmd=(curl -s -S --fail -Z --parallel-max "$jobs" --output-dir "$out" --remote-name-all -K "$work/$shape.curl") ;;
         wget) cmd=(wget -q -P "$out" -i "$work/$shape.urls") ;;
         aria2c) cmd=(aria2c -q -j "$jobs" -d "$out" -i "$work/$shape.urls" --auto-file-renaming=false) ;;

@@ -3,15 +3,20 @@
 //! resume decision, what a `.part` and a response head decide, is `download/resume.rs`.
 //!
 //! ```text
-//!  begin ── claim the URL's name, measure NAME.part, check its bytes (embedded files)
+//!  begin ── claim the URL's name, measure NAME.part, check its bytes (embedded files),
+//!    │      or find NAME already complete (a rerun)
+//!  a permit for one connection to the host (--per-host), held for one attempt
 //!    │
 //!  request (Range: bytes=N- when N > 0) ──► on_head ── decide (part.rs) ──► Again: ask without Range
 //!    │                                              └─ AlreadyComplete: rename, done
 //!  Sink ── tie the .part to its version (validator.rs), then each chunk: check it, append it,
 //!    │     count it, hand it to the hash (hash.rs) ──► finish: length check
 //!    │
-//!  Commit ── the digest, then sync NAME.part, rename to NAME, sync the folder, with the files
-//!            that finish about now (download/commit.rs, off the event loop)
+//!  Commit ── the digest (-i's sha256=: a mismatch removes NAME.part, never named), record it
+//!    │       as complete (complete.rs), then sync NAME.part, rename to NAME, sync the folder,
+//!    │       with the files that finish about now (download/commit.rs, off the event loop)
+//!
+//!  a failed attempt worth another (retry.rs) ── wait, shown on the bar ── the next attempt
 //! ```
 
 mod commit;
@@ -24,13 +29,16 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-pub use resume::{Head, Next, begin, on_head};
+pub use resume::{ALREADY_COMPLETE, Head, Next, Start, begin, on_head};
 
 use crate::catalog::GeneratedFile;
 use crate::claims::{Claim, Claims};
+use crate::complete;
 use crate::hash::{self, Digest, HashFeed, HashOn, Hashing};
 use crate::part::{Finishing, PartFile, Writeback};
 use crate::progress::Progress;
+use crate::retry;
+use crate::semaphore::{PerHost, Permit, Semaphore};
 use crate::validator::{self, Validator};
 
 /// A download to do.
@@ -40,6 +48,8 @@ pub struct Job {
     pub url: String,
     /// For the embedded files: what every byte must be.
     pub expected: Option<Arc<GeneratedFile>>,
+    /// The SHA-256 the file must have (`-i FILE`'s `sha256=HEX`).
+    pub sha256: Option<Digest>,
 }
 
 /// What every download of a run shares.
@@ -55,6 +65,10 @@ pub struct Settings {
     pub claims: Arc<Claims>,
     /// Where a glass download hashes its file (`--hash-on-loop`: on the event loop).
     pub hash_on: HashOn,
+    /// When and how often a failed attempt is tried again (`--retry`).
+    pub retry: retry::Policy,
+    /// The connections each host may have at once (`--per-host`).
+    pub hosts: PerHost,
 }
 
 /// A finished download.
@@ -78,13 +92,26 @@ pub enum DownloadError {
     /// The HTTP client failed: connection, timeout, malformed or cut-short response...
     Client(http_client::Error),
     /// The `--threads` blocking client failed.
-    Blocking { url: String, what: String },
+    Blocking {
+        url: String,
+        what: String,
+        /// Why another attempt may succeed (`retry.rs`), or `None` if it would fail the same.
+        retry: Option<&'static str>,
+    },
     /// The server answered with something other than the file (404, 500...).
-    Status { url: String, status: u16 },
+    Status {
+        url: String,
+        status: u16,
+        /// The response's `Retry-After`, as sent.
+        retry_after: Option<String>,
+    },
     /// Asked again without `Range`, the server still did not send the whole file.
     ResumeRefused { url: String, status: u16 },
     /// `NAME` exists and `--force` was not given.
     Exists { url: String, path: PathBuf },
+    /// `NAME` is complete from an earlier run, but the server now has another version; `NAME`
+    /// is kept (`--force` replaces it).
+    Changed { url: String, path: PathBuf },
     /// Another download of this run is writing the same name.
     NameTaken { url: String, name: String },
     /// The `.part` or the final file could not be read, written or renamed (a full disk...).
@@ -101,6 +128,17 @@ pub enum DownloadError {
     },
     /// A byte differs from what the embedded server generated; the `.part` is removed.
     Corrupt { url: String, offset: u64 },
+    /// The file's SHA-256 is not the one it must have (`-i`). A download's `.part` is removed
+    /// (`kept: None`); a file complete from an earlier run is kept, at `kept`.
+    Checksum {
+        url: String,
+        expected: Digest,
+        actual: Digest,
+        kept: Option<PathBuf>,
+    },
+    /// Cancelled by the `c` key (`--threads`: its thread saw it between two reads); the `.part`
+    /// stays as written.
+    Cancelled { url: String },
     /// The download's task panicked (a bug in glass or the demo); the `.part` stays as written.
     Panicked { url: String, what: String },
 }
@@ -110,8 +148,8 @@ impl fmt::Display for DownloadError {
         use DownloadError::*;
         match self {
             Client(e) => write!(f, "{e}"),
-            Blocking { url, what } => write!(f, "{url}: {what}"),
-            Status { url, status } => {
+            Blocking { url, what, .. } => write!(f, "{url}: {what}"),
+            Status { url, status, .. } => {
                 // The canonical phrase, never the server's own text.
                 let reason = http::StatusCode::from_u16(*status)
                     .ok()
@@ -126,6 +164,12 @@ impl fmt::Display for DownloadError {
             Exists { url, path } => write!(
                 f,
                 "{url}: {} already exists (use --force to replace it)",
+                path.display()
+            ),
+            Changed { url, path } => write!(
+                f,
+                "{url}: {} is complete from an earlier run, but the server now has another \
+                 version; it is kept (use --force to replace it)",
                 path.display()
             ),
             NameTaken { url, name } => write!(
@@ -147,6 +191,32 @@ impl fmt::Display for DownloadError {
                 "{url}: the file should be {expected} bytes, {received} arrived (the .part is kept)"
             ),
             Panicked { url, what } => write!(f, "{url}: the download's {what}"),
+            Cancelled { url } => write!(f, "{url}: cancelled; its .part is kept for a resume"),
+            Checksum {
+                url,
+                expected,
+                actual,
+                kept: None,
+            } => write!(
+                f,
+                "{url}: SHA-256 mismatch: expected {}, got {}; the .part is removed (its bytes \
+                 are known bad)",
+                hash::hex(expected),
+                hash::hex(actual)
+            ),
+            Checksum {
+                url,
+                expected,
+                actual,
+                kept: Some(path),
+            } => write!(
+                f,
+                "{url}: {} is complete from an earlier run, but its SHA-256 is {}, not the \
+                 expected {}; it is kept (use --force to download it again)",
+                path.display(),
+                hash::hex(actual),
+                hash::hex(expected)
+            ),
             Corrupt { url, offset } => write!(
                 f,
                 "{url}: byte {offset} differs from what the server generated (the .part is removed)"
@@ -197,6 +267,10 @@ pub struct Sink<'a> {
     /// This response's validator, still to be tied to a fresh `.part` before its first byte;
     /// `None` once tied, or on a resume (the validator on disk is the one it matched).
     validator: Option<PendingValidator>,
+    /// The validator of the version being written, recorded on the file once complete.
+    version: Option<Validator>,
+    /// The SHA-256 the file must have before it may get its name (`-i`).
+    expected_sha256: Option<Digest>,
     /// For [`Done::remark`].
     remark: Option<&'static str>,
     /// The hash of the bytes written, once [`Sink::hash`] has started it.
@@ -316,6 +390,8 @@ impl Sink<'_> {
                 remark: self.remark,
                 sha256: None,
             },
+            version: self.version,
+            expected_sha256: self.expected_sha256,
             _claims: self._claims,
         })
     }
@@ -341,6 +417,10 @@ pub struct Commit {
     force: bool,
     /// What to report once done.
     done: Done,
+    /// The validator of its version, for the record a rerun reads (`complete.rs`).
+    version: Option<Validator>,
+    /// The SHA-256 it must have before it may get its name (`-i`).
+    expected_sha256: Option<Digest>,
     /// Held until the file has its final name.
     _claims: Vec<Claim>,
 }
@@ -350,12 +430,11 @@ impl Commit {
     pub fn run_and_hash(mut self) -> Result<Done, DownloadError> {
         let digest = match self.hashing.take() {
             Some(Hashing::Inline(hasher)) => hash::digest(*hasher),
-            _ => self.read_back()?,
+            _ => read_back(&self.part, &self.url)?,
         };
-        self.done.sha256 = Some(digest);
-        let finishing = self.finishing();
-        let finished = commit::finish_blocking(finishing);
-        self.finished(finished)
+        let commit = self.checked(digest)?;
+        let finished = commit::finish_blocking(commit.finishing());
+        commit.finished(finished)
     }
 
     /// The digest, then the commit, off the event loop (except the digest with `--hash-on-loop`:
@@ -366,37 +445,47 @@ impl Commit {
         on: HashOn,
     ) -> Result<Done, DownloadError> {
         progress.hashing();
-        let digest = match (self.hashing.take(), on) {
-            (Some(Hashing::Pool(feed)), _) => {
+        let digest = match self.hashing.take() {
+            Some(Hashing::Pool(feed)) => {
                 feed.finish().await.map_err(|source| DownloadError::File {
                     url: self.url.clone(),
                     path: self.part.clone(),
                     source,
                 })?
             }
-            // Deliberately blocking, inside this poll: see hash.rs.
-            (_, HashOn::EventLoop) => self.read_back()?,
-            // Nothing was downloaded (the .part was complete): its bytes are read back.
-            (_, HashOn::BlockingPool) => {
-                let (part, url) = (self.part.clone(), self.url.clone());
-                executor::spawn_blocking(move || read_back(&part, &url))
-                    .await
-                    .unwrap_or_else(|e| {
-                        Err(DownloadError::Panicked {
-                            url: self.url.clone(),
-                            what: e.to_string(),
-                        })
-                    })?
-            }
+            // Nothing was downloaded (the .part was complete), or `--hash-on-loop`.
+            _ => read_back_where(&self.part, &self.url, on).await?,
         };
-        self.done.sha256 = Some(digest);
-        let finished = commit::finish(self.finishing()).await;
-        self.finished(finished)
+        let commit = self.checked(digest)?;
+        let finished = commit::finish(commit.finishing()).await;
+        commit.finished(finished)
     }
 
-    /// The digest of the `.part`, read back, blocking this thread.
-    fn read_back(&self) -> Result<Digest, DownloadError> {
-        read_back(&self.part, &self.url)
+    /// The `.part`'s bytes are all hashed: a file that must have another SHA-256 (`-i`) never
+    /// gets its name, and its `.part` is removed (its validator with it, on the `.part` or in
+    /// its sidecar): its bytes are known bad. Otherwise the `.part` is recorded as complete
+    /// (`complete.rs`), before the commit that syncs the record with the bytes and then renames.
+    fn checked(mut self, digest: Digest) -> Result<Commit, DownloadError> {
+        if let Some(expected) = self.expected_sha256
+            && expected != digest
+        {
+            let _ = std::fs::remove_file(&self.part);
+            validator::remove_sidecar(&self.sidecar);
+            return Err(DownloadError::Checksum {
+                url: self.url,
+                expected,
+                actual: digest,
+                kept: None,
+            });
+        }
+        self.done.sha256 = Some(digest);
+        let record = complete::Record {
+            size: self.done.size,
+            validator: self.version.take(),
+        };
+        // Best effort: without it a rerun only fails to recognise the file as complete.
+        let _ = complete::mark(&self.part, &record);
+        Ok(self)
     }
 
     /// What [`crate::part::finish_batch`] needs.
@@ -412,17 +501,35 @@ impl Commit {
     fn finished(self, finished: io::Result<()>) -> Result<Done, DownloadError> {
         finished.map_err(|e| rename_error(&self.url, &self.final_path, e))?;
         // Only now: until the file has its name, its .part may be resumed (or found complete)
-        // by a later run, which needs the validator. Best effort: it describes nothing any more.
+        // by a later run, which needs the validator. Best effort: it describes nothing any more
+        // (the record of the finished file names the version).
         validator::untie_path(&self.final_path);
         validator::remove_sidecar(&self.sidecar);
         Ok(self.done)
     }
 }
 
-/// The digest of the `.part` at `part` read back (a `.part` that needed no download, or every
-/// file with `--hash-on-loop`); blocks this thread.
-fn read_back(part: &Path, url: &str) -> Result<Digest, DownloadError> {
-    hash::hash_file(part, url)
+/// The digest of the file at `path` read back (a `.part` or a file that needed no download, or
+/// every file with `--hash-on-loop`); blocks this thread.
+fn read_back(path: &Path, url: &str) -> Result<Digest, DownloadError> {
+    hash::hash_file(path, url)
+}
+
+/// [`read_back`] where `on` says, for a glass task: on the blocking pool, or deliberately
+/// blocking inside this poll (`--hash-on-loop`: see hash.rs).
+async fn read_back_where(path: &Path, url: &str, on: HashOn) -> Result<Digest, DownloadError> {
+    if on == HashOn::EventLoop {
+        return read_back(path, url);
+    }
+    let (owned_path, owned_url) = (path.to_owned(), url.to_owned());
+    executor::spawn_blocking(move || read_back(&owned_path, &owned_url))
+        .await
+        .unwrap_or_else(|e| {
+            Err(DownloadError::Panicked {
+                url: url.to_owned(),
+                what: e.to_string(),
+            })
+        })
 }
 
 /// A `.part`'s validator, to be tied to it before its first byte, so that no byte of one version
@@ -488,7 +595,9 @@ impl Sink<'_> {
     }
 }
 
-/// One download as a glass task: the client's requests, `.await`ed, fed through the shared steps.
+/// One download as a glass task: the client's requests, `.await`ed, fed through the shared
+/// steps; a failure worth another attempt (`retry.rs`) is tried again after a wait, resuming
+/// what the failed attempt left in the `.part`.
 pub async fn run(
     client: &http_client::Client,
     job: &Job,
@@ -496,13 +605,79 @@ pub async fn run(
     progress: &Progress,
 ) -> Result<Done, DownloadError> {
     let mut start = begin(job, settings, progress)?;
+    let mut retries = 0;
+    loop {
+        let error = match attempt(client, job, settings, progress, &mut start).await {
+            Err(error) => error,
+            done => return done,
+        };
+        let wait = before_retry(&mut start, settings, progress, error, &mut retries)?;
+        reactor::time::sleep(wait).await;
+        progress.running();
+    }
+}
+
+/// A connection to the job's host if the per-host limit has one free now; otherwise the
+/// download is shown waiting, and the host's semaphore is returned to wait on (each design
+/// waits its own way).
+pub fn connection_now(
+    job: &Job,
+    settings: &Settings,
+    progress: &Progress,
+) -> Result<Permit, std::sync::Arc<Semaphore>> {
+    let (host, semaphore) = settings.hosts.for_url(&job.url);
+    semaphore.try_acquire().ok_or_else(|| {
+        progress.waiting(&host, settings.hosts.limit());
+        semaphore
+    })
+}
+
+/// After a failed attempt: the error back if it is not worth another (or the retries are used
+/// up); otherwise the wait before the next attempt, shown on the download's bar, with `start`
+/// ready to resume what the failed one left. Both designs call it, then wait their own way.
+pub fn before_retry(
+    start: &mut Start<'_>,
+    settings: &Settings,
+    progress: &Progress,
+    error: DownloadError,
+    retries: &mut u32,
+) -> Result<std::time::Duration, DownloadError> {
+    let Some(failure) = retry::transient(&error).filter(|_| *retries < settings.retry.retries)
+    else {
+        return Err(error);
+    };
+    let wait = settings.retry.wait(*retries, &failure);
+    *retries += 1;
+    start.again_after_failure()?;
+    progress.retrying(wait, &failure.reason);
+    Ok(wait)
+}
+
+/// One attempt: asks (again, if the `.part` or the rules say so) and saves what comes.
+async fn attempt<'a>(
+    client: &http_client::Client,
+    job: &Job,
+    settings: &Settings,
+    progress: &Progress,
+    start: &mut Start<'a>,
+) -> Result<Done, DownloadError> {
+    if let Some(there) = start.already_complete()? {
+        return there.hash_and_check(job, progress, settings.hash_on).await;
+    }
+    // One of the host's connections, held while this attempt talks to it (given back before the
+    // commit and the hash, and during a retry's wait).
+    let connection = match connection_now(job, settings, progress) {
+        Ok(permit) => permit,
+        Err(semaphore) => {
+            let permit = semaphore.acquire().await;
+            progress.running();
+            permit
+        }
+    };
     loop {
         let mut request = client.get(&job.url);
-        if start.have > 0 {
-            request = request.header("range", format!("bytes={}-", start.have));
-        }
-        if let Some(validator) = start.if_range() {
-            request = request.header("if-range", validator);
+        for (name, value) in start.headers() {
+            request = request.header(name, value);
         }
         let mut response = request.send().await.map_err(DownloadError::Client)?;
         let header = |name| {
@@ -520,9 +695,13 @@ pub async fn run(
             etag: header(http::header::ETAG),
             last_modified: header(http::header::LAST_MODIFIED),
             date: header(http::header::DATE),
+            retry_after: header(http::header::RETRY_AFTER),
         };
-        match on_head(&mut start, &head)? {
+        match on_head(start, &head)? {
             Next::Again => continue,
+            Next::Skip(there) => {
+                return there.hash_and_check(job, progress, settings.hash_on).await;
+            }
             Next::Complete(commit) => {
                 return commit.run_off_loop(progress, settings.hash_on).await;
             }
@@ -532,6 +711,7 @@ pub async fn run(
                 while let Some(chunk) = response.chunk().await.map_err(DownloadError::Client)? {
                     sink.append(&chunk).await?;
                 }
+                drop((response, connection));
                 let commit = sink.finish()?;
                 return commit.run_off_loop(progress, settings.hash_on).await;
             }

@@ -14,15 +14,14 @@
 //! the `.part` is not on disk with it.) It also costs no file of its own: no `open`, `fsync` and
 //! `unlink` per download, which on many small files was most of the time spent.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::part::inside;
+use crate::xattr;
 
 /// What ties a `.part` to one version of the file on the server (RFC 9110, section 8.8).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,8 +79,8 @@ impl Validator {
     }
 
     /// The attribute's (and the sidecar's) contents: one line, `etag VALUE` or
-    /// `last-modified VALUE`.
-    fn encode(&self) -> String {
+    /// `last-modified VALUE`; also the second line of a finished file's record (`complete.rs`).
+    pub(crate) fn encode(&self) -> String {
         match self {
             Validator::ETag(v) => format!("etag {v}\n"),
             Validator::LastModified(v) => format!("last-modified {v}\n"),
@@ -90,7 +89,7 @@ impl Validator {
 
     /// The inverse of [`encode`](Validator::encode); `None` for anything else (a damaged or
     /// foreign sidecar ties nothing). The value becomes a request header, so it is checked again.
-    fn decode(text: &str) -> Option<Validator> {
+    pub(crate) fn decode(text: &str) -> Option<Validator> {
         let line = text.strip_suffix('\n')?;
         let validator = match line.split_once(' ')? {
             ("etag", v) => Validator::ETag(v.to_owned()),
@@ -104,7 +103,7 @@ impl Validator {
 /// The seconds since 1970 of an HTTP-date in its preferred form, IMF-fixdate
 /// (`Sun, 06 Nov 1994 08:49:37 GMT`). The two obsolete forms (RFC 850's and asctime's) are not
 /// read: a date that cannot be read is never strong, which costs a restart, never a splice.
-fn http_date(text: &str) -> Option<i64> {
+pub(crate) fn http_date(text: &str) -> Option<i64> {
     let rest = text.trim().split_once(", ")?.1;
     let fields: Vec<&str> = rest.split(' ').collect();
     let [day, month, year, time, "GMT"] = fields[..] else {
@@ -153,31 +152,12 @@ const ATTRIBUTE: &CStr = c"user.glass.validator";
 /// system without user attributes) the one kept in `sidecar`. `part` is not followed if it is a
 /// symlink (`existing_len` has refused one already).
 pub fn read_validator(part: &Path, sidecar: &Path) -> io::Result<Option<Validator>> {
-    if refuses_attributes_for_tests() {
-        return read_sidecar(sidecar);
-    }
-    let path = CString::new(part.as_os_str().as_bytes())?;
-    // Far more than a validator needs; a longer value is not ours (`ERANGE`, read as none).
-    let mut buf = [0u8; 4096];
-    // SAFETY: `path` and `ATTRIBUTE` are NUL-terminated and outlive the call; `buf` is writable
-    // for `buf.len()` bytes, and the kernel writes at most that many.
-    let n = unsafe {
-        libc::lgetxattr(
-            path.as_ptr(),
-            ATTRIBUTE.as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
-    if n >= 0 {
-        let text = std::str::from_utf8(&buf[..n as usize]).unwrap_or("");
-        return Ok(Validator::decode(text));
-    }
-    match io::Error::last_os_error().raw_os_error() {
-        Some(libc::ERANGE) => Ok(None),
+    match xattr::get(part, ATTRIBUTE) {
+        Ok(Some(text)) => Ok(Validator::decode(&text)),
         // No attribute, or no attributes on this file system: a sidecar, if there is one.
-        Some(libc::ENODATA | libc::ENOTSUP) => read_sidecar(sidecar),
-        _ => Err(io::Error::last_os_error()),
+        Ok(None) => read_sidecar(sidecar),
+        Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => read_sidecar(sidecar),
+        Err(e) => Err(e),
     }
 }
 
@@ -199,8 +179,8 @@ pub enum Tied {
 /// `.part`'s first byte.
 pub fn tie(part: &File, sidecar: &Path, version: Option<&Validator>) -> io::Result<Tied> {
     let set = match version {
-        Some(v) => set_attribute(part, &v.encode()),
-        None => remove_attribute(part),
+        Some(v) => xattr::set(part, ATTRIBUTE, &v.encode()),
+        None => xattr::remove(part, ATTRIBUTE),
     };
     match set {
         Ok(()) => {}
@@ -220,67 +200,7 @@ pub fn tie(part: &File, sidecar: &Path, version: Option<&Validator>) -> io::Resu
 /// more), not following a symlink. Best effort: a stale attribute on a finished file ties
 /// nothing, since only a `.part`'s is ever read.
 pub fn untie_path(path: &Path) {
-    if refuses_attributes_for_tests() {
-        return;
-    }
-    let Ok(path) = CString::new(path.as_os_str().as_bytes()) else {
-        return;
-    };
-    // SAFETY: `path` and `ATTRIBUTE` are NUL-terminated and outlive the call, which only reads
-    // them.
-    unsafe { libc::lremovexattr(path.as_ptr(), ATTRIBUTE.as_ptr()) };
-}
-
-/// `fsetxattr`: sets the attribute to `value`.
-fn set_attribute(file: &File, value: &str) -> io::Result<()> {
-    if refuses_attributes_for_tests() {
-        return Err(io::Error::from_raw_os_error(libc::ENOTSUP));
-    }
-    // SAFETY: the fd is open for the whole call (`file` is borrowed); `ATTRIBUTE` is
-    // NUL-terminated and `value` is valid for `value.len()` bytes, which the kernel only reads.
-    let rc = unsafe {
-        libc::fsetxattr(
-            file.as_raw_fd(),
-            ATTRIBUTE.as_ptr(),
-            value.as_ptr().cast(),
-            value.len(),
-            0,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// `fremovexattr`: removes the attribute; its absence is not an error.
-fn remove_attribute(file: &File) -> io::Result<()> {
-    if refuses_attributes_for_tests() {
-        return Err(io::Error::from_raw_os_error(libc::ENOTSUP));
-    }
-    // SAFETY: the fd is open for the whole call; `ATTRIBUTE` is NUL-terminated.
-    let rc = unsafe { libc::fremovexattr(file.as_raw_fd(), ATTRIBUTE.as_ptr()) };
-    match rc {
-        0 => Ok(()),
-        _ if io::Error::last_os_error().raw_os_error() == Some(libc::ENODATA) => Ok(()),
-        _ => Err(io::Error::last_os_error()),
-    }
-}
-
-#[cfg(test)]
-thread_local! {
-    /// Tests set this to stand for a file system without user attributes (the seam for the
-    /// sidecar's path: such file systems are rare and cannot be made without privileges).
-    static REFUSE_ATTRIBUTES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Whether a test has made this thread's attribute calls fail as on a file system without them.
-fn refuses_attributes_for_tests() -> bool {
-    #[cfg(test)]
-    return REFUSE_ATTRIBUTES.with(|r| r.get());
-    #[cfg(not(test))]
-    false
+    let _ = xattr::remove_path(path, ATTRIBUTE);
 }
 
 /// The validator kept in the sidecar at `path`, if any (`O_NOFOLLOW`: a symlink there is an error).
@@ -438,7 +358,7 @@ mod tests {
 
     #[test]
     fn without_attributes_the_validator_goes_to_the_sidecar() {
-        REFUSE_ATTRIBUTES.with(|r| r.set(true));
+        crate::xattr::REFUSE_FOR_TESTS.with(|r| r.set(true));
         let dir = tempfile::tempdir().unwrap();
         let v = Validator::LastModified("Tue, 01 Dec 2026 07:00:00 GMT".into());
         let (part, sidecar, tied) = tied_part(dir.path(), Some(&v));

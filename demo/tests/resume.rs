@@ -189,10 +189,10 @@ fn validator_attribute(path: &std::path::Path) -> Option<String> {
 }
 
 /// A first run cut short after 40 000 bytes of `old` (ETag `"v1"`): it leaves a `.part`, and on
-/// it, not in a file beside it, the validator.
+/// it, not in a file beside it, the validator (`--retry 0`: a retry would resume it at once).
 fn interrupted_run(server: &TestServer, old: &[u8], dir: &std::path::Path) {
     server.set("/v.bin", version(old, "\"v1\"", true, Some(40_000)));
-    let (code, out) = run(server, "/v.bin", dir, &[]);
+    let (code, out) = run(server, "/v.bin", dir, &["--retry", "0"]);
     assert_eq!(code, 1, "{out}");
     let part = std::fs::metadata(dir.join("v.bin.part")).expect(&out);
     assert_eq!(part.len(), 40_000, "{out}");
@@ -329,7 +329,7 @@ fn a_weak_etag_or_a_date_within_its_second_never_ties_a_part_to_its_version() {
         let server = TestServer::start(vec![]);
         let dir = tempfile::tempdir().unwrap();
         server.set("/v.bin", dated(&old, [etag, modified, date], Some(40_000)));
-        let (code, out) = run(&server, "/v.bin", dir.path(), &[]);
+        let (code, out) = run(&server, "/v.bin", dir.path(), &["--retry", "0"]);
         assert_eq!(code, 1, "{out}");
         let new_etag = etag.map(|_| new_etag);
         server.set("/v.bin", dated(&new, [new_etag, modified, date], None));
@@ -351,7 +351,7 @@ fn a_date_a_second_before_the_response_ties_a_part_with_no_etag() {
     let dir = tempfile::tempdir().unwrap();
     let headers = [None, Some(WRITTEN), Some("Tue, 01 Dec 2026 07:00:01 GMT")];
     server.set("/v.bin", dated(&body, headers, Some(40_000)));
-    let (code, out) = run(&server, "/v.bin", dir.path(), &[]);
+    let (code, out) = run(&server, "/v.bin", dir.path(), &["--retry", "0"]);
     assert_eq!(code, 1, "{out}");
     server.set("/v.bin", dated(&body, headers, None));
     let (code, out) = run(&server, "/v.bin", dir.path(), &[]);

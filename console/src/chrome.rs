@@ -1,4 +1,4 @@
-//! `--trace-file`: glass's events as Chrome trace-event JSON, which Perfetto (ui.perfetto.dev) and
+//! The Chrome trace: glass's events as Chrome trace-event JSON, which Perfetto (ui.perfetto.dev) and
 //! `chrome://tracing` open, with an arrow from each wake to the poll it caused.
 //!
 //! ## The tracks
@@ -48,7 +48,7 @@ const WAKE_SLICE_US: f64 = 0.05;
 
 /// The trace file as it is written: events stream out; track names are written at the end, when
 /// every task's name is known.
-pub struct ChromeFile {
+pub(crate) struct ChromeFile {
     out: BufWriter<File>,
     /// Whether an event has been written (the next one needs a comma).
     any: bool,
@@ -70,7 +70,7 @@ pub struct ChromeFile {
 
 impl ChromeFile {
     /// Creates the file at `path` and writes the JSON's opening.
-    pub fn create(path: &Path) -> io::Result<ChromeFile> {
+    pub(crate) fn create(path: &Path) -> io::Result<ChromeFile> {
         let mut out = BufWriter::new(File::create(path)?);
         out.write_all(b"{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n")?;
         let mut tracks = BTreeMap::new();
@@ -102,7 +102,7 @@ impl ChromeFile {
     }
 
     /// Writes the track names and the JSON's end. Later events are dropped.
-    pub fn close(&mut self) -> io::Result<()> {
+    pub(crate) fn close(&mut self) -> io::Result<()> {
         if self.closed {
             return Ok(());
         }
@@ -112,7 +112,7 @@ impl ChromeFile {
             self.wake_slice(EXECUTOR_TRACK, id, task, &cause, ts)?;
         }
         let mut meta = vec![
-            r#"{"name":"process_name","ph":"M","pid":1,"args":{"name":"glass demo (one thread)"}}"#
+            r#"{"name":"process_name","ph":"M","pid":1,"args":{"name":"glass (one thread)"}}"#
                 .to_owned(),
         ];
         if self.tracks.len() > 1 {
@@ -288,7 +288,7 @@ impl ChromeFile {
                 if let Some(&task) = fields.numbers.get("task") {
                     let name = match fields.texts.get("name") {
                         Some(name) => format!("task {task}: {name}"),
-                        None if task == 0 => "task 0: block_on's future (the manager)".to_owned(),
+                        None if task == 0 => "task 0: block_on's future".to_owned(),
                         None => format!("task {task}"),
                     };
                     self.tracks.insert(task + 1, name);
@@ -301,11 +301,11 @@ impl ChromeFile {
 }
 
 /// Turns glass's events into trace-event JSON.
-pub struct ChromeLayer {
+pub(crate) struct ChromeLayer {
     /// The file, shared with the guard that closes it.
-    pub out: Arc<Mutex<ChromeFile>>,
+    pub(crate) out: Arc<Mutex<ChromeFile>>,
     /// Time zero of the trace.
-    pub origin: Instant,
+    pub(crate) origin: Instant,
 }
 
 impl<S: tracing::Subscriber> Layer<S> for ChromeLayer {

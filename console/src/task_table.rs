@@ -1,5 +1,5 @@
-//! The live task table under the bars (`t` shows and hides it, `--tasks` starts with it shown):
-//! tokio-console's task list, inside the program.
+//! The live task table: tokio-console's task list, inside the program, as text (the demo shows it
+//! under its bars when `t` is pressed).
 //!
 //! Each row is one live task from `executor::tasks()`: its id, name, state, polls, and where its
 //! time went, with tokio-console's names and meanings (`executor::TaskMetrics`): **busy** inside
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use executor::{TaskInfo, TaskState};
 
-use crate::names::for_display;
+use crate::printable;
 
 /// At most this many task rows; the rest are counted on one line (a terminal has few rows).
 const MAX_ROWS: usize = 20;
@@ -120,7 +120,7 @@ pub fn render(tasks: &[TaskInfo], rates: Option<RuntimeRates>, width: usize) -> 
     tasks.sort_by_key(|t| t.id);
     for task in tasks.iter().take(MAX_ROWS) {
         let name = match (&task.name, task.id) {
-            (Some(name), _) => for_display(name),
+            (Some(name), _) => printable(name),
             (None, 0) => "block_on's future".to_owned(),
             (None, _) => "(unnamed)".to_owned(),
         };
