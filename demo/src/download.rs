@@ -522,14 +522,21 @@ async fn read_back_where(path: &Path, url: &str, on: HashOn) -> Result<Digest, D
         return read_back(path, url);
     }
     let (owned_path, owned_url) = (path.to_owned(), url.to_owned());
-    executor::spawn_blocking(move || read_back(&owned_path, &owned_url))
-        .await
-        .unwrap_or_else(|e| {
-            Err(DownloadError::Panicked {
-                url: url.to_owned(),
-                what: e.to_string(),
-            })
+    off_loop(url, move || read_back(&owned_path, &owned_url)).await
+}
+
+/// Runs `step` of the download of `url` on the blocking pool, awaited; a panic there is the
+/// download's failure.
+async fn off_loop<T: Send + 'static>(
+    url: &str,
+    step: impl FnOnce() -> Result<T, DownloadError> + Send + 'static,
+) -> Result<T, DownloadError> {
+    executor::spawn_blocking(step).await.unwrap_or_else(|e| {
+        Err(DownloadError::Panicked {
+            url: url.to_owned(),
+            what: e.to_string(),
         })
+    })
 }
 
 /// A `.part`'s validator, to be tied to it before its first byte, so that no byte of one version
@@ -584,14 +591,7 @@ impl Sink<'_> {
             return Ok(());
         }
         let url = self.url.clone();
-        executor::spawn_blocking(move || pending.finish_tie(tied, &url))
-            .await
-            .unwrap_or_else(|e| {
-                Err(DownloadError::Panicked {
-                    url: self.url.clone(),
-                    what: e.to_string(),
-                })
-            })
+        off_loop(&self.url, move || pending.finish_tie(tied, &url)).await
     }
 }
 
@@ -715,6 +715,91 @@ async fn attempt<'a>(
                 let commit = sink.finish()?;
                 return commit.run_off_loop(progress, settings.hash_on).await;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A [`Commit`] of `dir/a.bin.part` (holding `bytes`, tied to `version`), which must have
+    /// the SHA-256 `expected` if given.
+    fn commit_of(
+        dir: &Path,
+        bytes: &[u8],
+        version: Option<Validator>,
+        expected: Option<Digest>,
+    ) -> Commit {
+        let part = dir.join("a.bin.part");
+        let sidecar = validator::validator_path(dir, "a.bin").unwrap();
+        let file = std::fs::File::create(&part).unwrap();
+        if validator::tie(&file, &sidecar, version.as_ref()).unwrap() == validator::Tied::Sidecar {
+            validator::write_sidecar(&sidecar, version.as_ref()).unwrap();
+        }
+        std::fs::write(&part, bytes).unwrap();
+        Commit {
+            url: "http://h/a.bin".into(),
+            part,
+            hashing: None,
+            sidecar,
+            final_path: dir.join("a.bin"),
+            force: false,
+            done: Done {
+                size: bytes.len() as u64,
+                resumed_from: 0,
+                verified: false,
+                remark: None,
+                sha256: None,
+            },
+            version,
+            expected_sha256: expected,
+            _claims: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_checked_part_carries_its_record_before_its_rename() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = Validator::ETag("\"v1\"".into());
+        let digest: Digest = <sha2::Sha256 as sha2::Digest>::digest(b"bytes").into();
+        let commit = commit_of(dir.path(), b"bytes", Some(v.clone()), Some(digest));
+        let (part, to) = (commit.part.clone(), commit.final_path.clone());
+        let commit = commit.checked(digest).unwrap();
+        // On the .part, so the commit's sync takes it to the disk before the rename.
+        let record = complete::Record {
+            size: 5,
+            validator: Some(v),
+        };
+        assert_eq!(complete::read(&part), Some(record.clone()));
+        let finished = commit::finish_blocking(commit.finishing());
+        let done = commit.finished(finished).unwrap();
+        assert_eq!(done.sha256, Some(digest));
+        assert_eq!(complete::read(&to), Some(record));
+        // The finished file keeps the record, not the .part's validator.
+        assert_eq!(
+            validator::read_validator(&to, Path::new("/none")).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_wrong_hash_removes_the_part_and_its_validator_and_never_names_it() {
+        for attributes in [true, false] {
+            crate::xattr::REFUSE_FOR_TESTS.with(|r| r.set(!attributes));
+            let dir = tempfile::tempdir().unwrap();
+            let v = Some(Validator::ETag("\"v1\"".into()));
+            let commit = commit_of(dir.path(), b"bytes", v, Some([7; 32]));
+            let sidecar = commit.sidecar.clone();
+            assert_eq!(sidecar.exists(), !attributes);
+            let err = commit.run_and_hash().unwrap_err();
+            assert!(
+                matches!(err, DownloadError::Checksum { kept: None, .. }),
+                "{err}"
+            );
+            // Nothing left: no name, no .part to resume, no sidecar to speak for one.
+            let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+            assert!(left.is_empty(), "attributes: {attributes}: {left:?}");
         }
     }
 }
