@@ -394,7 +394,7 @@ fn sync_parts(batch: &[Finishing]) -> io::Result<()> {
 }
 
 /// The folder a path's entry is in.
-fn folder_of(path: &Path) -> &Path {
+pub fn folder_of(path: &Path) -> &Path {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),

@@ -249,11 +249,7 @@ pub fn remove_sidecar(path: &Path) {
 
 /// `fsync` of the folder holding `path`: its entries (a removed or a new name) reach the disk.
 pub fn sync_folder_of(path: &Path) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    File::open(dir)?.sync_all()
+    File::open(crate::part::folder_of(path))?.sync_all()
 }
 
 #[cfg(test)]
