@@ -38,7 +38,8 @@ fn queue() -> MutexGuard<'static, Queue> {
 }
 
 /// Gives `item` its final name durably, with whatever else finishes about now
-/// ([`part::finish_batch`]'s guarantees, for this file).
+/// ([`part::finish_batch`]'s guarantees, for this file). Once queued, the file is committed even
+/// if this future is dropped (a cancelled download): it is complete, and only its result is lost.
 pub async fn finish(item: Finishing) -> io::Result<()> {
     let (tx, rx) = oneshot::channel();
     let start_job = {
