@@ -1,6 +1,8 @@
 //! One download, from URL to verified file: the steps both designs share ([`begin`], [`on_head`],
 //! [`Sink`], [`Commit`]), and [`run`], the glass task that drives them with `http_client`. The
-//! resume decision, what a `.part` and a response head decide, is `download/resume.rs`.
+//! resume decision, what a `.part` and a response head decide, is `download/resume.rs`; the
+//! last step, from a complete `.part` to a named, durable file, `download/commit.rs`; why a
+//! download fails, `download/error.rs`.
 //!
 //! ```text
 //!  begin ── claim the URL's name, measure NAME.part, check its bytes (embedded files),
@@ -20,22 +22,23 @@
 //! ```
 
 mod commit;
+mod error;
 mod resume;
 
-use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
 
+pub use commit::Commit;
+pub use error::DownloadError;
 pub use resume::{ALREADY_COMPLETE, Head, Next, Start, begin, on_head};
 
 use crate::catalog::GeneratedFile;
 use crate::claims::{Claim, Claims};
-use crate::complete;
 use crate::hash::{self, Digest, HashFeed, HashOn, Hashing};
-use crate::part::{Finishing, PartFile, Writeback};
+use crate::part::{PartFile, Writeback};
 use crate::progress::Progress;
 use crate::retry;
 use crate::semaphore::{PerHost, Permit, Semaphore};
@@ -84,162 +87,6 @@ pub struct Done {
     pub remark: Option<&'static str>,
     /// The SHA-256 of the file's bytes, computed before it got its final name (`hash.rs`).
     pub sha256: Option<Digest>,
-}
-
-/// Why a download failed. Each message names the URL (the client's errors name it themselves).
-#[derive(Debug)]
-pub enum DownloadError {
-    /// The HTTP client failed: connection, timeout, malformed or cut-short response...
-    Client(http_client::Error),
-    /// The `--threads` blocking client failed.
-    Blocking {
-        url: String,
-        what: String,
-        /// Why another attempt may succeed (`retry.rs`), or `None` if it would fail the same.
-        retry: Option<&'static str>,
-    },
-    /// The server answered with something other than the file (404, 500...).
-    Status {
-        url: String,
-        status: u16,
-        /// The response's `Retry-After`, as sent.
-        retry_after: Option<String>,
-    },
-    /// Asked again without `Range`, the server still did not send the whole file.
-    ResumeRefused { url: String, status: u16 },
-    /// `NAME` exists and `--force` was not given.
-    Exists { url: String, path: PathBuf },
-    /// `NAME` is complete from an earlier run, but the server now has another version; `NAME`
-    /// is kept (`--force` replaces it).
-    Changed { url: String, path: PathBuf },
-    /// Another download of this run is writing the same name.
-    NameTaken { url: String, name: String },
-    /// The `.part` or the final file could not be read, written or renamed (a full disk...).
-    File {
-        url: String,
-        path: PathBuf,
-        source: io::Error,
-    },
-    /// The body's length is not the file's length; the `.part` is kept for a resume.
-    Length {
-        url: String,
-        expected: u64,
-        received: u64,
-    },
-    /// A byte differs from what the embedded server generated; the `.part` is removed.
-    Corrupt { url: String, offset: u64 },
-    /// The file's SHA-256 is not the one it must have (`-i`). A download's `.part` is removed
-    /// (`kept: None`); a file complete from an earlier run is kept, at `kept`.
-    Checksum {
-        url: String,
-        expected: Digest,
-        actual: Digest,
-        kept: Option<PathBuf>,
-    },
-    /// Cancelled by the `c` key (`--threads`: its thread saw it between two reads); the `.part`
-    /// stays as written.
-    Cancelled { url: String },
-    /// The download's task panicked (a bug in glass or the demo); the `.part` stays as written.
-    Panicked { url: String, what: String },
-}
-
-impl fmt::Display for DownloadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use DownloadError::*;
-        match self {
-            Client(e) => write!(f, "{e}"),
-            Blocking { url, what, .. } => write!(f, "{url}: {what}"),
-            Status { url, status, .. } => {
-                // The canonical phrase, never the server's own text.
-                let reason = http::StatusCode::from_u16(*status)
-                    .ok()
-                    .and_then(|s| s.canonical_reason())
-                    .unwrap_or("");
-                write!(f, "{url}: the server answered {status} {reason}")
-            }
-            ResumeRefused { url, status } => write!(
-                f,
-                "{url}: asked for the whole file after a failed resume, the server answered {status}"
-            ),
-            Exists { url, path } => write!(
-                f,
-                "{url}: {} already exists (use --force to replace it)",
-                path.display()
-            ),
-            Changed { url, path } => write!(
-                f,
-                "{url}: {} is complete from an earlier run, but the server now has another \
-                 version; it is kept (use --force to replace it)",
-                path.display()
-            ),
-            NameTaken { url, name } => write!(
-                f,
-                "{url}: another download in this run is already saving {name}"
-            ),
-            File { url, path, source } if source.raw_os_error() == Some(libc::ENOSPC) => write!(
-                f,
-                "{url}: {}: the disk is full ({source}); the .part is kept for a resume",
-                path.display()
-            ),
-            File { url, path, source } => write!(f, "{url}: {}: {source}", path.display()),
-            Length {
-                url,
-                expected,
-                received,
-            } => write!(
-                f,
-                "{url}: the file should be {expected} bytes, {received} arrived (the .part is kept)"
-            ),
-            Panicked { url, what } => write!(f, "{url}: the download's {what}"),
-            Cancelled { url } => write!(f, "{url}: cancelled; its .part is kept for a resume"),
-            Checksum {
-                url,
-                expected,
-                actual,
-                kept: None,
-            } => write!(
-                f,
-                "{url}: SHA-256 mismatch: expected {}, got {}; the .part is removed (its bytes \
-                 are known bad)",
-                hash::hex(expected),
-                hash::hex(actual)
-            ),
-            Checksum {
-                url,
-                expected,
-                actual,
-                kept: Some(path),
-            } => write!(
-                f,
-                "{url}: {} is complete from an earlier run, but its SHA-256 is {}, not the \
-                 expected {}; it is kept (use --force to download it again)",
-                path.display(),
-                hash::hex(actual),
-                hash::hex(expected)
-            ),
-            Corrupt { url, offset } => write!(
-                f,
-                "{url}: byte {offset} differs from what the server generated (the .part is removed)"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for DownloadError {}
-
-fn rename_error(url: &str, path: &Path, e: io::Error) -> DownloadError {
-    if e.kind() == io::ErrorKind::AlreadyExists {
-        DownloadError::Exists {
-            url: url.to_owned(),
-            path: path.to_owned(),
-        }
-    } else {
-        DownloadError::File {
-            url: url.to_owned(),
-            path: path.to_owned(),
-            source: e,
-        }
-    }
 }
 
 /// Where a body's bytes go: checked, appended to the `.part`, counted.
@@ -394,118 +241,6 @@ impl Sink<'_> {
             expected_sha256: self.expected_sha256,
             _claims: self._claims,
         })
-    }
-}
-
-/// A complete `.part`, to be hashed (if its hash did not run as it was written) and given its
-/// final name durably ([`crate::part::finish_batch`], with the files that finish about now). A step of
-/// its own because it blocks until the disk has the file: `--threads` runs it inline, glass on
-/// the blocking pool, so that one file's sync does not stall every other download.
-#[derive(Debug)]
-pub struct Commit {
-    /// For error messages.
-    url: String,
-    /// The complete `.part`.
-    part: PathBuf,
-    /// The hash of its bytes as they were written, if it was computed that way.
-    hashing: Option<Hashing>,
-    /// Its validator's sidecar, if the file system needed one.
-    sidecar: PathBuf,
-    /// `dir/NAME`.
-    final_path: PathBuf,
-    /// Whether an existing `NAME` may be replaced.
-    force: bool,
-    /// What to report once done.
-    done: Done,
-    /// The validator of its version, for the record a rerun reads (`complete.rs`).
-    version: Option<Validator>,
-    /// The SHA-256 it must have before it may get its name (`-i`).
-    expected_sha256: Option<Digest>,
-    /// Held until the file has its final name.
-    _claims: Vec<Claim>,
-}
-
-impl Commit {
-    /// The digest, then the commit, on this thread (`--threads`).
-    pub fn run_and_hash(mut self) -> Result<Done, DownloadError> {
-        let digest = match self.hashing.take() {
-            Some(Hashing::Inline(hasher)) => hash::digest(*hasher),
-            _ => read_back(&self.part, &self.url)?,
-        };
-        let commit = self.checked(digest)?;
-        let finished = commit::finish_blocking(commit.finishing());
-        commit.finished(finished)
-    }
-
-    /// The digest, then the commit, off the event loop (except the digest with `--hash-on-loop`:
-    /// `on`), showing "hashing" meanwhile.
-    async fn run_off_loop(
-        mut self,
-        progress: &Progress,
-        on: HashOn,
-    ) -> Result<Done, DownloadError> {
-        progress.hashing();
-        let digest = match self.hashing.take() {
-            Some(Hashing::Pool(feed)) => {
-                feed.finish().await.map_err(|source| DownloadError::File {
-                    url: self.url.clone(),
-                    path: self.part.clone(),
-                    source,
-                })?
-            }
-            // Nothing was downloaded (the .part was complete), or `--hash-on-loop`.
-            _ => read_back_where(&self.part, &self.url, on).await?,
-        };
-        let commit = self.checked(digest)?;
-        let finished = commit::finish(commit.finishing()).await;
-        commit.finished(finished)
-    }
-
-    /// The `.part`'s bytes are all hashed: a file that must have another SHA-256 (`-i`) never
-    /// gets its name, and its `.part` is removed (its validator with it, on the `.part` or in
-    /// its sidecar): its bytes are known bad. Otherwise the `.part` is recorded as complete
-    /// (`complete.rs`), before the commit that syncs the record with the bytes and then renames.
-    fn checked(mut self, digest: Digest) -> Result<Commit, DownloadError> {
-        if let Some(expected) = self.expected_sha256
-            && expected != digest
-        {
-            let _ = std::fs::remove_file(&self.part);
-            validator::remove_sidecar(&self.sidecar);
-            return Err(DownloadError::Checksum {
-                url: self.url,
-                expected,
-                actual: digest,
-                kept: None,
-            });
-        }
-        self.done.sha256 = Some(digest);
-        let record = complete::Record {
-            size: self.done.size,
-            validator: self.version.take(),
-        };
-        // Best effort: without it a rerun only fails to recognise the file as complete.
-        let _ = complete::mark(&self.part, &record);
-        Ok(self)
-    }
-
-    /// What [`crate::part::finish_batch`] needs.
-    fn finishing(&self) -> Finishing {
-        Finishing {
-            part: self.part.clone(),
-            to: self.final_path.clone(),
-            force: self.force,
-        }
-    }
-
-    /// The download's end, once the commit has gone as `finished` says.
-    fn finished(self, finished: io::Result<()>) -> Result<Done, DownloadError> {
-        finished.map_err(|e| rename_error(&self.url, &self.final_path, e))?;
-        // Only now: until the file has its name, its .part may be resumed (or found complete)
-        // by a later run, which needs the validator. Best effort: it describes nothing any more
-        // (the record of the finished file names the version).
-        validator::untie_path(&self.final_path);
-        validator::remove_sidecar(&self.sidecar);
-        Ok(self.done)
     }
 }
 
@@ -715,91 +450,6 @@ async fn attempt<'a>(
                 let commit = sink.finish()?;
                 return commit.run_off_loop(progress, settings.hash_on).await;
             }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A [`Commit`] of `dir/a.bin.part` (holding `bytes`, tied to `version`), which must have
-    /// the SHA-256 `expected` if given.
-    fn commit_of(
-        dir: &Path,
-        bytes: &[u8],
-        version: Option<Validator>,
-        expected: Option<Digest>,
-    ) -> Commit {
-        let part = dir.join("a.bin.part");
-        let sidecar = validator::validator_path(dir, "a.bin").unwrap();
-        let file = std::fs::File::create(&part).unwrap();
-        if validator::tie(&file, &sidecar, version.as_ref()).unwrap() == validator::Tied::Sidecar {
-            validator::write_sidecar(&sidecar, version.as_ref()).unwrap();
-        }
-        std::fs::write(&part, bytes).unwrap();
-        Commit {
-            url: "http://h/a.bin".into(),
-            part,
-            hashing: None,
-            sidecar,
-            final_path: dir.join("a.bin"),
-            force: false,
-            done: Done {
-                size: bytes.len() as u64,
-                resumed_from: 0,
-                verified: false,
-                remark: None,
-                sha256: None,
-            },
-            version,
-            expected_sha256: expected,
-            _claims: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn a_checked_part_carries_its_record_before_its_rename() {
-        let dir = tempfile::tempdir().unwrap();
-        let v = Validator::ETag("\"v1\"".into());
-        let digest: Digest = <sha2::Sha256 as sha2::Digest>::digest(b"bytes").into();
-        let commit = commit_of(dir.path(), b"bytes", Some(v.clone()), Some(digest));
-        let (part, to) = (commit.part.clone(), commit.final_path.clone());
-        let commit = commit.checked(digest).unwrap();
-        // On the .part, so the commit's sync takes it to the disk before the rename.
-        let record = complete::Record {
-            size: 5,
-            validator: Some(v),
-        };
-        assert_eq!(complete::read(&part), Some(record.clone()));
-        let finished = commit::finish_blocking(commit.finishing());
-        let done = commit.finished(finished).unwrap();
-        assert_eq!(done.sha256, Some(digest));
-        assert_eq!(complete::read(&to), Some(record));
-        // The finished file keeps the record, not the .part's validator.
-        assert_eq!(
-            validator::read_validator(&to, Path::new("/none")).unwrap(),
-            None
-        );
-    }
-
-    #[test]
-    fn a_wrong_hash_removes_the_part_and_its_validator_and_never_names_it() {
-        for attributes in [true, false] {
-            crate::xattr::REFUSE_FOR_TESTS.with(|r| r.set(!attributes));
-            let dir = tempfile::tempdir().unwrap();
-            let v = Some(Validator::ETag("\"v1\"".into()));
-            let commit = commit_of(dir.path(), b"bytes", v, Some([7; 32]));
-            let sidecar = commit.sidecar.clone();
-            assert_eq!(sidecar.exists(), !attributes);
-            let err = commit.run_and_hash().unwrap_err();
-            assert!(
-                matches!(err, DownloadError::Checksum { kept: None, .. }),
-                "{err}"
-            );
-            // Nothing left: no name, no .part to resume, no sidecar to speak for one.
-            let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-            assert!(left.is_empty(), "attributes: {attributes}: {left:?}");
         }
     }
 }

@@ -1,4 +1,6 @@
-//! Group commit: downloads that finish close together are made durable together.
+//! A download's last step, [`Commit`]: its digest (checked against `-i`'s, if any), the record
+//! that it is complete (`complete.rs`), then its final name, durably, by group commit: downloads
+//! that finish close together are made durable together.
 //!
 //! Each finished `.part` joins a queue. One blocking-pool job at a time takes everything queued
 //! and gives it its final name with [`part::finish_batch`] (sync, renames, one sync per folder),
@@ -14,11 +16,130 @@
 //! ```
 
 use std::io;
+use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
 use futures::channel::oneshot;
 
+use super::{Done, DownloadError, error::rename_error, read_back, read_back_where};
+use crate::claims::Claim;
+use crate::complete;
+use crate::hash::{self, Digest, HashOn, Hashing};
 use crate::part::{self, Finishing};
+use crate::progress::Progress;
+use crate::validator::{self, Validator};
+
+/// A complete `.part`, to be hashed (if its hash did not run as it was written) and given its
+/// final name durably ([`crate::part::finish_batch`], with the files that finish about now). A step of
+/// its own because it blocks until the disk has the file: `--threads` runs it inline, glass on
+/// the blocking pool, so that one file's sync does not stall every other download.
+#[derive(Debug)]
+pub struct Commit {
+    /// For error messages.
+    pub(super) url: String,
+    /// The complete `.part`.
+    pub(super) part: PathBuf,
+    /// The hash of its bytes as they were written, if it was computed that way.
+    pub(super) hashing: Option<Hashing>,
+    /// Its validator's sidecar, if the file system needed one.
+    pub(super) sidecar: PathBuf,
+    /// `dir/NAME`.
+    pub(super) final_path: PathBuf,
+    /// Whether an existing `NAME` may be replaced.
+    pub(super) force: bool,
+    /// What to report once done.
+    pub(super) done: Done,
+    /// The validator of its version, for the record a rerun reads (`complete.rs`).
+    pub(super) version: Option<Validator>,
+    /// The SHA-256 it must have before it may get its name (`-i`).
+    pub(super) expected_sha256: Option<Digest>,
+    /// Held until the file has its final name.
+    pub(super) _claims: Vec<Claim>,
+}
+
+impl Commit {
+    /// The digest, then the commit, on this thread (`--threads`).
+    pub fn run_and_hash(mut self) -> Result<Done, DownloadError> {
+        let digest = match self.hashing.take() {
+            Some(Hashing::Inline(hasher)) => hash::digest(*hasher),
+            _ => read_back(&self.part, &self.url)?,
+        };
+        let commit = self.checked(digest)?;
+        let finished = finish_blocking(commit.finishing());
+        commit.finished(finished)
+    }
+
+    /// The digest, then the commit, off the event loop (except the digest with `--hash-on-loop`:
+    /// `on`), showing "hashing" meanwhile.
+    pub(super) async fn run_off_loop(
+        mut self,
+        progress: &Progress,
+        on: HashOn,
+    ) -> Result<Done, DownloadError> {
+        progress.hashing();
+        let digest = match self.hashing.take() {
+            Some(Hashing::Pool(feed)) => {
+                feed.finish().await.map_err(|source| DownloadError::File {
+                    url: self.url.clone(),
+                    path: self.part.clone(),
+                    source,
+                })?
+            }
+            // Nothing was downloaded (the .part was complete), or `--hash-on-loop`.
+            _ => read_back_where(&self.part, &self.url, on).await?,
+        };
+        let commit = self.checked(digest)?;
+        let finished = finish(commit.finishing()).await;
+        commit.finished(finished)
+    }
+
+    /// The `.part`'s bytes are all hashed: a file that must have another SHA-256 (`-i`) never
+    /// gets its name, and its `.part` is removed (its validator with it, on the `.part` or in
+    /// its sidecar): its bytes are known bad. Otherwise the `.part` is recorded as complete
+    /// (`complete.rs`), before the commit that syncs the record with the bytes and then renames.
+    fn checked(mut self, digest: Digest) -> Result<Commit, DownloadError> {
+        if let Some(expected) = self.expected_sha256
+            && expected != digest
+        {
+            let _ = std::fs::remove_file(&self.part);
+            validator::remove_sidecar(&self.sidecar);
+            return Err(DownloadError::Checksum {
+                url: self.url,
+                expected,
+                actual: digest,
+                kept: None,
+            });
+        }
+        self.done.sha256 = Some(digest);
+        let record = complete::Record {
+            size: self.done.size,
+            validator: self.version.take(),
+        };
+        // Best effort: without it a rerun only fails to recognise the file as complete.
+        let _ = complete::mark(&self.part, &record);
+        Ok(self)
+    }
+
+    /// What [`crate::part::finish_batch`] needs.
+    fn finishing(&self) -> Finishing {
+        Finishing {
+            part: self.part.clone(),
+            to: self.final_path.clone(),
+            force: self.force,
+        }
+    }
+
+    /// The download's end, once the commit has gone as `finished` says.
+    fn finished(self, finished: io::Result<()>) -> Result<Done, DownloadError> {
+        finished.map_err(|e| rename_error(&self.url, &self.final_path, e))?;
+        // Only now: until the file has its name, its .part may be resumed (or found complete)
+        // by a later run, which needs the validator. Best effort: it describes nothing any more
+        // (the record of the finished file names the version).
+        validator::untie_path(&self.final_path);
+        validator::remove_sidecar(&self.sidecar);
+        Ok(self.done)
+    }
+}
 
 /// What waits to be committed, and whether a job is at it.
 struct Queue {
@@ -91,6 +212,8 @@ fn commit_rounds() {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     #[test]
@@ -132,6 +255,86 @@ mod tests {
                 );
                 assert!(!dir.path().join(format!("{name}.part")).exists());
             }
+        }
+    }
+
+    /// A [`Commit`] of `dir/a.bin.part` (holding `bytes`, tied to `version`), which must have
+    /// the SHA-256 `expected` if given.
+    fn commit_of(
+        dir: &Path,
+        bytes: &[u8],
+        version: Option<Validator>,
+        expected: Option<Digest>,
+    ) -> Commit {
+        let part = dir.join("a.bin.part");
+        let sidecar = validator::validator_path(dir, "a.bin").unwrap();
+        let file = std::fs::File::create(&part).unwrap();
+        if validator::tie(&file, &sidecar, version.as_ref()).unwrap() == validator::Tied::Sidecar {
+            validator::write_sidecar(&sidecar, version.as_ref()).unwrap();
+        }
+        std::fs::write(&part, bytes).unwrap();
+        Commit {
+            url: "http://h/a.bin".into(),
+            part,
+            hashing: None,
+            sidecar,
+            final_path: dir.join("a.bin"),
+            force: false,
+            done: Done {
+                size: bytes.len() as u64,
+                resumed_from: 0,
+                verified: false,
+                remark: None,
+                sha256: None,
+            },
+            version,
+            expected_sha256: expected,
+            _claims: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_checked_part_carries_its_record_before_its_rename() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = Validator::ETag("\"v1\"".into());
+        let digest: Digest = <sha2::Sha256 as sha2::Digest>::digest(b"bytes").into();
+        let commit = commit_of(dir.path(), b"bytes", Some(v.clone()), Some(digest));
+        let (part, to) = (commit.part.clone(), commit.final_path.clone());
+        let commit = commit.checked(digest).unwrap();
+        // On the .part, so the commit's sync takes it to the disk before the rename.
+        let record = complete::Record {
+            size: 5,
+            validator: Some(v),
+        };
+        assert_eq!(complete::read(&part), Some(record.clone()));
+        let finished = finish_blocking(commit.finishing());
+        let done = commit.finished(finished).unwrap();
+        assert_eq!(done.sha256, Some(digest));
+        assert_eq!(complete::read(&to), Some(record));
+        // The finished file keeps the record, not the .part's validator.
+        assert_eq!(
+            validator::read_validator(&to, Path::new("/none")).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_wrong_hash_removes_the_part_and_its_validator_and_never_names_it() {
+        for attributes in [true, false] {
+            crate::xattr::REFUSE_FOR_TESTS.with(|r| r.set(!attributes));
+            let dir = tempfile::tempdir().unwrap();
+            let v = Some(Validator::ETag("\"v1\"".into()));
+            let commit = commit_of(dir.path(), b"bytes", v, Some([7; 32]));
+            let sidecar = commit.sidecar.clone();
+            assert_eq!(sidecar.exists(), !attributes);
+            let err = commit.run_and_hash().unwrap_err();
+            assert!(
+                matches!(err, DownloadError::Checksum { kept: None, .. }),
+                "{err}"
+            );
+            // Nothing left: no name, no .part to resume, no sidecar to speak for one.
+            let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+            assert!(left.is_empty(), "attributes: {attributes}: {left:?}");
         }
     }
 }
