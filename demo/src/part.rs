@@ -51,16 +51,17 @@ mod range;
 
 pub use range::{Decision, decide};
 
-/// The length of an existing `.part` at `path`, 0 if there is none. A `.part` that is not a plain
-/// file (a symlink planted to redirect our writes, a folder) is an error, not something to follow.
-pub fn existing_len(path: &Path) -> io::Result<u64> {
+/// The length of an existing `.part` at `path`, `None` if there is none. A `.part` that is not a
+/// plain file (a symlink planted to redirect our writes, a folder) is an error, not something to
+/// follow.
+pub fn existing_len(path: &Path) -> io::Result<Option<u64>> {
     match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_file() => Ok(meta.len()),
+        Ok(meta) if meta.file_type().is_file() => Ok(Some(meta.len())),
         Ok(_) => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "exists and is not a regular file",
         )),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
 }

@@ -171,11 +171,12 @@ impl<'a> Start<'a> {
         };
         self.validator = None;
         self.complete = None;
-        self.have = part::existing_len(&self.part).map_err(|e| file_error(&self.part, e))?;
+        let on_disk = part::existing_len(&self.part).map_err(|e| file_error(&self.part, e))?;
+        self.have = on_disk.unwrap_or(0);
         // With --force, a file that must have a given SHA-256 is downloaded again rather than
         // checked: what --force is for when its hash was found wrong.
         let recheck = settings.force && job.sha256.is_some();
-        if self.have == 0 && self.part.symlink_metadata().is_err() && !recheck {
+        if on_disk.is_none() && !recheck {
             let path = part::final_path(&settings.dir, &self.url_name)
                 .map_err(|e| file_error(&settings.dir, e))?;
             self.complete = complete::read(&path).map(|record| Finished { path, record });
