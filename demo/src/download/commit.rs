@@ -29,10 +29,10 @@ use crate::part::{self, Finishing};
 use crate::progress::Progress;
 use crate::validator::{self, Validator};
 
-/// A complete `.part`, to be hashed (if its hash did not run as it was written) and given its
-/// final name durably ([`crate::part::finish_batch`], with the files that finish about now). A step of
-/// its own because it blocks until the disk has the file: `--threads` runs it inline, glass on
-/// the blocking pool, so that one file's sync does not stall every other download.
+/// A complete `.part`, to be hashed (if its hash did not run as it was written), checked, and
+/// given its final name durably ([`part::finish_batch`], with the files that finish about now).
+/// A step of its own because it waits for the disk: `--threads` waits inline, glass for the
+/// blocking pool, so that one file's sync does not stall every other download.
 #[derive(Debug)]
 pub struct Commit {
     /// For error messages.
@@ -120,7 +120,7 @@ impl Commit {
         Ok(self)
     }
 
-    /// What [`crate::part::finish_batch`] needs.
+    /// What [`part::finish_batch`] needs.
     fn finishing(&self) -> Finishing {
         Finishing {
             part: self.part.clone(),
