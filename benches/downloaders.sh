@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # The demo against the downloaders people use: nginx on 127.0.0.1 serves generated files, and
-# `demo`, `curl`, `wget` and `aria2c` download them, in alternation, on three shapes:
+# `demo`, `curl`, `wget` and `aria2c` download them, in alternation, on four shapes:
 #
 #   1gib     one 1 GiB file
 #   64x4mib  64 files of 4 MiB, 8 at once
+#   300x256k 300 files of 256 KiB, 16 at once
 #   2000x16k 2,000 files of 16 KiB, 64 at once
+#
+# Beside them, `floor`: the durable floor, the same bytes copied into a folder (`cp -r`) and then
+# made durable (`sync -f`, one `syncfs`). The demo makes every file durable before it gets its
+# name; curl, wget and aria2c do not (their files may still be in memory when they exit), so
+# the floor is what any downloader that promises durability must at least pay on this disk. For
+# each shape the last line compares the demo with the larger of curl's time and the floor's.
 #
 #   benches/downloaders.sh                 # every shape, 3 rounds
 #   ROUNDS=5 benches/downloaders.sh 64x4mib
@@ -25,8 +32,8 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 rounds=${ROUNDS:-3}
 shapes=("$@")
-[ ${#shapes[@]} -gt 0 ] || shapes=(1gib 64x4mib 2000x16k)
-read -r -a wanted <<<"${TOOLS:-demo curl wget aria2c}"
+[ ${#shapes[@]} -gt 0 ] || shapes=(1gib 64x4mib 300x256k 2000x16k)
+read -r -a wanted <<<"${TOOLS:-demo curl wget aria2c floor}"
 
 # ---- what is there --------------------------------------------------------------------------
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
@@ -36,7 +43,7 @@ missing=()
 tools=()
 for t in "${wanted[@]}"; do
     case $t in
-        demo) tools+=(demo) ;;
+        demo | floor) tools+=("$t") ;;
         curl | wget | aria2c)
             if command -v "$t" >/dev/null; then tools+=("$t"); else missing+=("$t"); fi ;;
         *) echo "downloaders.sh: unknown tool $t" >&2; exit 2 ;;
@@ -102,8 +109,9 @@ shape_of() {
     case $1 in
         1gib) echo "1 1048576 1" ;;
         64x4mib) echo "64 4096 8" ;;
+        300x256k) echo "300 256 16" ;;
         2000x16k) echo "2000 16 64" ;;
-        *) echo "downloaders.sh: unknown shape $1 (1gib, 64x4mib, 2000x16k)" >&2; return 1 ;;
+        *) echo "downloaders.sh: unknown shape $1 (1gib, 64x4mib, 300x256k, 2000x16k)" >&2; return 1 ;;
     esac
 }
 make_files() { # shape: random contents, so that a wrong byte anywhere shows
@@ -124,11 +132,14 @@ run() {
     read -r _ _ jobs <<<"$(shape_of "$shape")"
     mkdir -p "$out"
     local -a cmd
+    # All at once from the one server, as curl and aria2c do here: the demo's --per-host would
+    # otherwise hold it to 6 connections.
     case $tool in
-        demo) mapfile -t urls <"$work/$shape.urls"; cmd=("$demo" "${urls[@]}" -o "$out" -j "$jobs") ;;
+        demo) mapfile -t urls <"$work/$shape.urls"; cmd=("$demo" "${urls[@]}" -o "$out" -j "$jobs" --per-host "$jobs") ;;
         curl) cmd=(curl -s -S --fail -Z --parallel-max "$jobs" --output-dir "$out" --remote-name-all -K "$work/$shape.curl") ;;
         wget) cmd=(wget -q -P "$out" -i "$work/$shape.urls") ;;
         aria2c) cmd=(aria2c -q -j "$jobs" -d "$out" -i "$work/$shape.urls" --auto-file-renaming=false) ;;
+        floor) cmd=(sh -c 'cp -r "$1/." "$2/" && sync -f "$2"' floor "$work/www/$shape" "$out") ;;
     esac
     /usr/bin/time -f '%e %U %S %M' -o "$work/time" "${cmd[@]}" >"$work/log" 2>&1 || {
         echo "downloaders.sh: $tool on $shape failed:" >&2; tail -5 "$work/log" >&2; return 1; }
@@ -152,6 +163,8 @@ for shape in "${shapes[@]}"; do
             tool=${tools[$(((round + k) % n))]}
             out="$work/out"
             rm -rf "$out"
+            # Each run starts with no dirty data of the last one left for it to write out.
+            sync -f "$work"
             if m=$(run "$tool" "$shape" "$out"); then echo "$tool $m" >>"$work/$shape.results"; fi
             rm -rf "$out"
         done
@@ -163,7 +176,15 @@ for shape in "${shapes[@]}"; do
         cpu=$(grep "^$tool " "$work/$shape.results" | cut -d' ' -f3 | median)
         peak=$(grep "^$tool " "$work/$shape.results" | cut -d' ' -f4 | median)
         printf '%-9s %-7s %8.2fs %8.2fs %7.1f MiB %6d\n' "$shape" "$tool" "$wall" "$cpu" "$(awk -v k="$peak" 'BEGIN { print k / 1024 }')" "$runs"
+        eval "wall_$tool=$wall cpu_$tool=$cpu"
     done
+    if [ -n "${wall_demo:-}" ] && [ -n "${wall_curl:-}" ]; then
+        awk -v s="$shape" -v d="$wall_demo" -v c="$wall_curl" -v f="${wall_floor:-0}" -v dc="$cpu_demo" -v cc="$cpu_curl" 'BEGIN {
+            ref = (f > c) ? f : c
+            printf "%-9s demo / curl: wall %.2fx, cpu %.2fx; demo / max(curl, floor): wall %.2fx\n", s, d / c, dc / cc, d / ref }'
+    fi
+    unset wall_demo wall_curl wall_floor cpu_demo cpu_curl
     rm -rf "${work:?}/www/$shape"
 done
 echo "medians over $rounds alternated rounds; cpu: user + system; peak RSS: the downloader's (GNU time %M)"
+echo "floor: cp -r of the served files, then sync -f; load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,33 +1,47 @@
 //! One download, from URL to verified file: the steps both designs share ([`begin`], [`on_head`],
 //! [`Sink`], [`Commit`]), and [`run`], the glass task that drives them with `http_client`. The
-//! resume decision, what a `.part` and a response head decide, is `download/resume.rs`.
+//! resume decision, what a `.part` and a response head decide, is `download/resume.rs`; the
+//! last step, from a complete `.part` to a named, durable file, `download/commit.rs`; why a
+//! download fails, `download/error.rs`.
 //!
 //! ```text
-//!  begin ── claim the URL's name, measure NAME.part, check its bytes (embedded files)
+//!  begin ── claim the URL's name, measure NAME.part, check its bytes (embedded files),
+//!    │      or find NAME already complete (a rerun)
+//!  a permit for one connection to the host (--per-host), held for one attempt
 //!    │
 //!  request (Range: bytes=N- when N > 0) ──► on_head ── decide (part.rs) ──► Again: ask without Range
 //!    │                                              └─ AlreadyComplete: rename, done
-//!  Sink ── each chunk: check it, append it, count it ──► finish: length check
+//!  Sink ── tie the .part to its version (validator.rs), then each chunk: check it, append it,
+//!    │     count it, hand it to the hash (hash.rs) ──► finish: length check
 //!    │
-//!  Commit ── fsync NAME.part, rename to NAME, fsync the folder (off the event loop)
-//!    │
-//!  hash ── SHA-256 of NAME, read back (the blocking pool, or the event loop: hash.rs)
+//!  Commit ── the digest (-i's sha256=: a mismatch removes NAME.part, never named), record it
+//!    │       as complete (complete.rs), then sync NAME.part, rename to NAME, sync the folder,
+//!    │       with the files that finish about now (download/commit.rs, off the event loop)
+//!
+//!  a failed attempt worth another (retry.rs) ── wait, shown on the bar ── the next attempt
 //! ```
 
+mod commit;
+mod error;
 mod resume;
 
-use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use resume::{Head, Next, begin, on_head};
+use bytes::Bytes;
+
+pub use commit::Commit;
+pub use error::DownloadError;
+pub use resume::{ALREADY_COMPLETE, Head, Next, Start, begin, on_head};
 
 use crate::catalog::GeneratedFile;
 use crate::claims::{Claim, Claims};
-use crate::hash::{self, Digest, HashOn};
-use crate::part::{self, PartFile};
+use crate::hash::{self, Digest, HashFeed, HashOn, Hashing};
+use crate::part::{PartFile, Writeback};
 use crate::progress::Progress;
+use crate::retry;
+use crate::semaphore::{PerHost, Permit, Semaphore};
 use crate::validator::{self, Validator};
 
 /// A download to do.
@@ -37,6 +51,8 @@ pub struct Job {
     pub url: String,
     /// For the embedded files: what every byte must be.
     pub expected: Option<Arc<GeneratedFile>>,
+    /// The SHA-256 the file must have (`-i FILE`'s `sha256=HEX`).
+    pub sha256: Option<Digest>,
 }
 
 /// What every download of a run shares.
@@ -50,8 +66,12 @@ pub struct Settings {
     pub resume_unchecked: bool,
     /// The paths being written by this run's downloads, so two of them never share a file.
     pub claims: Arc<Claims>,
-    /// Where a glass download hashes its finished file (`--hash-on-loop`: on the event loop).
+    /// Where a glass download hashes its file (`--hash-on-loop`: on the event loop).
     pub hash_on: HashOn,
+    /// When and how often a failed attempt is tried again (`--retry`).
+    pub retry: retry::Policy,
+    /// The connections each host may have at once (`--per-host`).
+    pub hosts: PerHost,
 }
 
 /// A finished download.
@@ -65,108 +85,8 @@ pub struct Done {
     pub verified: bool,
     /// What the user should know about how the `.part` was used, if anything unusual.
     pub remark: Option<&'static str>,
-    /// The SHA-256 of the file as it is on disk, read back after the commit (`hash.rs`).
+    /// The SHA-256 of the file's bytes, computed before it got its final name (`hash.rs`).
     pub sha256: Option<Digest>,
-}
-
-/// Why a download failed. Each message names the URL (the client's errors name it themselves).
-#[derive(Debug)]
-pub enum DownloadError {
-    /// The HTTP client failed: connection, timeout, malformed or cut-short response...
-    Client(http_client::Error),
-    /// The `--threads` blocking client failed.
-    Blocking { url: String, what: String },
-    /// The server answered with something other than the file (404, 500...).
-    Status { url: String, status: u16 },
-    /// Asked again without `Range`, the server still did not send the whole file.
-    ResumeRefused { url: String, status: u16 },
-    /// `NAME` exists and `--force` was not given.
-    Exists { url: String, path: PathBuf },
-    /// Another download of this run is writing the same name.
-    NameTaken { url: String, name: String },
-    /// The `.part` or the final file could not be read, written or renamed (a full disk...).
-    File {
-        url: String,
-        path: PathBuf,
-        source: io::Error,
-    },
-    /// The body's length is not the file's length; the `.part` is kept for a resume.
-    Length {
-        url: String,
-        expected: u64,
-        received: u64,
-    },
-    /// A byte differs from what the embedded server generated; the `.part` is removed.
-    Corrupt { url: String, offset: u64 },
-    /// The download's task panicked (a bug in glass or the demo); the `.part` stays as written.
-    Panicked { url: String, what: String },
-}
-
-impl fmt::Display for DownloadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use DownloadError::*;
-        match self {
-            Client(e) => write!(f, "{e}"),
-            Blocking { url, what } => write!(f, "{url}: {what}"),
-            Status { url, status } => {
-                // The canonical phrase, never the server's own text.
-                let reason = http::StatusCode::from_u16(*status)
-                    .ok()
-                    .and_then(|s| s.canonical_reason())
-                    .unwrap_or("");
-                write!(f, "{url}: the server answered {status} {reason}")
-            }
-            ResumeRefused { url, status } => write!(
-                f,
-                "{url}: asked for the whole file after a failed resume, the server answered {status}"
-            ),
-            Exists { url, path } => write!(
-                f,
-                "{url}: {} already exists (use --force to replace it)",
-                path.display()
-            ),
-            NameTaken { url, name } => write!(
-                f,
-                "{url}: another download in this run is already saving {name}"
-            ),
-            File { url, path, source } if source.raw_os_error() == Some(libc::ENOSPC) => write!(
-                f,
-                "{url}: {}: the disk is full ({source}); the .part is kept for a resume",
-                path.display()
-            ),
-            File { url, path, source } => write!(f, "{url}: {}: {source}", path.display()),
-            Length {
-                url,
-                expected,
-                received,
-            } => write!(
-                f,
-                "{url}: the file should be {expected} bytes, {received} arrived (the .part is kept)"
-            ),
-            Panicked { url, what } => write!(f, "{url}: the download's {what}"),
-            Corrupt { url, offset } => write!(
-                f,
-                "{url}: byte {offset} differs from what the server generated (the .part is removed)"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for DownloadError {}
-
-fn rename_error(url: &str, path: &Path, e: io::Error) -> DownloadError {
-    if e.kind() == io::ErrorKind::AlreadyExists {
-        DownloadError::Exists {
-            url: url.to_owned(),
-            path: path.to_owned(),
-        }
-    } else {
-        DownloadError::File {
-            url: url.to_owned(),
-            path: path.to_owned(),
-            source: e,
-        }
-    }
 }
 
 /// Where a body's bytes go: checked, appended to the `.part`, counted.
@@ -188,22 +108,78 @@ pub struct Sink<'a> {
     force: bool,
     /// Bytes that were on disk before this run, for the report.
     resumed_from: u64,
-    /// The `.part`'s validator file, removed once the file is complete.
+    /// Where the `.part`'s validator goes if the file system has no attributes; removed once the
+    /// file is complete.
     sidecar: PathBuf,
-    /// This response's validator, still to be written beside a fresh `.part` before its first
-    /// byte; `None` once written, or on a resume (the validator on disk is the one it matched).
+    /// This response's validator, still to be tied to a fresh `.part` before its first byte;
+    /// `None` once tied, or on a resume (the validator on disk is the one it matched).
     validator: Option<PendingValidator>,
+    /// The validator of the version being written, recorded on the file once complete.
+    version: Option<Validator>,
+    /// The SHA-256 the file must have before it may get its name (`-i`).
+    expected_sha256: Option<Digest>,
     /// For [`Done::remark`].
     remark: Option<&'static str>,
+    /// The hash of the bytes written, once [`Sink::hash`] has started it.
+    hashing: Option<Hashing>,
+    /// Writeback of a large file's bytes, started as they are written (unless the pool's
+    /// hashing job starts it: [`Sink::hash`]).
+    writeback: Option<Writeback>,
     /// Held until the file has its final name.
     _claims: Vec<Claim>,
 }
 
 impl Sink<'_> {
+    /// Starts hashing the `.part` as it is written: on the blocking pool (`on`: glass's
+    /// default), on this thread (`None`: `--threads`), or not yet (`--hash-on-loop`: read back
+    /// at the end, in one poll). For a large file, also starts its writeback as it goes.
+    pub fn hash(&mut self, on: Option<HashOn>) -> Result<(), DownloadError> {
+        let have = self.file.len();
+        let large = self.size.is_none_or(|size| size > Writeback::STEP);
+        let file_error = |source| DownloadError::File {
+            url: self.url.clone(),
+            path: self.file.path().to_owned(),
+            source,
+        };
+        // Second descriptors of the .part, for the writeback and the pool's read of the prefix.
+        let dup = |wanted: bool| match wanted {
+            true => self.file.file().try_clone().map(Some).map_err(file_error),
+            false => Ok(None),
+        };
+        let writeback = dup(large)?.map(|file| Writeback::new(file, have));
+        match on {
+            Some(HashOn::BlockingPool) => {
+                let after = writeback.map(|mut writeback| {
+                    Box::new(move |written| writeback.advance(written)) as Box<_>
+                });
+                let feed = HashFeed::start(dup(have > 0)?, have, after);
+                self.hashing = Some(Hashing::Pool(feed));
+            }
+            Some(HashOn::EventLoop) => self.writeback = writeback,
+            None => {
+                let inline = Hashing::inline(self.file.file(), have).map_err(file_error)?;
+                self.hashing = Some(inline);
+                self.writeback = writeback;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Sink::write`], then, if the pool's hash has fallen far behind, waits for it to catch up
+    /// (the glass design).
+    pub async fn append(&mut self, data: &Bytes) -> Result<(), DownloadError> {
+        self.write(data)?;
+        if let Some(Hashing::Pool(feed)) = &self.hashing {
+            feed.room().await;
+        }
+        Ok(())
+    }
+
     /// Checks and appends one chunk of the body.
-    pub fn write(&mut self, data: &[u8]) -> Result<(), DownloadError> {
+    pub fn write(&mut self, data: &Bytes) -> Result<(), DownloadError> {
         if let Some(pending) = self.validator.take() {
-            pending.write(&self.url)?;
+            let tied = pending.tie(self.file.file(), &self.url)?;
+            pending.finish_tie(tied, &self.url)?;
         }
         if let Some(expected) = &self.expected
             && let Some(offset) = expected.first_mismatch(self.file.len(), data)
@@ -222,7 +198,14 @@ impl Sink<'_> {
             url: self.url.clone(),
             path: self.file.path().to_owned(),
             source,
-        })
+        })?;
+        if let Some(hashing) = &mut self.hashing {
+            hashing.update(data);
+        }
+        if let Some(writeback) = &mut self.writeback {
+            writeback.advance(self.file.len());
+        }
+        Ok(())
     }
 
     /// The body has ended: checks the length; what is left is to [`Commit`] it.
@@ -243,6 +226,7 @@ impl Sink<'_> {
         Ok(Commit {
             url: self.url,
             part,
+            hashing: self.hashing,
             sidecar: self.sidecar,
             final_path: self.final_path,
             force: self.force,
@@ -253,107 +237,102 @@ impl Sink<'_> {
                 remark: self.remark,
                 sha256: None,
             },
+            version: self.version,
+            expected_sha256: self.expected_sha256,
             _claims: self._claims,
         })
     }
 }
 
-/// A complete `.part`, to be given its final name durably ([`part::finish`]). A step of its own
-/// because it blocks until the disk has the file: `--threads` runs it inline, glass on the
-/// blocking pool, so that one file's `fsync` does not stall every other download.
-#[derive(Debug)]
-pub struct Commit {
-    /// For error messages.
-    url: String,
-    /// The complete `.part`.
-    part: PathBuf,
-    /// Its validator file, which goes with it.
-    sidecar: PathBuf,
-    /// `dir/NAME`.
-    final_path: PathBuf,
-    /// Whether an existing `NAME` may be replaced.
-    force: bool,
-    /// What to report once done.
-    done: Done,
-    /// Held until the file has its final name.
-    _claims: Vec<Claim>,
+/// The digest of the file at `path` read back (a `.part` or a file that needed no download, or
+/// every file with `--hash-on-loop`); blocks this thread.
+fn read_back(path: &Path, url: &str) -> Result<Digest, DownloadError> {
+    hash::hash_file(path, url)
 }
 
-impl Commit {
-    /// [`Commit::run`], then the file's SHA-256, on this thread (`--threads`).
-    pub fn run_and_hash(self) -> Result<Done, DownloadError> {
-        let (url, path) = (self.url.clone(), self.final_path.clone());
-        hash::hash_here(self.run()?, &path, &url)
+/// [`read_back`] where `on` says, for a glass task: on the blocking pool, or deliberately
+/// blocking inside this poll (`--hash-on-loop`: see hash.rs).
+async fn read_back_where(path: &Path, url: &str, on: HashOn) -> Result<Digest, DownloadError> {
+    if on == HashOn::EventLoop {
+        return read_back(path, url);
     }
-
-    /// Syncs, renames, syncs the folder (blocking); the download is then done.
-    pub fn run(self) -> Result<Done, DownloadError> {
-        part::finish(&self.part, &self.final_path, self.force)
-            .map_err(|e| rename_error(&self.url, &self.final_path, e))?;
-        // Best effort: a stale validator ties nothing, since it only ever joins a `.part`.
-        let _ = validator::write_validator(&self.sidecar, None);
-        Ok(self.done)
-    }
-
-    /// [`Commit::run`] on the blocking pool, awaited, then the file's SHA-256 where `on` says.
-    async fn run_off_loop(self, progress: &Progress, on: HashOn) -> Result<Done, DownloadError> {
-        let (url, path) = (self.url.clone(), self.final_path.clone());
-        let done = executor::spawn_blocking(move || self.run())
-            .await
-            .unwrap_or_else(|e| {
-                Err(DownloadError::Panicked {
-                    url: url.clone(),
-                    what: e.to_string(),
-                })
-            })?;
-        hash::hash_done(done, path, &url, progress, on).await
-    }
+    let (owned_path, owned_url) = (path.to_owned(), url.to_owned());
+    off_loop(url, move || read_back(&owned_path, &owned_url)).await
 }
 
-/// A `.part`'s validator, to be put on disk (written and `fsync`ed) before the `.part`'s first
-/// byte, so that no byte of one version can ever sit beside another version's validator.
+/// Runs `step` of the download of `url` on the blocking pool, awaited; a panic there is the
+/// download's failure.
+async fn off_loop<T: Send + 'static>(
+    url: &str,
+    step: impl FnOnce() -> Result<T, DownloadError> + Send + 'static,
+) -> Result<T, DownloadError> {
+    executor::spawn_blocking(step).await.unwrap_or_else(|e| {
+        Err(DownloadError::Panicked {
+            url: url.to_owned(),
+            what: e.to_string(),
+        })
+    })
+}
+
+/// A `.part`'s validator, to be tied to it before its first byte, so that no byte of one version
+/// can ever sit beside another version's validator (`validator.rs`).
 #[derive(Debug)]
 pub struct PendingValidator {
-    /// `dir/.NAME.part.validator`.
+    /// `dir/.NAME.part.validator`, where a file system without attributes keeps it.
     sidecar: PathBuf,
-    /// What the response said; `None` removes a stale validator instead.
+    /// What the response said; `None` ties the `.part` to no version.
     version: Option<Validator>,
 }
 
 impl PendingValidator {
-    /// Writes it, blocking the calling thread for an `fsync`.
-    fn write(self, url: &str) -> Result<(), DownloadError> {
-        validator::write_validator(&self.sidecar, self.version.as_ref()).map_err(|source| {
-            DownloadError::File {
-                url: url.to_owned(),
-                path: self.sidecar,
-                source,
+    /// Ties it to `file` without waiting for the disk; what is left is [`PendingValidator::finish_tie`].
+    fn tie(&self, file: &std::fs::File, url: &str) -> Result<validator::Tied, DownloadError> {
+        validator::tie(file, &self.sidecar, self.version.as_ref()).map_err(|e| self.error(url, e))
+    }
+
+    /// What [`PendingValidator::tie`] left, blocking: a sidecar written and synced, or an old
+    /// one's removal synced. Nothing, almost always.
+    fn finish_tie(self, tied: validator::Tied, url: &str) -> Result<(), DownloadError> {
+        let done = match tied {
+            validator::Tied::Done => Ok(()),
+            validator::Tied::SyncFolder => validator::sync_folder_of(&self.sidecar),
+            validator::Tied::Sidecar => {
+                validator::write_sidecar(&self.sidecar, self.version.as_ref())
             }
-        })
+        };
+        done.map_err(|e| self.error(url, e))
+    }
+
+    fn error(&self, url: &str, source: io::Error) -> DownloadError {
+        DownloadError::File {
+            url: url.to_owned(),
+            path: self.sidecar.clone(),
+            source,
+        }
     }
 }
 
 impl Sink<'_> {
-    /// Writes the pending validator on the blocking pool, so that its `fsync` does not stall the
-    /// event loop (one per downloaded file: on 2,000 small files that was 2,000 `fsync`s in a
-    /// row on the loop). Without it `write` would do the same, on the loop.
+    /// Ties the `.part` to its version before its first byte ([`PendingValidator`]): on the
+    /// event loop, where that costs an attribute's write; on the blocking pool what needs the
+    /// disk (a sidecar and its `fsync`, where the file system has no attributes), so that it does
+    /// not stall the event loop. Without it `write` would do the same, on the loop.
     async fn write_validator_off_loop(&mut self) -> Result<(), DownloadError> {
         let Some(pending) = self.validator.take() else {
             return Ok(());
         };
+        let tied = pending.tie(self.file.file(), &self.url)?;
+        if tied == validator::Tied::Done {
+            return Ok(());
+        }
         let url = self.url.clone();
-        executor::spawn_blocking(move || pending.write(&url))
-            .await
-            .unwrap_or_else(|e| {
-                Err(DownloadError::Panicked {
-                    url: self.url.clone(),
-                    what: e.to_string(),
-                })
-            })
+        off_loop(&self.url, move || pending.finish_tie(tied, &url)).await
     }
 }
 
-/// One download as a glass task: the client's requests, `.await`ed, fed through the shared steps.
+/// One download as a glass task: the client's requests, `.await`ed, fed through the shared
+/// steps; a failure worth another attempt (`retry.rs`) is tried again after a wait, resuming
+/// what the failed attempt left in the `.part`.
 pub async fn run(
     client: &http_client::Client,
     job: &Job,
@@ -361,13 +340,79 @@ pub async fn run(
     progress: &Progress,
 ) -> Result<Done, DownloadError> {
     let mut start = begin(job, settings, progress)?;
+    let mut retries = 0;
+    loop {
+        let error = match attempt(client, job, settings, progress, &mut start).await {
+            Err(error) => error,
+            done => return done,
+        };
+        let wait = before_retry(&mut start, settings, progress, error, &mut retries)?;
+        reactor::time::sleep(wait).await;
+        progress.running();
+    }
+}
+
+/// A connection to the job's host if the per-host limit has one free now; otherwise the
+/// download is shown waiting, and the host's semaphore is returned to wait on (each design
+/// waits its own way).
+pub fn connection_now(
+    job: &Job,
+    settings: &Settings,
+    progress: &Progress,
+) -> Result<Permit, std::sync::Arc<Semaphore>> {
+    let (host, semaphore) = settings.hosts.for_url(&job.url);
+    semaphore.try_acquire().ok_or_else(|| {
+        progress.waiting(&host, settings.hosts.limit());
+        semaphore
+    })
+}
+
+/// After a failed attempt: the error back if it is not worth another (or the retries are used
+/// up); otherwise the wait before the next attempt, shown on the download's bar, with `start`
+/// ready to resume what the failed one left. Both designs call it, then wait their own way.
+pub fn before_retry(
+    start: &mut Start<'_>,
+    settings: &Settings,
+    progress: &Progress,
+    error: DownloadError,
+    retries: &mut u32,
+) -> Result<std::time::Duration, DownloadError> {
+    let Some(failure) = retry::transient(&error).filter(|_| *retries < settings.retry.retries)
+    else {
+        return Err(error);
+    };
+    let wait = settings.retry.wait(*retries, &failure);
+    *retries += 1;
+    start.again_after_failure()?;
+    progress.retrying(wait, &failure.reason);
+    Ok(wait)
+}
+
+/// One attempt: asks (again, if the `.part` or the rules say so) and saves what comes.
+async fn attempt<'a>(
+    client: &http_client::Client,
+    job: &Job,
+    settings: &Settings,
+    progress: &Progress,
+    start: &mut Start<'a>,
+) -> Result<Done, DownloadError> {
+    if let Some(there) = start.already_complete()? {
+        return there.hash_and_check(job, progress, settings.hash_on).await;
+    }
+    // One of the host's connections, held while this attempt talks to it (given back before the
+    // commit and the hash, and during a retry's wait).
+    let connection = match connection_now(job, settings, progress) {
+        Ok(permit) => permit,
+        Err(semaphore) => {
+            let permit = semaphore.acquire().await;
+            progress.running();
+            permit
+        }
+    };
     loop {
         let mut request = client.get(&job.url);
-        if start.have > 0 {
-            request = request.header("range", format!("bytes={}-", start.have));
-        }
-        if let Some(validator) = start.if_range() {
-            request = request.header("if-range", validator);
+        for (name, value) in start.headers() {
+            request = request.header(name, value);
         }
         let mut response = request.send().await.map_err(DownloadError::Client)?;
         let header = |name| {
@@ -385,17 +430,23 @@ pub async fn run(
             etag: header(http::header::ETAG),
             last_modified: header(http::header::LAST_MODIFIED),
             date: header(http::header::DATE),
+            retry_after: header(http::header::RETRY_AFTER),
         };
-        match on_head(&mut start, &head)? {
+        match on_head(start, &head)? {
             Next::Again => continue,
+            Next::Skip(there) => {
+                return there.hash_and_check(job, progress, settings.hash_on).await;
+            }
             Next::Complete(commit) => {
                 return commit.run_off_loop(progress, settings.hash_on).await;
             }
             Next::Body(mut sink) => {
                 sink.write_validator_off_loop().await?;
+                sink.hash(Some(settings.hash_on))?;
                 while let Some(chunk) = response.chunk().await.map_err(DownloadError::Client)? {
-                    sink.write(&chunk)?;
+                    sink.append(&chunk).await?;
                 }
+                drop((response, connection));
                 let commit = sink.finish()?;
                 return commit.run_off_loop(progress, settings.hash_on).await;
             }

@@ -1,5 +1,6 @@
 //! The keyboard, read through the reactor while downloads run: the proof that the program is not
-//! locked up. A URL and Enter starts another download; `q` stops.
+//! locked up. A URL and Enter starts another download; `q` stops; the arrow keys select a
+//! download, `c` cancels it and `r` restarts it.
 //!
 //! ## How stdin is read without blocking the thread
 //! The terminal behind stdin is opened again (`/proc/self/fd/0`) with `O_NONBLOCK`, and that
@@ -41,6 +42,14 @@ pub enum Key {
     ToggleTasks,
     /// Pressed `d` on an empty line: print every task and what it waits on.
     Dump,
+    /// Pressed the up arrow on an empty line: select the download above.
+    Up,
+    /// Pressed the down arrow on an empty line: select the download below.
+    Down,
+    /// Pressed `c` on an empty line: cancel the selected download.
+    Cancel,
+    /// Pressed `r` on an empty line: restart the selected download, if cancelled or failed.
+    Restart,
 }
 
 /// Stdin, when it is a terminal, as a source of [`Key`]s.
@@ -192,7 +201,7 @@ impl Drop for Keyboard {
 }
 
 /// Turns bytes from the terminal into [`Key`]s: a small line editor (Backspace, Ctrl-U) that skips
-/// escape sequences (arrow keys and the like) rather than typing them.
+/// escape sequences rather than typing them, save the up and down arrows on an empty line.
 #[derive(Debug, Default)]
 struct LineEditor {
     /// The line so far, as bytes (a multi-byte character may arrive in two reads).
@@ -208,8 +217,9 @@ enum Escape {
     None,
     /// Just saw ESC.
     Started,
-    /// Inside `ESC [ ...`, until a final byte in `@..=~`.
-    Csi,
+    /// Inside `ESC [ ...` (or `ESC O ...`), until a final byte in `@..=~`; `true` while no
+    /// parameter byte has come (a bare arrow key is `ESC [ A`, a modified one `ESC [ 1 ; 5 A`).
+    Csi(bool),
 }
 
 impl LineEditor {
@@ -218,10 +228,17 @@ impl LineEditor {
         let mut changed = false;
         for &b in bytes {
             match (self.escape, b) {
-                (Escape::Started, b'[' | b'O') => self.escape = Escape::Csi,
+                (Escape::Started, b'[' | b'O') => self.escape = Escape::Csi(true),
                 (Escape::Started, _) => self.escape = Escape::None,
-                (Escape::Csi, 0x40..=0x7e) => self.escape = Escape::None,
-                (Escape::Csi, _) => {}
+                (Escape::Csi(bare), 0x40..=0x7e) => {
+                    self.escape = Escape::None;
+                    match b {
+                        b'A' if bare && self.line.is_empty() => keys.push(Key::Up),
+                        b'B' if bare && self.line.is_empty() => keys.push(Key::Down),
+                        _ => {}
+                    }
+                }
+                (Escape::Csi(_), _) => self.escape = Escape::Csi(false),
                 (Escape::None, 0x1b) => self.escape = Escape::Started,
                 (Escape::None, b'\n' | b'\r') => {
                     let line = String::from_utf8_lossy(&self.line).trim().to_owned();
@@ -234,6 +251,8 @@ impl LineEditor {
                 (Escape::None, b'q' | b'Q') if self.line.is_empty() => keys.push(Key::Quit),
                 (Escape::None, b't' | b'T') if self.line.is_empty() => keys.push(Key::ToggleTasks),
                 (Escape::None, b'd' | b'D') if self.line.is_empty() => keys.push(Key::Dump),
+                (Escape::None, b'c' | b'C') if self.line.is_empty() => keys.push(Key::Cancel),
+                (Escape::None, b'r' | b'R') if self.line.is_empty() => keys.push(Key::Restart),
                 (Escape::None, 0x7f | 0x08) => {
                     // Remove one character: its continuation bytes, then its first byte.
                     while self.line.pop().is_some_and(|b| b & 0xc0 == 0x80) {}
@@ -293,6 +312,18 @@ mod tests {
         assert_eq!(e.feed(b"tt"), vec![Key::ToggleTasks, Key::ToggleTasks]);
         assert_eq!(e.feed(b"d"), vec![Key::Dump]);
         assert_eq!(e.feed(b"ht"), vec![typing("ht")]);
+    }
+
+    #[test]
+    fn arrows_c_and_r_act_on_an_empty_line_only() {
+        let mut e = LineEditor::default();
+        assert_eq!(
+            e.feed(b"\x1b[A\x1b[B\x1bOBcr"),
+            vec![Key::Up, Key::Down, Key::Down, Key::Cancel, Key::Restart]
+        );
+        // A modified arrow (Ctrl-Up) is not a bare one; on a line being typed, keys are typed.
+        assert_eq!(e.feed(b"\x1b[1;5A"), vec![]);
+        assert_eq!(e.feed(b"hc\x1b[Ar"), vec![typing("hcr")]);
     }
 
     #[test]

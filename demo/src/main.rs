@@ -14,21 +14,26 @@
 //!
 //! With no arguments it starts its own HTTP server on `127.0.0.1` (same thread), downloads eight
 //! generated files of 1 to 64 MiB from it, checks every byte, and prints a summary showing how
-//! little of the time the thread was busy. With URLs it is a small downloader that resumes
-//! `.part` files and never overwrites without `--force`; `https://` is verified against the
-//! system's root certificates, or only those in `--cacert FILE`, and `--https` puts the embedded
-//! demo itself behind TLS. `--threads` runs the same downloads with an OS thread each, for
-//! comparison; `--trace` and `--trace-file` show the machinery.
+//! little of the time the thread was busy. With URLs (on the command line, or one a line in `-i
+//! FILE`, each optionally with the SHA-256 its file must have) it is a small downloader that
+//! resumes `.part` files, retries what may work next time (`--retry`), opens at most
+//! `--per-host` connections to one server, and never overwrites without `--force`; the same
+//! command run again after a crash finishes the job, skipping what is already complete.
+//! `https://` is verified against the system's root certificates, or only those in `--cacert
+//! FILE`, and `--https` puts the embedded demo itself behind TLS. `--threads` runs the same
+//! downloads with an OS thread each, for comparison; `--trace` and `--trace-file` show the
+//! machinery. On a terminal, the arrow keys select a download, `c` cancels it (its task is
+//! dropped where it waits) and `r` restarts it.
 //!
-//! ## Seeing through it (issue 10)
+//! ## Seeing through it
 //! Every task has a name (`download file-1MiB.bin`, `server conn`, `display`, `keyboard`,
 //! `signals`). On a terminal, `t` shows the task table under the bars: each task's state, polls,
 //! and where its time went (busy, sched, idle), what each waits on, and what the runtime does
 //! per second; `d` (or Ctrl-\, `SIGQUIT`, with or without a terminal) prints `executor::dump()`
 //! on stderr: every task, how long in its state, where it was spawned and what it waits on (a
-//! socket, a timer, a task, a blocking job). After each
-//! download, its SHA-256 is computed on the blocking pool: the CPU-bound half beside the
-//! IO-bound one. `--hash-on-loop` computes it on the event loop instead, and the executor's
+//! socket, a timer, a task, a blocking job). Each download's SHA-256 is computed on the
+//! blocking pool as its bytes arrive: the CPU-bound half beside the IO-bound one.
+//! `--hash-on-loop` computes it on the event loop instead, and the executor's
 //! slow-poll warning names the task that held the thread; the summary says what it cost.
 //! Warnings are printed above the bars and listed in the summary. `--trace` says why each task
 //! woke (`cause=io fd=7 readable`, `timer`, `task`, `self`, `thread`, `spawn`), and
@@ -40,9 +45,11 @@
 //! `.part` and a response head decide), then `server.rs`, `progress.rs`,
 //! `keyboard.rs` and `signal.rs` (the other things the thread does while it waits),
 //! `threads.rs` (the design this replaces), and `tls.rs` (whom `https://` trusts, and the
-//! `--https` certificate). `part.rs`, `validator.rs`, `claims.rs` and `names.rs` are the careful
-//! parts: what touches the disk, what ties a `.part` to one version of a file,
-//! and what comes from strangers. `hash.rs` is the CPU-bound half; what a learner sees of the
+//! `--https` certificate). `retry.rs` (what is tried again, and when) and `semaphore.rs` (the
+//! per-host limit: a queue of wakers) are small lessons of their own. `part.rs`,
+//! `validator.rs`, `complete.rs`, `claims.rs`, `names.rs` and `url_file.rs` are the careful
+//! parts: what touches the disk, what ties a `.part` (or a finished file) to one version of a
+//! file, and what comes from strangers. `hash.rs` is the CPU-bound half; what a learner sees of the
 //! machinery (the trace, the task table, the warnings) is the `glass-console` crate's.
 //!
 //! ## Implementation
@@ -57,9 +64,9 @@
 //!   `--trace`, whose lines would fight the bars) plain lines on stdout. The summary goes to
 //!   stdout, failures to stderr. Writes to stdout are best effort (`progress::write_stdout`): a
 //!   closed pipe (`demo ... | head -1`) loses the output, not the downloads or the exit status.
-//! - **Exit status**: 0 when every download completed, 1 when any failed (or its task panicked),
-//!   130 when stopped by `q`,
-//!   Ctrl-C or `SIGTERM`, 2 for bad usage.
+//! - **Exit status**: 0 when every download completed (or was already complete), 1 when any
+//!   failed (or its task panicked, or it was cancelled with `c`), 130 when stopped by `q`,
+//!   Ctrl-C or `SIGTERM`, 2 for bad usage (a bad line in `-i FILE` included).
 //! - **Ctrl-C** (and Ctrl-Z, `fg`, `bg`) reaches the loop through a self-pipe (`signal.rs` says why not `signalfd` or a
 //!   polled flag); **stdin** is the terminal opened a second time, non-blocking, so `O_NONBLOCK`
 //!   never leaks into stdout or the shell (`keyboard.rs`).
@@ -71,18 +78,32 @@
 //!   seen through its `JoinHandle` (`manager.rs`); "done" on screen means the file and its name
 //!   are on disk (`fsync` of the file, then of the folder, `part.rs`).
 //! - **Resumes** are tied to the version of the file: a `.part` keeps its first response's
-//!   strong `ETag`, or with no `ETag` a strong `Last-Modified` (`validator.rs`), beside it, and a resume sends it as `If-Range`; a `.part` with
-//!   no validator starts over unless `--continue` (`-c`) is given (`part.rs`).
-//! - Honest limits: file writes block the event loop (microseconds into the page cache; see
-//!   `part.rs`; the `fsync` at the end runs on the blocking pool); `--threads` follows no
-//!   redirects; a `.part` is found by the URL's name only. A `.part` resumed with `--continue`
-//!   is resumed on trust. A body sent with neither `Content-Length` nor chunked framing ends
+//!   strong `ETag`, or with no `ETag` a strong `Last-Modified` (`validator.rs`), as an attribute
+//!   of the file, and a resume sends it as `If-Range`; a `.part` with no validator starts over
+//!   unless `--continue` (`-c`) is given (`part.rs`). A finished file carries a record of its
+//!   length and validator (`complete.rs`, an attribute too), so a rerun skips it as "already
+//!   complete" (after a `304` to `If-None-Match` when there is a validator to ask with).
+//! - **Retries** (`retry.rs`): a connection refused, reset or cut, a timeout, a `5xx`, `408` or
+//!   `429` is tried again after a doubling wait with jitter, `Retry-After` a minimum; a body cut
+//!   short is resumed, not started over. `--per-host` is one semaphore per `host:port`
+//!   (`semaphore.rs`), held for an attempt and given back during a retry's wait.
+//! - Honest limits: the manager starts first the queued downloads whose host has room (looking
+//!   256 deep), but a download that does wait for its host holds one of the `-j` slots
+//!   meanwhile; a file finished where extended attributes cannot be set is not recognised as
+//!   complete by a rerun (it is kept, as any existing file); the run ends once no download is
+//!   left, so `r` can restart only while another still runs; a download cancelled while its
+//!   file is being committed still gets its name. File writes block the event loop
+//!   (microseconds into the page cache; see `part.rs`; the hash and the `fsync` at the end run
+//!   on the blocking pool); `--threads` follows no redirects; a `.part` is found by the URL's
+//!   name only. A `.part` resumed with `--continue` is resumed on trust. A body sent with
+//!   neither `Content-Length` nor chunked framing ends
 //!   when the server closes the connection, so it cannot be length-checked: a connection cut
 //!   early is saved as the whole file (over `https`, only a missing `close_notify` gives it
 //!   away). A name ending in `.part` is saved with a `_` after it (`names.rs` says why).
 
 mod catalog;
 mod claims;
+mod complete;
 mod download;
 mod hash;
 mod keyboard;
@@ -90,12 +111,16 @@ mod manager;
 mod names;
 mod part;
 mod progress;
+mod retry;
+mod semaphore;
 mod server;
 mod signal;
 mod summary;
 mod threads;
 mod tls;
+mod url_file;
 mod validator;
+mod xattr;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -118,16 +143,21 @@ use crate::progress::{Board, write_stdout};
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
-    /// http:// or https:// URLs to download. None: the embedded demo (a local server and eight
-    /// files).
+    /// http:// or https:// URLs to download. None (and no -i): the embedded demo (a local
+    /// server and eight files).
     urls: Vec<String>,
+    /// Also download the URLs in FILE (`-` reads standard input): one a line, optionally
+    /// followed by `sha256=HEX`, the SHA-256 the file must have; blank lines and lines starting
+    /// with `#` are ignored.
+    #[arg(short = 'i', long = "input-file", value_name = "FILE")]
+    input_file: Option<PathBuf>,
     /// Verify https:// servers against the PEM certificates in FILE, and no others (as curl's
     /// option of the same name) [default: the system's store].
     #[arg(long, value_name = "FILE")]
     cacert: Option<PathBuf>,
     /// The embedded demo over TLS: its server gets a certificate made at start, trusted for this
     /// run only.
-    #[arg(long, conflicts_with = "urls")]
+    #[arg(long, conflicts_with_all = ["urls", "input_file"])]
     https: bool,
     /// Where to save files [default: the current folder; the embedded demo: a temporary folder,
     /// removed afterwards].
@@ -137,9 +167,22 @@ struct Cli {
     #[arg(short, long, value_name = "N", default_value_t = 8,
           value_parser = clap::value_parser!(u16).range(1..))]
     jobs: u16,
-    /// Replace files that already exist.
+    /// At most this many connections at once to one host and port; a download waits in line
+    /// for one [default: 6, as browsers; the embedded demo: no limit, its server is its own].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    per_host: Option<u16>,
+    /// Replace files that already exist (one an earlier run completed is still skipped when the
+    /// server says it has not changed; with -i's sha256=, it is downloaded again).
     #[arg(long)]
     force: bool,
+    /// Try a failed download again up to N times (a connection refused, reset or cut, a
+    /// timeout, a 5xx, 408 or 429), waiting longer each time; 0: never.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    retry: u32,
+    /// The wait before the first retry, in milliseconds; it doubles each time (tests use a
+    /// short one).
+    #[arg(long, hide = true, value_name = "MS", default_value_t = 1_000)]
+    retry_delay_ms: u64,
     /// Resume a .part even when nothing ties it to the server's version of the file (no ETag or
     /// Last-Modified was kept for it), as `wget -c` does: the result may splice two versions.
     #[arg(short = 'c', long = "continue")]
@@ -203,6 +246,17 @@ fn main() -> ExitCode {
     if cli.serve {
         return executor::block_on(serve_forever(cli.demo_scale, cli.https));
     }
+    // Read and checked whole before anything starts: a bad line downloads nothing.
+    let listed = match &cli.input_file {
+        Some(path) => match url_file::read(path) {
+            Ok(entries) => entries,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Vec::new(),
+    };
     let (dir, temporary) = match output_dir(&cli) {
         Ok(dir) => dir,
         Err(e) => {
@@ -211,7 +265,7 @@ fn main() -> ExitCode {
         }
     };
     let bars = !cli.trace && std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
-    let code = executor::block_on(run(&cli, roots, &dir, bars));
+    let code = executor::block_on(run(&cli, listed, roots, &dir, bars));
     if temporary && let Err(e) = std::fs::remove_dir_all(&dir) {
         eprintln!("warning: could not remove {}: {e}", dir.display());
     }
@@ -240,7 +294,7 @@ fn output_dir(cli: &Cli) -> Result<(PathBuf, bool), String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         return Ok((dir.clone(), false));
     }
-    if !cli.urls.is_empty() {
+    if !cli.urls.is_empty() || cli.input_file.is_some() {
         return Ok((PathBuf::from("."), false));
     }
     use std::os::unix::fs::DirBuilderExt;
@@ -257,9 +311,15 @@ fn output_dir(cli: &Cli) -> Result<(PathBuf, bool), String> {
 }
 
 /// The whole run, as the future `block_on` drives.
-async fn run(cli: &Cli, mut roots: tls::Roots, dir: &Path, bars: bool) -> ExitCode {
+async fn run(
+    cli: &Cli,
+    listed: Vec<url_file::Entry>,
+    mut roots: tls::Roots,
+    dir: &Path,
+    bars: bool,
+) -> ExitCode {
     let started = Instant::now();
-    let embedded = cli.urls.is_empty();
+    let embedded = cli.urls.is_empty() && cli.input_file.is_none();
     let jobs = if embedded {
         let catalog = Rc::new(Catalog::new(cli.demo_scale));
         let (addr, scheme) = match start_server(catalog.clone(), cli.https).await {
@@ -278,15 +338,21 @@ async fn run(cli: &Cli, mut roots: tls::Roots, dir: &Path, bars: bool) -> ExitCo
             .map(|f| Job {
                 url: format!("{scheme}://{addr}/files/{}", f.name),
                 expected: Some(Arc::new(f.clone())),
+                sha256: None,
             })
             .collect()
     } else {
-        let urls = cli.urls.iter();
-        urls.map(|url| Job {
+        let urls = cli.urls.iter().map(|url| Job {
             url: url.clone(),
             expected: None,
-        })
-        .collect()
+            sha256: None,
+        });
+        let listed = listed.into_iter().map(|entry| Job {
+            url: entry.url,
+            expected: None,
+            sha256: entry.sha256,
+        });
+        urls.chain(listed).collect()
     };
 
     let board = Rc::new(Board::new(bars, cli.tasks));
@@ -319,6 +385,15 @@ async fn run(cli: &Cli, mut roots: tls::Roots, dir: &Path, bars: bool) -> ExitCo
         resume_unchecked: cli.resume_unchecked,
         claims: Arc::new(Claims::default()),
         hash_on,
+        retry: retry::Policy {
+            retries: cli.retry,
+            first_wait: Duration::from_millis(cli.retry_delay_ms),
+        },
+        hosts: semaphore::PerHost::new(match (cli.per_host, embedded) {
+            (Some(n), _) => usize::from(n),
+            (None, false) => 6,
+            (None, true) => usize::from(cli.jobs),
+        }),
     });
     let limit = usize::from(cli.jobs);
     let outcome = manager::run(design, jobs, settings, limit, &board, mailbox).await;
@@ -376,7 +451,8 @@ async fn run(cli: &Cli, mut roots: tls::Roots, dir: &Path, bars: bool) -> ExitCo
             write_stdout(&format!("files are in {}\n", dir.display()));
         }
     }
-    let mut failed = false;
+    // A cancelled download is not there: the run did not do all it was asked.
+    let mut failed = outcome.records.iter().any(|r| r.cancelled);
     for record in &outcome.records {
         if let Some(Err(e)) = &record.result {
             failed = true;
@@ -441,6 +517,18 @@ fn spawn_helpers(
                     keyboard::Key::Quit => mailbox.push(Event::Stop),
                     keyboard::Key::ToggleTasks => board.toggle_tasks(),
                     keyboard::Key::Dump => board.warn(executor::dump().to_string().trim_end()),
+                    keyboard::Key::Up => board.select(-1),
+                    keyboard::Key::Down => board.select(1),
+                    keyboard::Key::Cancel => {
+                        if let Some(id) = board.selected() {
+                            mailbox.push(Event::Cancel(id));
+                        }
+                    }
+                    keyboard::Key::Restart => {
+                        if let Some(id) = board.selected() {
+                            mailbox.push(Event::Restart(id));
+                        }
+                    }
                 }
             }
         }));

@@ -12,7 +12,7 @@
 //! run); with [`Design::Threads`] each is an OS thread running blocking code (`threads.rs`),
 //! whose result arrives through the mailbox from that other thread.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -24,6 +24,7 @@ use executor::{JoinError, JoinHandle, TaskMetrics};
 use crate::download::{self, Done, DownloadError, Job, Settings};
 use crate::names;
 use crate::progress::{Board, Phase, Progress};
+use crate::semaphore::PerHost;
 use crate::threads::{self, Timeouts};
 
 /// Something the manager must react to.
@@ -33,6 +34,10 @@ pub enum Event {
     Add(String),
     /// `q`, Ctrl-C or `SIGTERM`.
     Stop,
+    /// `c`: cancel download number `id` (its task is dropped where it waits; its `.part` stays).
+    Cancel(usize),
+    /// `r`: start download number `id` again, if it was cancelled or failed.
+    Restart(usize),
     /// Download number `id` ended: a `--threads` thread says so through the mailbox, a glass
     /// task by ending (the manager awaits its `JoinHandle`, so a task that panics ends too).
     Finished {
@@ -111,10 +116,14 @@ pub enum Design {
 /// One download, as the summary sees it.
 #[derive(Debug)]
 pub struct Record {
+    /// What to download, kept for a restart (`r`).
+    pub job: Job,
     /// Its URL, name, byte count and times.
     pub progress: Arc<Progress>,
-    /// `None`: stopped before it ended (or before it started).
+    /// `None`: cancelled, or stopped before it ended (or before it started).
     pub result: Option<Result<Done, DownloadError>>,
+    /// Cancelled by `c` (and not restarted since).
+    pub cancelled: bool,
     /// Polls and wakes of its task (glass only).
     pub metrics: Option<TaskMetrics>,
 }
@@ -141,15 +150,17 @@ pub async fn run(
     let mut records: Vec<Record> = Vec::new();
     let mut queue = VecDeque::new();
     let mut tasks: Vec<(usize, Task)> = Vec::new();
-    let mut running = 0;
+    let mut running = Running::default();
     let mut threads_started = 0;
     let add = |job: Job, records: &mut Vec<Record>, queue: &mut VecDeque<(usize, Job)>| {
         let progress = Progress::new(&job.url, &names::from_url(&job.url));
         board.add(progress.clone());
-        queue.push_back((records.len(), job));
+        queue.push_back((records.len(), job.clone()));
         records.push(Record {
+            job,
             progress,
             result: None,
+            cancelled: false,
             metrics: None,
         });
     };
@@ -157,9 +168,10 @@ pub async fn run(
         add(job, &mut records, &mut queue);
     }
     let stopped = loop {
-        while running < limit
-            && let Some((id, job)) = queue.pop_front()
+        while running.total < limit
+            && let Some((id, job)) = next_job(&mut queue, &running, &settings.hosts)
         {
+            let hosts = &settings.hosts;
             let progress = records[id].progress.clone();
             let (settings, mailbox) = (settings.clone(), mailbox.clone());
             match &design {
@@ -196,6 +208,7 @@ pub async fn run(
                             records[id].result = Some(Err(DownloadError::Blocking {
                                 url: records[id].progress.url.clone(),
                                 what,
+                                retry: None,
                             }));
                             end_progress(&records[id]);
                             continue;
@@ -203,9 +216,9 @@ pub async fn run(
                     }
                 }
             }
-            running += 1;
+            running.start(&records[id].job, hosts);
         }
-        if running == 0 && queue.is_empty() {
+        if running.total == 0 && queue.is_empty() {
             break false;
         }
         let next = poll_fn(|cx| match mailbox.poll_recv(cx) {
@@ -217,17 +230,72 @@ pub async fn run(
                 Job {
                     url,
                     expected: None,
+                    sha256: None,
                 },
                 &mut records,
                 &mut queue,
             ),
             Event::Stop => break true,
+            Event::Cancel(id) if id < records.len() => {
+                if let Some(at) = queue.iter().position(|(queued, _)| *queued == id) {
+                    queue.remove(at);
+                    cancelled(&mut records[id], "cancelled before it started");
+                } else if let Some(at) = tasks.iter().position(|(task, _)| *task == id) {
+                    // The cancellation lesson: the task's future is dropped at its next turn,
+                    // wherever it is waiting (a read, a timer, a place in a semaphore's line),
+                    // and its destructors run: the `.part` is closed as written so far, the
+                    // names and the host's connection are given back.
+                    let (_, handle) = tasks.swap_remove(at);
+                    handle.abort();
+                    running.end(&records[id].job, &settings.hosts);
+                    records[id].metrics = Some(handle.metrics());
+                    cancelled(
+                        &mut records[id],
+                        "cancelled; its .part is kept for a resume",
+                    );
+                } else if matches!(design, Design::Threads(_)) && records[id].result.is_none() {
+                    records[id].progress.request_cancel();
+                    board.note(&format!(
+                        "cancelling {}: --threads cannot drop a thread blocked in read(2) as a \
+                         task's future is dropped; it stops when its current read returns",
+                        names::for_display(&records[id].progress.snapshot().name)
+                    ));
+                } else {
+                    board.note("c cancels a download that is queued or running");
+                }
+            }
+            Event::Restart(id) if id < records.len() => {
+                let record = &mut records[id];
+                if record.cancelled || matches!(record.result, Some(Err(_))) {
+                    record.cancelled = false;
+                    record.result = None;
+                    record.metrics = None;
+                    record.progress.requeue();
+                    board.requeue(id);
+                    queue.push_back((id, record.job.clone()));
+                } else {
+                    board.note("r restarts a download that was cancelled or failed");
+                }
+            }
+            Event::Cancel(_) | Event::Restart(_) => {}
+            Event::Finished {
+                id,
+                result: Err(DownloadError::Cancelled { .. }),
+                metrics,
+            } => {
+                running.end(&records[id].job, &settings.hosts);
+                records[id].metrics = metrics.map(|m| *m);
+                cancelled(
+                    &mut records[id],
+                    "cancelled; its .part is kept for a resume",
+                );
+            }
             Event::Finished {
                 id,
                 result,
                 metrics,
             } => {
-                running -= 1;
+                running.end(&records[id].job, &settings.hosts);
                 records[id].metrics = metrics.map(|m| *m);
                 if let Err(e) = &result {
                     board.note(&format!("error: {}", names::for_display(&e.to_string())));
@@ -243,7 +311,10 @@ pub async fn run(
             handle.abort();
             records[id].metrics = Some(handle.metrics());
         }
-        for record in records.iter().filter(|r| r.result.is_none()) {
+        for record in records
+            .iter()
+            .filter(|r| r.result.is_none() && !r.cancelled)
+        {
             let note = match record.progress.snapshot().phase {
                 Phase::Queued => "not started",
                 _ => "stopped; its .part is kept for a resume",
@@ -257,6 +328,58 @@ pub async fn run(
         stopped,
         threads_started,
     }
+}
+
+/// The downloads under way: how many, and how many to each host.
+#[derive(Debug, Default)]
+struct Running {
+    /// All of them: at most `-j`.
+    total: usize,
+    /// Per `host:port` (`PerHost::key`).
+    per_host: HashMap<String, usize>,
+}
+
+impl Running {
+    fn start(&mut self, job: &Job, hosts: &PerHost) {
+        self.total += 1;
+        *self.per_host.entry(hosts.key(&job.url)).or_default() += 1;
+    }
+
+    fn end(&mut self, job: &Job, hosts: &PerHost) {
+        self.total -= 1;
+        if let Some(n) = self.per_host.get_mut(&hosts.key(&job.url)) {
+            *n -= 1;
+        }
+    }
+}
+
+/// How far into the queue [`next_job`] looks for a download whose host has room.
+const LOOK_AHEAD: usize = 256;
+
+/// The next download to start: the first queued one whose host has fewer downloads under way
+/// than `--per-host` allows, so that a host at its limit does not hold the `-j` slots while
+/// others' downloads wait behind it; if there is none (in the first [`LOOK_AHEAD`]), the first
+/// one, which waits for its host in its task (shown as waiting) and has the next free
+/// connection.
+fn next_job(
+    queue: &mut VecDeque<(usize, Job)>,
+    running: &Running,
+    hosts: &PerHost,
+) -> Option<(usize, Job)> {
+    let has_room = |(_, job): &(usize, Job)| {
+        running
+            .per_host
+            .get(&hosts.key(&job.url))
+            .copied()
+            .unwrap_or(0)
+            < hosts.limit()
+    };
+    let at = queue
+        .iter()
+        .take(LOOK_AHEAD)
+        .position(has_room)
+        .unwrap_or(0);
+    queue.remove(at)
 }
 
 /// The first download task that has ended, as a `Finished` event (its handle removed from `tasks`
@@ -290,9 +413,21 @@ fn poll_tasks(
     Poll::Pending
 }
 
+/// Marks `record` cancelled, saying `note`.
+fn cancelled(record: &mut Record, note: &str) {
+    record.cancelled = true;
+    record.progress.end(Phase::Cancelled, note.to_owned());
+}
+
 /// Shows a record's result in its progress.
 fn end_progress(record: &Record) {
     match &record.result {
+        Some(Ok(done)) if done.remark == Some(download::ALREADY_COMPLETE) => {
+            let how = if done.verified { ", verified" } else { "" };
+            record
+                .progress
+                .end(Phase::Done, format!("{}{how}", download::ALREADY_COMPLETE));
+        }
         Some(Ok(done)) => {
             let mut note = String::from(if done.verified { "verified" } else { "done" });
             if done.resumed_from > 0 {
@@ -319,6 +454,7 @@ mod tests {
         Job {
             url: url.to_owned(),
             expected: None,
+            sha256: None,
         }
     }
 
@@ -351,6 +487,11 @@ mod tests {
                     resume_unchecked: false,
                     claims: Arc::default(),
                     hash_on: crate::hash::HashOn::BlockingPool,
+                    retry: crate::retry::Policy {
+                        retries: 0,
+                        first_wait: Duration::ZERO,
+                    },
+                    hosts: crate::semaphore::PerHost::new(6),
                 });
                 let jobs = vec![job("http://h/panics"), job("http://h/fine")];
                 let board = Board::new(false, false);

@@ -17,17 +17,20 @@
 //!   is ever appended.
 //! - A `.part` is resumed only if it can be tied to the version of the file the server has now
 //!   (issue 9). The first response's validator (`validator::Validator`: its strong `ETag`, else,
-//!   with no `ETag` at all, a `Last-Modified` a second or more before its `Date`) is written
-//!   beside the `.part`, in `.NAME.part.validator`, before the first
-//!   body byte; a resume sends it as `If-Range`, so a server whose file changed answers `200` and
+//!   with no `ETag` at all, a `Last-Modified` a second or more before its `Date`) is kept as an
+//!   extended attribute of the `.part` (or, where the file system has none, in a sidecar file
+//!   `.NAME.part.validator`), put there before the first body byte; a resume sends it as `If-Range`, so a server whose file changed answers `200` and
 //!   the download starts over; a `206` that carries another validator (a server that ignores
 //!   `If-Range`) is not appended either, nor is a `416` taken to mean the `.part` is complete,
 //!   but asked again without `Range`. A `.part` with no
 //!   validator (its server sent none, or another program left it) starts over, unless the user
 //!   passes `--continue` (`wget -c`'s name), which resumes it on trust; the output says which.
 //!   The embedded files need no validator: their prefix is checked byte for byte instead.
-//!   The sidecar's name starts with a dot, which no sanitised name does, so it is never a
+//!   A sidecar's name starts with a dot, which no sanitised name does, so it is never a
 //!   download's file or `.part`.
+//! - `NAME` appears only once the `.part`'s bytes are on disk, and the run says "done" only once
+//!   the name is too ([`finish_batch`]: sync, rename, sync the folder). Files that finish close
+//!   together share the syncs (`download/commit.rs`).
 //! - `NAME` is never replaced without `--force`: the final rename is `renameat2` with
 //!   `RENAME_NOREPLACE` (or, where the file system cannot, a hard link), which fails if the name
 //!   exists (no window between a check and the rename).
@@ -44,111 +47,21 @@ use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-/// A parsed `Content-Range` header (RFC 9110, section 14.4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ContentRange {
-    /// `bytes START-END/TOTAL` (`TOTAL` may be `*`: unknown).
-    Bytes {
-        start: u64,
-        end: u64,
-        total: Option<u64>,
-    },
-    /// `bytes */TOTAL`, sent with 416: the range asked for is not in a file of `TOTAL` bytes.
-    Unsatisfied { total: u64 },
-}
+mod range;
 
-impl ContentRange {
-    /// Parses a header value; `None` for anything malformed (which then counts as absent).
-    pub fn parse(value: &str) -> Option<ContentRange> {
-        let rest = value.trim().strip_prefix("bytes ")?.trim_start();
-        let (range, total) = rest.split_once('/')?;
-        let number = |s: &str| -> Option<u64> {
-            let s = s.trim();
-            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| s.parse().ok())
-                .flatten()
-        };
-        if range.trim() == "*" {
-            return Some(ContentRange::Unsatisfied {
-                total: number(total)?,
-            });
-        }
-        let (start, end) = range.split_once('-')?;
-        let (start, end) = (number(start)?, number(end)?);
-        let total = match total.trim() {
-            "*" => None,
-            t => Some(number(t)?),
-        };
-        if end < start || total.is_some_and(|t| end >= t) {
-            return None;
-        }
-        Some(ContentRange::Bytes { start, end, total })
-    }
-}
+pub use range::{Decision, decide};
 
-/// What to do with a response, given the `have` bytes already in the `.part` (0: no `Range` sent).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Decision {
-    /// Write the body into an emptied `.part`. `size` is the file's full length, if known.
-    Fresh { size: Option<u64> },
-    /// Append the body to the `have` bytes on disk. `size` is the file's full length, if known.
-    Append { size: Option<u64> },
-    /// The `.part` already holds the whole file: finish without a body.
-    AlreadyComplete,
-    /// The answer cannot be appended to what is on disk: ask again, without `Range`.
-    StartOver,
-    /// The server refused (404, 500...): the download fails, the `.part` stays as it was.
-    Refused,
-}
-
-/// Applies the resume rules to a response's status, `Content-Range` and `Content-Length`.
-pub fn decide(
-    status: u16,
-    content_range: Option<&str>,
-    content_length: Option<u64>,
-    have: u64,
-) -> Decision {
-    let range = content_range.and_then(ContentRange::parse);
-    match (status, range) {
-        (200, _) => Decision::Fresh {
-            size: content_length,
-        },
-        // `bytes N-M/*`: the server does not say how long the file is, and the range's end is
-        // not the file's (a server may send any part of what was asked). Appending it could only
-        // be renamed on trust, so the range is not used: ask for the whole file instead.
-        (206, Some(ContentRange::Bytes { total: None, .. })) if have > 0 => Decision::StartOver,
-        (
-            206,
-            Some(ContentRange::Bytes {
-                start,
-                total: Some(total),
-                ..
-            }),
-        ) if start == have => {
-            if have == 0 {
-                Decision::Fresh { size: Some(total) }
-            } else {
-                Decision::Append { size: Some(total) }
-            }
-        }
-        (416, Some(ContentRange::Unsatisfied { total })) if have > 0 && total == have => {
-            Decision::AlreadyComplete
-        }
-        (206 | 416, _) if have > 0 => Decision::StartOver,
-        _ => Decision::Refused,
-    }
-}
-
-/// The length of an existing `.part` at `path`, 0 if there is none. A `.part` that is not a plain
-/// file (a symlink planted to redirect our writes, a folder) is an error, not something to follow.
-pub fn existing_len(path: &Path) -> io::Result<u64> {
+/// The length of an existing `.part` at `path`, `None` if there is none. A `.part` that is not a
+/// plain file (a symlink planted to redirect our writes, a folder) is an error, not something to
+/// follow.
+pub fn existing_len(path: &Path) -> io::Result<Option<u64>> {
     match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_file() => Ok(meta.len()),
+        Ok(meta) if meta.file_type().is_file() => Ok(Some(meta.len())),
         Ok(_) => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "exists and is not a regular file",
         )),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -169,7 +82,11 @@ impl PartFile {
     /// a symlink put in place of the `.part` is refused instead of written through.
     pub fn open(path: &Path, have: u64) -> io::Result<PartFile> {
         let mut options = OpenOptions::new();
-        options.custom_flags(libc::O_NOFOLLOW).mode(0o644);
+        // Readable too: the hash reads back what an earlier run left (`hash.rs`).
+        options
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .mode(0o644);
         if have == 0 {
             options.write(true).create(true).truncate(true);
         } else {
@@ -209,6 +126,58 @@ impl PartFile {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The open file.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+}
+
+/// Starts the disk's writeback of a large file's bytes as they are written, a few MiB at a time
+/// (`sync_file_range`), so that its final `fsync` has little left to write. Without it the
+/// kernel may keep the whole file in memory, dirty, and write all of it during that `fsync`.
+/// It starts the writes and does not wait for them: it never makes anything durable by itself.
+#[derive(Debug)]
+pub struct Writeback {
+    /// The `.part` (a second descriptor of it).
+    file: File,
+    /// The bytes before this offset have been handed to the disk.
+    started: u64,
+}
+
+impl Writeback {
+    /// Writeback starts for every this many new bytes.
+    pub const STEP: u64 = 8 << 20;
+
+    /// For `file`, whose first `from` bytes need no more writeback started.
+    pub fn new(file: File, from: u64) -> Writeback {
+        Writeback {
+            file,
+            started: from,
+        }
+    }
+
+    /// The file's first `written` bytes are written: starts writeback for them if at least
+    /// [`Writeback::STEP`] have been written since the last start. Best effort: it only saves
+    /// time later, so a failure (a file system without it) is ignored.
+    pub fn advance(&mut self, written: u64) {
+        use std::os::fd::AsRawFd;
+        if written < self.started + Self::STEP {
+            return;
+        }
+        let (from, len) = (self.started as i64, (written - self.started) as i64);
+        // SAFETY: the fd is open while `self.file` lives; the call only starts writes of the
+        // file's pages in that range and touches no memory of ours.
+        unsafe {
+            libc::sync_file_range(
+                self.file.as_raw_fd(),
+                from,
+                len,
+                libc::SYNC_FILE_RANGE_WRITE,
+            );
+        }
+        self.started = written;
+    }
 }
 
 /// `write_all`, adding to `len` each piece as it is written rather than all of `data` at the end,
@@ -228,51 +197,129 @@ fn write_counted(out: &mut impl Write, mut data: &[u8], len: &mut u64) -> io::Re
     Ok(())
 }
 
-/// One step of [`finish`], reported to its observer once taken (the seam the tests watch).
+/// One step of [`finish_batch`], reported to its observer once taken (the seam the tests watch).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
-    /// The `.part`'s bytes have reached the disk (`fsync`).
-    SyncFile,
-    /// The file has its final name (a rename, or a link and an unlink).
+    /// The bytes of every `.part` of the batch have reached the disk.
+    Sync,
+    /// One file has its final name (a rename, or a link and an unlink).
     Rename,
-    /// The folder's new entry has reached the disk (`fsync` of the folder).
+    /// A folder's new entries have reached the disk (`fsync` of the folder).
     SyncDir,
 }
 
-/// Gives `part` its final name `to`, durably: when this returns `Ok`, the file's bytes and its
-/// name survive a power loss. Without `force` an existing `to` is left alone and `AlreadyExists`
-/// is returned; the `.part` then stays too.
-///
-/// The order is what makes "complete" mean complete: the bytes are synced *before* the name that
-/// says they are whole exists (or a crash could leave `NAME` with holes of zeros, as ext4 and XFS
-/// may after a rename of unsynced data), and the folder is synced *after* the rename, since the
-/// new entry lives in the folder, not in the file. This blocks for as long as the disk takes to
-/// write the file out; the glass design calls it on the blocking pool.
-pub fn finish(part: &Path, to: &Path, force: bool) -> io::Result<()> {
-    finish_observed(part, to, force, &mut |_| {})
+/// A complete `.part` to be given its final name ([`finish_batch`]).
+#[derive(Debug)]
+pub struct Finishing {
+    /// The complete `.part`.
+    pub part: PathBuf,
+    /// Its final name.
+    pub to: PathBuf,
+    /// Whether an existing `to` may be replaced.
+    pub force: bool,
 }
 
-/// [`finish`], calling `observe` after each [`Step`].
-fn finish_observed(
-    part: &Path,
-    to: &Path,
-    force: bool,
+/// Gives each `.part` of `batch` its final name, durably: when an item's result is `Ok`, the
+/// file's bytes and its name survive a power loss. Without `force` an existing name is left alone
+/// and that item's result is `AlreadyExists`; its `.part` then stays too.
+///
+/// The order is what makes "complete" mean complete, for every file of the batch at once:
+/// 1. The bytes of all the `.part`s reach the disk, *before* any name that says they are whole
+///    exists (or a crash could leave `NAME` with holes of zeros, as ext4 and XFS may after a
+///    rename of unsynced data). One file is `fsync`ed; several share one `syncfs`, which writes
+///    them out together instead of one after another, and waits for the disk once.
+/// 2. Each is renamed.
+/// 3. Each folder that got a name is synced once, *after* its renames, since the new entries live
+///    in the folder, not in the files.
+///
+/// A crash anywhere leaves each file either under its final name, complete and synced, or as its
+/// complete `.part`, which the next run finds whole. This blocks for as long as the disk takes;
+/// the glass design calls it on the blocking pool.
+pub fn finish_batch(batch: &[Finishing]) -> Vec<io::Result<()>> {
+    finish_batch_observed(batch, &mut |_| {})
+}
+
+/// [`finish_batch`], calling `observe` after each [`Step`].
+fn finish_batch_observed(
+    batch: &[Finishing],
     observe: &mut dyn FnMut(Step),
-) -> io::Result<()> {
-    File::open(part)?.sync_all()?;
-    observe(Step::SyncFile);
-    rename(part, to, force)?;
-    observe(Step::Rename);
-    let dir = match to.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    File::open(dir)?.sync_all()?;
-    observe(Step::SyncDir);
+) -> Vec<io::Result<()>> {
+    if let Err(e) = sync_parts(batch) {
+        return batch.iter().map(|_| Err(copy_error(&e))).collect();
+    }
+    observe(Step::Sync);
+    let mut results: Vec<io::Result<()>> = Vec::with_capacity(batch.len());
+    for item in batch {
+        let renamed = rename(&item.part, &item.to, item.force);
+        if renamed.is_ok() {
+            observe(Step::Rename);
+        }
+        results.push(renamed);
+    }
+    let mut folders: Vec<&Path> = batch
+        .iter()
+        .zip(&results)
+        .filter(|(_, r)| r.is_ok())
+        .map(|(item, _)| folder_of(&item.to))
+        .collect();
+    folders.sort();
+    folders.dedup();
+    for folder in folders {
+        let synced = File::open(folder).and_then(|dir| dir.sync_all());
+        if let Err(e) = synced {
+            for (item, result) in batch.iter().zip(&mut results) {
+                if result.is_ok() && folder_of(&item.to) == folder {
+                    *result = Err(copy_error(&e));
+                }
+            }
+            continue;
+        }
+        observe(Step::SyncDir);
+    }
+    results
+}
+
+/// Step 1 of [`finish_batch`]: the bytes of every `.part` on disk.
+fn sync_parts(batch: &[Finishing]) -> io::Result<()> {
+    if let [one] = batch {
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&one.part)?;
+        return file.sync_all();
+    }
+    // `syncfs` covers the file system of the descriptor it is given: that of each folder.
+    let mut folders: Vec<&Path> = batch.iter().map(|item| folder_of(&item.part)).collect();
+    folders.sort();
+    folders.dedup();
+    for folder in folders {
+        use std::os::fd::AsRawFd;
+        let dir = File::open(folder)?;
+        // SAFETY: the fd is open for the whole call, which takes nothing else.
+        if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
     Ok(())
 }
 
-/// The rename of [`finish`].
+/// The folder a path's entry is in.
+pub fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// An `io::Error` for each item a shared failure fails (`io::Error` is not `Clone`).
+fn copy_error(e: &io::Error) -> io::Error {
+    match e.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::new(e.kind(), e.to_string()),
+    }
+}
+
+/// The rename of [`finish_batch`].
 fn rename(part: &Path, to: &Path, force: bool) -> io::Result<()> {
     if force {
         return std::fs::rename(part, to);
@@ -359,83 +406,14 @@ pub fn part_path(dir: &Path, name: &str) -> io::Result<PathBuf> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn content_range_parsing() {
-        let bytes = |start, end, total| ContentRange::Bytes { start, end, total };
-        assert_eq!(
-            ContentRange::parse("bytes 5-9/10"),
-            Some(bytes(5, 9, Some(10)))
-        );
-        assert_eq!(ContentRange::parse("bytes 5-9/*"), Some(bytes(5, 9, None)));
-        assert_eq!(
-            ContentRange::parse("bytes */10"),
-            Some(ContentRange::Unsatisfied { total: 10 })
-        );
-        for bad in [
-            "bytes 9-5/10",
-            "bytes 5-10/10",
-            "bits 1-2/3",
-            "bytes -1-2/3",
-            "bytes 1-2",
-        ] {
-            assert_eq!(ContentRange::parse(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn only_an_exact_206_appends() {
-        assert_eq!(
-            decide(206, Some("bytes 500-999/1000"), Some(500), 500),
-            Decision::Append { size: Some(1000) }
-        );
-        // A range that starts anywhere else would misplace bytes.
-        assert_eq!(
-            decide(206, Some("bytes 0-999/1000"), None, 500),
-            Decision::StartOver
-        );
-        assert_eq!(
-            decide(206, Some("bytes 400-999/1000"), None, 500),
-            Decision::StartOver
-        );
-        assert_eq!(decide(206, None, Some(500), 500), Decision::StartOver);
-        assert_eq!(
-            decide(206, Some("garbage"), Some(500), 500),
-            Decision::StartOver
-        );
-    }
-
-    #[test]
-    fn a_206_of_unknown_total_is_never_the_file_end() {
-        // Where this range ends says nothing about where the file does.
-        assert_eq!(
-            decide(206, Some("bytes 500-599/*"), Some(100), 500),
-            Decision::StartOver
-        );
-        // Unasked for (no Range was sent), it is not the whole file either.
-        assert_eq!(
-            decide(206, Some("bytes 0-99/*"), Some(100), 0),
-            Decision::Refused
-        );
-    }
-
-    #[test]
-    fn whole_answers_start_over_and_416_may_finish() {
-        assert_eq!(
-            decide(200, None, Some(1000), 500),
-            Decision::Fresh { size: Some(1000) }
-        );
-        assert_eq!(decide(200, None, None, 0), Decision::Fresh { size: None });
-        assert_eq!(
-            decide(416, Some("bytes */500"), None, 500),
-            Decision::AlreadyComplete
-        );
-        assert_eq!(
-            decide(416, Some("bytes */900"), None, 500),
-            Decision::StartOver
-        );
-        assert_eq!(decide(416, None, None, 500), Decision::StartOver);
-        assert_eq!(decide(404, None, None, 500), Decision::Refused);
-        assert_eq!(decide(416, Some("bytes */0"), None, 0), Decision::Refused);
+    /// [`finish_batch`] of one file.
+    fn finish(part: &Path, to: &Path, force: bool) -> io::Result<()> {
+        let one = Finishing {
+            part: part.to_owned(),
+            to: to.to_owned(),
+            force,
+        };
+        finish_batch(std::slice::from_ref(&one)).remove(0)
     }
 
     #[test]
@@ -472,26 +450,66 @@ mod tests {
     fn a_finished_file_is_synced_then_renamed_then_its_folder_synced() {
         for force in [false, true] {
             let dir = tempfile::tempdir().unwrap();
-            let (part, to) = (dir.path().join("a.part"), dir.path().join("a"));
-            std::fs::write(&part, b"bytes").unwrap();
+            // A batch of three: two new names, and one that exists already.
+            let batch: Vec<Finishing> = ["a", "b", "c"]
+                .iter()
+                .map(|name| Finishing {
+                    part: dir.path().join(format!("{name}.part")),
+                    to: dir.path().join(name),
+                    force,
+                })
+                .collect();
+            for item in &batch {
+                std::fs::write(&item.part, b"bytes").unwrap();
+            }
+            std::fs::write(&batch[2].to, b"old").unwrap();
+            let names = |batch: &[Finishing]| -> Vec<(bool, bool)> {
+                batch
+                    .iter()
+                    .map(|i| (i.part.exists(), i.to.exists()))
+                    .collect()
+            };
             let mut steps = Vec::new();
-            finish_observed(&part, &to, force, &mut |step| {
+            let results = finish_batch_observed(&batch, &mut |step| {
                 // Where the names stand when each step has been taken.
-                steps.push((step, part.exists(), to.exists()));
-            })
-            .unwrap();
-            // The data is on disk before any name points at it as complete, and the new name
-            // is on disk before `finish` returns (and the screen says "done").
-            assert_eq!(
-                steps,
-                [
-                    (Step::SyncFile, true, false),
-                    (Step::Rename, false, true),
-                    (Step::SyncDir, false, true),
-                ],
-                "force: {force}"
-            );
+                steps.push((step, names(&batch)));
+            });
+            // The data is on disk before any name points at it as complete, the new names are
+            // on disk before `finish_batch` returns (and the screen says "done"), and the folder
+            // is synced once for the batch, after the last rename.
+            let (new, renamed, kept) = ((true, false), (false, true), (true, true));
+            let last = if force { renamed } else { kept };
+            let mut expected = vec![
+                (Step::Sync, vec![new, new, kept]),
+                (Step::Rename, vec![renamed, new, kept]),
+                (Step::Rename, vec![renamed, renamed, kept]),
+            ];
+            if force {
+                expected.push((Step::Rename, vec![renamed, renamed, renamed]));
+            }
+            expected.push((Step::SyncDir, vec![renamed, renamed, last]));
+            assert_eq!(steps, expected, "force: {force}");
+            assert!(results[0].is_ok() && results[1].is_ok());
+            match force {
+                true => assert!(results[2].is_ok()),
+                false => {
+                    let err = results[2].as_ref().unwrap_err();
+                    assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+                    assert_eq!(std::fs::read(&batch[2].to).unwrap(), b"old");
+                }
+            }
         }
+    }
+
+    #[test]
+    fn writeback_starts_every_step_not_on_every_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = File::create(dir.path().join("w")).unwrap();
+        let mut writeback = Writeback::new(file, 100);
+        writeback.advance(100 + Writeback::STEP - 1);
+        assert_eq!(writeback.started, 100);
+        writeback.advance(100 + Writeback::STEP);
+        assert_eq!(writeback.started, 100 + Writeback::STEP);
     }
 
     #[test]

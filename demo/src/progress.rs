@@ -12,27 +12,30 @@
 //! The same redraw measures the time between two ticks ([`Board::tick`]): a gap longer than the
 //! interval is a time when the thread was held and the display frozen (`--hash-on-loop` makes
 //! one). Below the total, `t` shows the task table (`glass_console::TaskTable`), refreshed with
-//! the bars; without bars, `--tasks` prints it with each status line.
+//! the bars; without bars, `--tasks` prints it with each status line. The board is
+//! `progress/board.rs`.
 
-use std::cell::{Cell, RefCell};
+mod board;
+
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
-use indicatif::{BinaryBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-
-use crate::names::for_display;
-use glass_console::TaskTable;
+pub use board::Board;
 
 /// Where one download stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
     /// Waiting for one of the `-j` slots.
     Queued,
+    /// Waiting for a connection to its host (`--per-host`); [`Info::waiting_for`] says which.
+    Waiting,
     /// Asking or receiving.
     Running,
+    /// An attempt failed; waiting before the next ([`Info::retry`] says until when, and why).
+    Retrying,
     /// Received and on disk; its SHA-256 is being computed (`hash.rs`).
     Hashing,
     /// Complete, renamed to its final name (and, for the embedded files, verified).
@@ -41,6 +44,8 @@ pub enum Phase {
     Failed,
     /// Stopped by `q` or Ctrl-C; its `.part` stays.
     Stopped,
+    /// Cancelled by the `c` key; its `.part` stays, and `r` restarts it.
+    Cancelled,
 }
 
 /// One download's state, shared by the download (writer) and the board (reader).
@@ -55,10 +60,23 @@ pub struct Progress {
     size: AtomicU64,
     /// Everything read or written rarely (once per phase change), behind one lock.
     info: Mutex<Info>,
+    /// Set by the `c` key for a `--threads` download: its thread stops at its next read.
+    cancel: AtomicBool,
 }
 
 /// [`Progress::size`] when no size is known.
 const UNKNOWN: u64 = u64::MAX;
+
+/// A failed attempt, and the wait before the next.
+#[derive(Clone, Debug)]
+pub struct Retry {
+    /// A few words: `503`, `connection reset`...
+    pub reason: String,
+    /// How long the wait is.
+    pub wait: Duration,
+    /// When it ends.
+    pub until: Instant,
+}
 
 /// The rarely changing part of a [`Progress`].
 #[derive(Clone, Debug)]
@@ -77,6 +95,12 @@ pub struct Info {
     pub thread: Option<ThreadId>,
     /// How it ended: "verified", "done", or the error.
     pub note: String,
+    /// Attempts that failed and were tried again.
+    pub retries: u32,
+    /// The last failed attempt: why, how long the wait before the next was, and when it ends.
+    pub retry: Option<Retry>,
+    /// While [`Phase::Waiting`]: what for.
+    pub waiting_for: String,
 }
 
 impl Progress {
@@ -94,8 +118,32 @@ impl Progress {
                 resumed_from: 0,
                 thread: None,
                 note: String::new(),
+                retries: 0,
+                retry: None,
+                waiting_for: String::new(),
             }),
+            cancel: AtomicBool::new(false),
         })
+    }
+
+    /// Back in the queue, as new (`r` after a cancel or a failure).
+    pub fn requeue(&self) {
+        self.received.store(0, Ordering::Relaxed);
+        self.size.store(UNKNOWN, Ordering::Relaxed);
+        self.cancel.store(false, Ordering::Relaxed);
+        let mut info = self.info();
+        let name = std::mem::take(&mut info.name);
+        *info = Progress::new(&self.url, &name).snapshot();
+    }
+
+    /// Asks a `--threads` download to stop at its next read.
+    pub fn request_cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`request_cancel`](Progress::request_cancel) was called.
+    pub fn cancel_requested(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
     }
 
     fn info(&self) -> MutexGuard<'_, Info> {
@@ -123,6 +171,31 @@ impl Progress {
         let mut info = self.info();
         info.name = name.to_owned();
         info.resumed_from = have;
+    }
+
+    /// An attempt failed for `reason` (`503`, `connection reset`...); the next starts in `wait`.
+    pub fn retrying(&self, wait: Duration, reason: &str) {
+        let mut info = self.info();
+        info.phase = Phase::Retrying;
+        info.retries += 1;
+        info.retry = Some(Retry {
+            reason: reason.to_owned(),
+            wait,
+            until: Instant::now() + wait,
+        });
+    }
+
+    /// Waiting for one of the connections to `host` the per-host limit allows.
+    pub fn waiting(&self, host: &str, limit: usize) {
+        let mut info = self.info();
+        info.phase = Phase::Waiting;
+        info.waiting_for = format!("waiting for a connection to {host} (--per-host {limit})");
+    }
+
+    /// Asking or receiving again, after a wait ([`retrying`](Progress::retrying),
+    /// [`waiting`](Progress::waiting)).
+    pub fn running(&self) {
+        self.info().phase = Phase::Running;
     }
 
     /// The file is complete on disk; its SHA-256 is being computed.
@@ -153,396 +226,6 @@ impl Progress {
         info.finished = Some(Instant::now());
         info.started.get_or_insert(Instant::now());
     }
-}
-
-/// The display of every download.
-pub struct Board {
-    /// Bars or plain lines.
-    kind: Kind,
-    /// One row per download, in the order they were added.
-    rows: RefCell<Vec<Row>>,
-    /// When the board was made: the plain lines' clock.
-    started: Instant,
-    /// The task table, shown under the bars (or with each plain status line) when asked for.
-    tasks: TaskTable,
-    /// When the display last ticked ([`Board::tick`]); `None` before the first tick and after
-    /// a stop (Ctrl-Z), whose pause is not the program's stall.
-    last_tick: Cell<Option<Instant>>,
-    /// The longest time between two ticks: how long the display was frozen, at worst.
-    longest_gap: Cell<Duration>,
-    /// What the prompt shows as typed, to draw it again when its hint changes.
-    typed: RefCell<String>,
-}
-
-enum Kind {
-    /// `indicatif` bars, redrawn in place.
-    Bars {
-        /// Holds the bars and draws them together.
-        multi: MultiProgress,
-        /// The sum of all downloads, kept below them.
-        total: ProgressBar,
-        /// The line the user types a URL into, below the total; `None` without a keyboard.
-        prompt: RefCell<Option<ProgressBar>>,
-        /// The task table, between the total and the prompt, while it is shown.
-        table: RefCell<Option<ProgressBar>>,
-    },
-    /// One line per event, and a status line now and then: for pipes and logs.
-    Plain {
-        /// When the last status line was printed: one a second is plenty for a log.
-        last_status: Cell<Instant>,
-    },
-}
-
-struct Row {
-    /// What the row shows.
-    progress: Arc<Progress>,
-    /// `None` in plain mode.
-    bar: Option<ProgressBar>,
-    /// The phase the display last showed, to notice changes.
-    shown: Phase,
-}
-
-/// How often plain mode prints a status line.
-const PLAIN_STATUS_EVERY: Duration = Duration::from_secs(1);
-
-fn style(template: &str) -> ProgressStyle {
-    ProgressStyle::with_template(template)
-        .expect("the bar templates are valid")
-        .progress_chars("=> ")
-}
-
-const SIZED: &str = "{prefix:<24!} [{bar:30}] {binary_bytes:>10}/{binary_total_bytes:<10} \
-                     {binary_bytes_per_sec:>12} ETA {eta:>3} {wide_msg}";
-/// For a body of unknown length: no bar, no ETA.
-const UNSIZED: &str = "{prefix:<24!} {spinner:^32} {binary_bytes:>10}{binary_bytes_per_sec:>25}    \
-                       {wide_msg}";
-
-impl Board {
-    /// Bars (drawn on stderr) when `bars`, plain lines on stdout otherwise; the task table shown
-    /// from the start with `tasks`. Call inside `block_on` (the table reads the runtime).
-    pub fn new(bars: bool, tasks: bool) -> Board {
-        let kind = if bars {
-            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-            let total = multi.add(ProgressBar::new(0));
-            total.set_style(style(SIZED));
-            total.set_prefix("total");
-            Kind::Bars {
-                multi,
-                total,
-                prompt: RefCell::new(None),
-                table: RefCell::new(None),
-            }
-        } else {
-            Kind::Plain {
-                last_status: Cell::new(Instant::now()),
-            }
-        };
-        Board {
-            kind,
-            rows: RefCell::new(Vec::new()),
-            started: Instant::now(),
-            tasks: TaskTable::new(tasks),
-            last_tick: Cell::new(None),
-            longest_gap: Cell::new(Duration::ZERO),
-            typed: RefCell::new(String::new()),
-        }
-    }
-
-    /// The display's regular redraw (the display task calls it at each tick of its interval):
-    /// [`refresh`](Board::refresh), and the time since the last tick measured. A gap longer than
-    /// the interval is time when the display task could not run: the thread was held.
-    pub fn tick(&self) {
-        let now = Instant::now();
-        if let Some(last) = self.last_tick.get() {
-            self.longest_gap.set(self.longest_gap.get().max(now - last));
-        }
-        self.last_tick.set(Some(now));
-        self.refresh();
-    }
-
-    /// The longest time between two ticks so far.
-    pub fn longest_gap(&self) -> Duration {
-        self.longest_gap.get()
-    }
-
-    /// `t`: shows or hides the task table, at once.
-    pub fn toggle_tasks(&self) {
-        self.tasks.toggle();
-        // The prompt says what `t` does next.
-        if let Kind::Bars { prompt, .. } = &self.kind
-            && prompt.borrow().is_some()
-        {
-            let typed = self.typed.borrow().clone();
-            self.set_prompt(&typed);
-        }
-        self.refresh();
-    }
-
-    /// Prints a warning on stderr: above the bars (through them, so they are not torn), or as a
-    /// plain line.
-    pub fn warn(&self, line: &str) {
-        match &self.kind {
-            Kind::Bars { multi, .. } => {
-                let _ = multi.println(line);
-            }
-            Kind::Plain { .. } => eprintln!("{line}"),
-        }
-    }
-
-    /// Shows a new download.
-    pub fn add(&self, progress: Arc<Progress>) {
-        let bar = match &self.kind {
-            Kind::Bars { multi, total, .. } => {
-                let bar = multi.insert_before(total, ProgressBar::new(0));
-                bar.set_style(style(UNSIZED));
-                bar.set_prefix(short(&progress.snapshot().name));
-                bar.set_message("queued");
-                Some(bar)
-            }
-            Kind::Plain { .. } => None,
-        };
-        self.rows.borrow_mut().push(Row {
-            progress,
-            bar,
-            shown: Phase::Queued,
-        });
-    }
-
-    /// Brings the display up to date with every download's counters.
-    pub fn refresh(&self) {
-        let mut rows = self.rows.borrow_mut();
-        // Sizes come from servers (a `Content-Length` may be anything up to `u64::MAX`): the
-        // totals saturate rather than overflow. A saturated total is wrong only for as long as
-        // such a download runs; its length check then fails it.
-        let (mut received, mut size) = (0u64, 0u64);
-        for row in rows.iter_mut() {
-            received = received.saturating_add(row.progress.received());
-            size = size.saturating_add(row.progress.size().unwrap_or(row.progress.received()));
-            let info = row.progress.snapshot();
-            match &row.bar {
-                Some(bar) => show_bar(bar, &row.progress, &info, row.shown),
-                None => print_change(&row.progress, &info, row.shown),
-            }
-            row.shown = info.phase;
-        }
-        let running = rows
-            .iter()
-            .filter(|r| matches!(r.shown, Phase::Running | Phase::Hashing))
-            .count();
-        let done = rows.iter().filter(|r| r.shown == Phase::Done).count();
-        let failed = rows.iter().filter(|r| r.shown == Phase::Failed).count();
-        match &self.kind {
-            Kind::Bars { total, .. } => {
-                total.set_length(size);
-                total.set_position(received);
-                total.set_message(format!("{done} done, {failed} failed"));
-                self.show_table();
-            }
-            Kind::Plain { last_status } if last_status.get().elapsed() >= PLAIN_STATUS_EVERY => {
-                last_status.set(Instant::now());
-                let elapsed = self.started.elapsed().as_secs_f64();
-                let mut status = format!(
-                    "[{elapsed:5.1} s] {} of {}, {running} running, {done} done, {failed} failed\n",
-                    BinaryBytes(received),
-                    BinaryBytes(size)
-                );
-                if self.tasks.shown() {
-                    status.push_str(&self.tasks.text(usize::MAX));
-                    status.push('\n');
-                }
-                write_stdout(&status);
-            }
-            Kind::Plain { .. } => {}
-        }
-    }
-
-    /// Bars only: draws the task table between the total and the prompt while it is shown, and
-    /// takes it away once it is hidden.
-    fn show_table(&self) {
-        let Kind::Bars {
-            multi,
-            total,
-            table,
-            ..
-        } = &self.kind
-        else {
-            return;
-        };
-        let mut table = table.borrow_mut();
-        match (self.tasks.shown(), table.as_ref()) {
-            (true, bar) => {
-                let bar = bar.cloned().unwrap_or_else(|| {
-                    let bar = multi.insert_after(total, ProgressBar::new(0));
-                    bar.set_style(ProgressStyle::with_template("{msg}").expect("valid template"));
-                    bar
-                });
-                // One message of many lines: indicatif draws each as a line of its own.
-                bar.set_message(self.tasks.text(terminal_width()));
-                *table = Some(bar);
-            }
-            (false, Some(bar)) => {
-                bar.finish_and_clear();
-                multi.remove(bar);
-                *table = None;
-            }
-            (false, None) => {}
-        }
-    }
-
-    /// Ctrl-Z: takes the bars off the screen and draws nothing more until [`resume`], so the
-    /// shell gets the terminal clean.
-    ///
-    /// [`resume`]: Board::resume
-    pub fn pause(&self) {
-        self.last_tick.set(None);
-        if let Kind::Bars { multi, .. } = &self.kind {
-            let _ = multi.clear();
-            multi.set_draw_target(ProgressDrawTarget::hidden());
-        }
-    }
-
-    /// After `fg`: draws the bars again, from scratch (the screen has the shell's lines now).
-    pub fn resume(&self) {
-        self.last_tick.set(None);
-        if let Kind::Bars { multi, .. } = &self.kind {
-            multi.set_draw_target(ProgressDrawTarget::stderr());
-        }
-        self.refresh();
-    }
-
-    /// Prints a line: above the bars, or as one more plain line.
-    pub fn note(&self, line: &str) {
-        match &self.kind {
-            Kind::Bars { multi, .. } => {
-                let _ = multi.println(line);
-            }
-            Kind::Plain { .. } => write_stdout(&format!("{line}\n")),
-        }
-    }
-
-    /// Shows what the user is typing (bars only; in plain mode the terminal echoes it).
-    pub fn set_prompt(&self, typed: &str) {
-        if let Kind::Bars { multi, prompt, .. } = &self.kind {
-            let mut prompt = prompt.borrow_mut();
-            let bar = prompt.get_or_insert_with(|| {
-                let bar = multi.add(ProgressBar::new(0));
-                bar.set_style(ProgressStyle::with_template("{msg}").expect("valid template"));
-                bar
-            });
-            let t = if self.tasks.shown() { "hides" } else { "shows" };
-            bar.set_message(format!(
-                "add a URL (Enter starts it, q quits, t {t} the tasks): {}\u{2588}",
-                for_display(typed)
-            ));
-        }
-        *self.typed.borrow_mut() = typed.to_owned();
-    }
-
-    /// Leaves the bars on screen as they last were, and stops all drawing, before the summary is
-    /// printed below them. (A bar still running when dropped would otherwise be cleared and the
-    /// others redrawn, over whatever was printed since.)
-    pub fn close(&self) {
-        self.refresh();
-        if let Kind::Bars {
-            multi,
-            total,
-            prompt,
-            table,
-        } = &self.kind
-        {
-            let lines = [prompt.borrow_mut().take(), table.borrow_mut().take()];
-            for line in lines.into_iter().flatten() {
-                line.finish_and_clear();
-                multi.remove(&line);
-            }
-            for bar in self.rows.borrow().iter().filter_map(|row| row.bar.as_ref()) {
-                if !bar.is_finished() {
-                    bar.abandon();
-                }
-            }
-            total.abandon();
-            multi.set_draw_target(ProgressDrawTarget::hidden());
-        }
-    }
-}
-
-/// The terminal's width in columns (stderr's, where the bars are), or 100 if it does not say.
-fn terminal_width() -> usize {
-    // SAFETY: an all-zero `winsize` is a valid value for the ioctl to overwrite.
-    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
-    // SAFETY: TIOCGWINSZ writes one `winsize` through the valid pointer, or fails.
-    let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
-    if ok && size.ws_col > 0 {
-        usize::from(size.ws_col)
-    } else {
-        100
-    }
-}
-
-/// A name cut to fit the bars' name column.
-fn short(name: &str) -> String {
-    let name = for_display(name);
-    if name.chars().count() <= 24 {
-        return name;
-    }
-    let head: String = name.chars().take(23).collect();
-    format!("{head}\u{2026}")
-}
-
-fn show_bar(bar: &ProgressBar, progress: &Progress, info: &Info, shown: Phase) {
-    if info.phase == Phase::Queued || bar.is_finished() {
-        return;
-    }
-    if shown == Phase::Queued {
-        bar.set_prefix(short(&info.name));
-        bar.set_message("");
-    }
-    match (progress.size(), bar.length()) {
-        (Some(size), Some(len)) if size != len || len == 0 => {
-            bar.set_style(style(SIZED));
-            bar.set_length(size);
-        }
-        _ => {}
-    }
-    bar.set_prefix(short(&info.name));
-    bar.set_position(progress.received());
-    if progress.size().is_none() {
-        bar.tick(); // Turns the spinner: bytes may arrive without a length to fill.
-    }
-    match info.phase {
-        Phase::Done => bar.finish_with_message(for_display(&info.note)),
-        Phase::Failed | Phase::Stopped => {
-            bar.abandon_with_message(format!("\u{2717} {}", for_display(&info.note)))
-        }
-        Phase::Hashing => bar.set_message("hashing (SHA-256)"),
-        Phase::Queued | Phase::Running => {}
-    }
-}
-
-fn print_change(progress: &Progress, info: &Info, shown: Phase) {
-    if info.phase == shown {
-        return;
-    }
-    let name = for_display(&info.name);
-    let line = match info.phase {
-        Phase::Queued => return,
-        Phase::Running => format!("start  {name}  <- {}", for_display(&progress.url)),
-        Phase::Done => {
-            let secs = info
-                .finished
-                .zip(info.started)
-                .map_or(0.0, |(f, s)| (f - s).as_secs_f64());
-            format!(
-                "done   {name}  {} in {secs:.2} s ({})",
-                BinaryBytes(progress.received()),
-                for_display(&info.note)
-            )
-        }
-        Phase::Hashing => format!("hash   {name}  (SHA-256 of the file on disk)"),
-        Phase::Failed => format!("failed {name}: {}", for_display(&info.note)),
-        Phase::Stopped => format!("stop   {name}: {}", for_display(&info.note)),
-    };
-    write_stdout(&format!("{line}\n"));
 }
 
 /// Writes `text` on stdout, best effort: everything the demo prints there goes through here.

@@ -129,6 +129,7 @@ impl Summary<'_> {
         );
         let mut sum = Duration::ZERO;
         let (mut ok, mut failed, mut stopped, mut bytes) = (0, 0, 0, 0u64);
+        let mut cancelled = Vec::new();
         let mut threads = Vec::new();
         for record in self.records {
             let info = record.progress.snapshot();
@@ -161,10 +162,19 @@ impl Summary<'_> {
                     failed += 1;
                     "FAILED".to_owned()
                 }
+                None if record.cancelled => {
+                    cancelled.push(for_display(&info.name));
+                    "cancelled".to_owned()
+                }
                 None => {
                     stopped += 1;
                     "stopped".to_owned()
                 }
+            };
+            let result = match info.retries {
+                0 => result,
+                1 => format!("{result} (1 retry)"),
+                n => format!("{result} ({n} retries)"),
             };
             let _ = writeln!(
                 out,
@@ -186,21 +196,32 @@ impl Summary<'_> {
         if !digests.is_empty() {
             let _ = writeln!(
                 out,
-                "\nSHA-256 of each file as it is on disk, read back after its fsync and rename \
+                "\nSHA-256 of each file, of its bytes in order, known before it got its name \
                  (sha256sum's format):"
             );
             for (digest, name) in digests {
                 let _ = writeln!(out, "{}  {}", hash::hex(&digest), for_display(&name));
             }
         }
+        let also_cancelled = match cancelled.len() {
+            0 => String::new(),
+            n => format!(", {n} cancelled"),
+        };
         let _ = writeln!(
             out,
-            "\n{} downloads: {ok} complete, {failed} failed, {stopped} stopped; {} received in {} \
-             of wall time",
+            "\n{} downloads: {ok} complete, {failed} failed, {stopped} stopped{also_cancelled}; {} \
+             received in {} of wall time",
             self.records.len(),
             BinaryBytes(bytes),
             seconds(self.wall)
         );
+        if !cancelled.is_empty() {
+            let _ = writeln!(
+                out,
+                "cancelled (each .part is kept; the same command resumes it): {}",
+                cancelled.join(", ")
+            );
+        }
         let _ = writeln!(
             out,
             "one after another (the sum of the times above) they would have taken {}",
@@ -439,11 +460,18 @@ mod tests {
             Err(crate::download::DownloadError::Status {
                 url: "http://h/f".into(),
                 status: 404,
+                retry_after: None,
             })
         };
         let records = [Record {
+            job: crate::download::Job {
+                url: "http://h/f".into(),
+                expected: None,
+                sha256: None,
+            },
             progress,
             result: Some(result),
+            cancelled: false,
             metrics: None,
         }];
         let summary = Summary {

@@ -25,8 +25,9 @@ use http_client::proto::{self, Decoder, ProtocolError, TlsFailure};
 
 use crate::tls::Roots;
 
-use crate::download::{self, Done, DownloadError, Head, Job, Next, Settings};
+use crate::download::{self, Done, DownloadError, Head, Job, Next, Settings, Start};
 use crate::progress::Progress;
+use crate::retry::io_reason;
 
 /// The blocking client's limits, as `http_client`'s builder takes them.
 #[derive(Clone, Copy, Debug)]
@@ -62,7 +63,8 @@ fn tls_config() -> Result<Arc<rustls::ClientConfig>, TlsFailure> {
         .clone()
 }
 
-/// Does `job` on the calling thread, blocking it until done.
+/// Does `job` on the calling thread, blocking it until done; a failure worth another attempt
+/// (`retry.rs`) is tried again after a wait, as the glass design does.
 pub fn fetch(
     job: &Job,
     settings: &Settings,
@@ -70,15 +72,51 @@ pub fn fetch(
     timeouts: Timeouts,
 ) -> Result<Done, DownloadError> {
     let mut start = download::begin(job, settings, progress)?;
+    let mut retries = 0;
     loop {
-        let mut response = Response::get(&job.url, start.have, start.if_range(), timeouts)?;
-        match download::on_head(&mut start, &response.head)? {
+        let error = match attempt(job, &mut start, timeouts) {
+            Err(error) => error,
+            done => return done,
+        };
+        let wait = download::before_retry(&mut start, settings, progress, error, &mut retries)?;
+        std::thread::sleep(wait);
+        progress.running();
+    }
+}
+
+/// One attempt: asks (again, if the `.part` or the rules say so) and saves what comes.
+fn attempt(job: &Job, start: &mut Start<'_>, timeouts: Timeouts) -> Result<Done, DownloadError> {
+    if let Some(there) = start.already_complete()? {
+        return there.hash_and_check_here(job);
+    }
+    // Held while this attempt talks to the host; given back before the commit and the hash.
+    let connection = match download::connection_now(job, start.settings(), start.progress()) {
+        Ok(permit) => permit,
+        Err(semaphore) => {
+            let permit = semaphore.acquire_blocking();
+            start.progress().running();
+            permit
+        }
+    };
+    loop {
+        let mut response = Response::get(&job.url, &start.headers(), timeouts)?;
+        match download::on_head(start, &response.head)? {
             Next::Again => continue,
+            Next::Skip(there) => return there.hash_and_check_here(job),
             Next::Complete(commit) => return commit.run_and_hash(),
             Next::Body(mut sink) => {
+                sink.hash(None)?;
                 while let Some(data) = response.read_body()? {
                     sink.write(&data)?;
+                    // What `--threads` can do for `c`: look between two reads. A read that
+                    // blocks delays it (up to the read timeout); no future can be dropped.
+                    if start.progress().cancel_requested() {
+                        return Err(DownloadError::Cancelled {
+                            url: job.url.clone(),
+                        });
+                    }
                 }
+                drop((response, connection));
                 return sink.finish()?.run_and_hash();
             }
         }
@@ -178,17 +216,17 @@ fn handshake(
 }
 
 impl Response {
-    /// Connects, sends `GET` (with `Range: bytes={from}-` if `from > 0`, and `If-Range` if
-    /// given) and reads the head.
+    /// Connects, sends `GET` with `headers` (`Range`, `If-Range`... from the resume rules) and
+    /// reads the head.
     fn get(
         url: &str,
-        from: u64,
-        if_range: Option<&str>,
+        headers: &[(&str, String)],
         timeouts: Timeouts,
     ) -> Result<Response, DownloadError> {
         let fail = |what: String| DownloadError::Blocking {
             url: url.to_owned(),
             what,
+            retry: None,
         };
         let uri: http::Uri = url.parse().map_err(|e| fail(format!("invalid URL: {e}")))?;
         let https = match uri.scheme_str() {
@@ -218,11 +256,13 @@ impl Response {
                 Err(e) => last_error = Some(e),
             }
         }
-        let stream = stream.ok_or_else(|| {
-            fail(match last_error {
-                Some(e) => format!("connecting: {e}"),
-                None => "the host has no address".into(),
-            })
+        let stream = stream.ok_or_else(|| match last_error {
+            Some(e) => DownloadError::Blocking {
+                url: url.to_owned(),
+                what: format!("connecting: {e}"),
+                retry: Some(io_reason(&e, "connection failed")),
+            },
+            None => fail("the host has no address".into()),
         })?;
         stream
             .set_read_timeout(Some(timeouts.read))
@@ -236,18 +276,20 @@ impl Response {
             "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: glass-demo-threads\r\n\
              Accept-Encoding: identity\r\nConnection: close\r\n"
         );
-        if from > 0 {
-            request.push_str(&format!("Range: bytes={from}-\r\n"));
-        }
-        if let Some(validator) = if_range {
-            // Checked to be visible ASCII (`validator::Validator`): it cannot end the header early.
-            request.push_str(&format!("If-Range: {validator}\r\n"));
+        for (name, value) in headers {
+            // Made by the resume rules from numbers and validators checked to be visible ASCII
+            // (`validator::Validator`): none can end the header early.
+            request.push_str(&format!("{name}: {value}\r\n"));
         }
         request.push_str("\r\n");
         stream
             .write_all(request.as_bytes())
             .and_then(|()| stream.flush())
-            .map_err(|e| fail(format!("sending the request: {e}")))?;
+            .map_err(|e| DownloadError::Blocking {
+                url: url.to_owned(),
+                what: format!("sending the request: {e}"),
+                retry: Some(io_reason(&e, "connection failed")),
+            })?;
         let mut conn = Connection {
             url: url.to_owned(),
             stream,
@@ -283,26 +325,33 @@ impl Response {
 }
 
 impl Connection {
-    fn error(&self, what: String) -> DownloadError {
+    /// A failure on this connection; `retry` says why another attempt may succeed.
+    fn error(&self, what: String, retry: Option<&'static str>) -> DownloadError {
         DownloadError::Blocking {
             url: self.url.clone(),
             what,
+            retry,
         }
     }
 
-    /// Names a protocol failure found by `http_client::proto`.
+    /// Names a protocol failure found by `http_client::proto`: a body cut short is worth
+    /// another attempt (which resumes it), a malformed response is not.
     fn protocol_error(&self, e: ProtocolError) -> DownloadError {
-        self.error(e.to_string())
+        let retry = matches!(e, ProtocolError::Truncated { .. }).then_some("cut short");
+        self.error(e.to_string(), retry)
     }
 
     /// Names a failed read: a read timeout says so, with the limit.
     fn read_error(&self, e: io::Error) -> DownloadError {
         match e.kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => self.error(format!(
-                "read timeout: nothing received for {:?}",
-                self.read_timeout
-            )),
-            _ => self.error(format!("reading the response: {e}")),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => self.error(
+                format!("read timeout: nothing received for {:?}", self.read_timeout),
+                Some("read timeout"),
+            ),
+            _ => self.error(
+                format!("reading the response: {e}"),
+                Some(io_reason(&e, "connection failed")),
+            ),
         }
     }
 
@@ -333,7 +382,10 @@ impl Connection {
                 break head;
             }
             if self.fill()? == 0 {
-                return Err(self.error("the connection closed before the response head".into()));
+                return Err(self.error(
+                    "the connection closed before the response head".into(),
+                    Some("connection closed"),
+                ));
             }
         };
         let decoder =
@@ -351,6 +403,7 @@ impl Connection {
             etag: header(http::header::ETAG),
             last_modified: header(http::header::LAST_MODIFIED),
             date: header(http::header::DATE),
+            retry_after: header(http::header::RETRY_AFTER),
         };
         Ok((head, decoder))
     }

@@ -1,12 +1,27 @@
-//! What ties a `.part` to one version of a file on the server: its [`Validator`], kept in a small
-//! file beside it (`.NAME.part.validator`). The rules that use it are in `part.rs`.
+//! What ties a `.part` to one version of a file on the server: its [`Validator`], kept on the
+//! `.part` itself as the extended attribute `user.glass.validator`, or, where the file system
+//! refuses user extended attributes, in a small file beside it (`.NAME.part.validator`, the
+//! "sidecar"; older runs always used one, and it is still read). The rules that use it are in
+//! `part.rs`.
+//!
+//! ## Why an attribute of the `.part`
+//! The validator says which version the `.part`'s bytes are of, so it belongs with them: an
+//! attribute lives in the `.part`'s inode, beside its length, and goes wherever the file goes.
+//! A fresh `.part` is emptied and given its new validator (or stripped of the old one) before its
+//! first byte, in that one inode; whatever a crash keeps of the inode, a length grown by the new
+//! version's bytes comes with the new version's attribute, never the old one. (A sidecar is a
+//! second file, which needs its own `fsync` before the first byte, and even then the emptying of
+//! the `.part` is not on disk with it.) It also costs no file of its own: no `open`, `fsync` and
+//! `unlink` per download, which on many small files was most of the time spent.
 
-use std::fs::OpenOptions;
+use std::ffi::CStr;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::part::inside;
+use crate::xattr;
 
 /// What ties a `.part` to one version of the file on the server (RFC 9110, section 8.8).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,8 +78,9 @@ impl Validator {
         }
     }
 
-    /// The sidecar's contents: one line, `etag VALUE` or `last-modified VALUE`.
-    fn encode(&self) -> String {
+    /// The attribute's (and the sidecar's) contents: one line, `etag VALUE` or
+    /// `last-modified VALUE`; also the second line of a finished file's record (`complete.rs`).
+    pub(crate) fn encode(&self) -> String {
         match self {
             Validator::ETag(v) => format!("etag {v}\n"),
             Validator::LastModified(v) => format!("last-modified {v}\n"),
@@ -73,7 +89,7 @@ impl Validator {
 
     /// The inverse of [`encode`](Validator::encode); `None` for anything else (a damaged or
     /// foreign sidecar ties nothing). The value becomes a request header, so it is checked again.
-    fn decode(text: &str) -> Option<Validator> {
+    pub(crate) fn decode(text: &str) -> Option<Validator> {
         let line = text.strip_suffix('\n')?;
         let validator = match line.split_once(' ')? {
             ("etag", v) => Validator::ETag(v.to_owned()),
@@ -87,7 +103,7 @@ impl Validator {
 /// The seconds since 1970 of an HTTP-date in its preferred form, IMF-fixdate
 /// (`Sun, 06 Nov 1994 08:49:37 GMT`). The two obsolete forms (RFC 850's and asctime's) are not
 /// read: a date that cannot be read is never strong, which costs a restart, never a splice.
-fn http_date(text: &str) -> Option<i64> {
+pub(crate) fn http_date(text: &str) -> Option<i64> {
     let rest = text.trim().split_once(", ")?.1;
     let fields: Vec<&str> = rest.split(' ').collect();
     let [day, month, year, time, "GMT"] = fields[..] else {
@@ -129,8 +145,66 @@ pub fn validator_path(dir: &Path, name: &str) -> io::Result<PathBuf> {
     )
 }
 
-/// The validator kept at `path`, if any (`O_NOFOLLOW`: a symlink there is an error).
-pub fn read_validator(path: &Path) -> io::Result<Option<Validator>> {
+/// The extended attribute that holds a `.part`'s validator.
+const ATTRIBUTE: &CStr = c"user.glass.validator";
+
+/// The validator of the `.part` at `part`: its attribute, else (an older run's `.part`, or a file
+/// system without user attributes) the one kept in `sidecar`. `part` is not followed if it is a
+/// symlink (`existing_len` has refused one already).
+pub fn read_validator(part: &Path, sidecar: &Path) -> io::Result<Option<Validator>> {
+    match xattr::get(part, ATTRIBUTE) {
+        Ok(Some(text)) => Ok(Validator::decode(&text)),
+        // No attribute, or no attributes on this file system: a sidecar, if there is one.
+        Ok(None) => read_sidecar(sidecar),
+        Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => read_sidecar(sidecar),
+        Err(e) => Err(e),
+    }
+}
+
+/// Where a fresh `.part`'s validator was put by [`tie`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Tied {
+    /// On the `.part`, and no sidecar is left to contradict it: nothing more to do.
+    Done,
+    /// On the `.part`, but an old sidecar was just removed: that removal must reach the disk (an
+    /// `fsync` of the folder, [`sync_folder_of`]) before the first byte, or a crash could bring
+    /// the sidecar back beside bytes it does not describe.
+    SyncFolder,
+    /// The file system refuses user attributes: [`write_sidecar`] is to keep it instead.
+    Sidecar,
+}
+
+/// Ties the just-emptied `.part` open as `part` to `version` (`None`: to no version), without
+/// waiting for the disk; what is left to do, if anything, blocks ([`Tied`]). Called before the
+/// `.part`'s first byte.
+pub fn tie(part: &File, sidecar: &Path, version: Option<&Validator>) -> io::Result<Tied> {
+    let set = match version {
+        Some(v) => xattr::set(part, ATTRIBUTE, &v.encode()),
+        None => xattr::remove(part, ATTRIBUTE),
+    };
+    match set {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => return Ok(Tied::Sidecar),
+        Err(e) => return Err(e),
+    }
+    // Attributes are read first, but a `.part` that gets none (no validator) must not fall back
+    // on an old sidecar. Almost always there is none: the `unlink` fails, having cost a lookup.
+    match std::fs::remove_file(sidecar) {
+        Ok(()) => Ok(Tied::SyncFolder),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Tied::Done),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes the validator from the file at `path` (a finished download: it describes nothing any
+/// more), not following a symlink. Best effort: a stale attribute on a finished file ties
+/// nothing, since only a `.part`'s is ever read.
+pub fn untie_path(path: &Path) {
+    let _ = xattr::remove_path(path, ATTRIBUTE);
+}
+
+/// The validator kept in the sidecar at `path`, if any (`O_NOFOLLOW`: a symlink there is an error).
+fn read_sidecar(path: &Path) -> io::Result<Option<Validator>> {
     let opened = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW)
@@ -146,12 +220,14 @@ pub fn read_validator(path: &Path) -> io::Result<Option<Validator>> {
     Ok(Validator::decode(&text))
 }
 
-/// Keeps `validator` at `path`, on disk before returning; `None` removes what was there.
-pub fn write_validator(path: &Path, validator: Option<&Validator>) -> io::Result<()> {
+/// Keeps `validator` in the sidecar at `path`, on disk before returning; `None` removes what was
+/// there, and that removal is on disk before returning too.
+pub fn write_sidecar(path: &Path, validator: Option<&Validator>) -> io::Result<()> {
     let Some(validator) = validator else {
         return match std::fs::remove_file(path) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
+            Ok(()) => sync_folder_of(path),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
         };
     };
     let mut file = OpenOptions::new()
@@ -163,6 +239,17 @@ pub fn write_validator(path: &Path, validator: Option<&Validator>) -> io::Result
         .open(path)?;
     file.write_all(validator.encode().as_bytes())?;
     file.sync_all()
+}
+
+/// Removes the sidecar at `path` once its `.part` is complete; best effort, and not synced: a
+/// stale sidecar only ever joins a `.part` of the same name, which a new run ties anew.
+pub fn remove_sidecar(path: &Path) {
+    let _ = std::fs::remove_file(path);
+}
+
+/// `fsync` of the folder holding `path`: its entries (a removed or a new name) reach the disk.
+pub fn sync_folder_of(path: &Path) -> io::Result<()> {
+    File::open(crate::part::folder_of(path))?.sync_all()
 }
 
 #[cfg(test)]
@@ -222,17 +309,63 @@ mod tests {
         }
     }
 
+    /// A `.part` with its validator tied by [`tie`], as a fresh download makes one.
+    fn tied_part(dir: &Path, v: Option<&Validator>) -> (PathBuf, PathBuf, Tied) {
+        let part = dir.join("a.bin.part");
+        let sidecar = validator_path(dir, "a.bin").unwrap();
+        let file = File::create(&part).unwrap();
+        let tied = tie(&file, &sidecar, v).unwrap();
+        (part, sidecar, tied)
+    }
+
     #[test]
-    fn a_validator_is_kept_beside_the_part_and_removed() {
+    fn a_validator_is_an_attribute_of_the_part() {
         let dir = tempfile::tempdir().unwrap();
-        let path = validator_path(dir.path(), "a.bin").unwrap();
-        assert_eq!(path, dir.path().join(".a.bin.part.validator"));
-        assert_eq!(read_validator(&path).unwrap(), None);
         let v = Validator::ETag("\"x\"".into());
-        write_validator(&path, Some(&v)).unwrap();
-        assert_eq!(read_validator(&path).unwrap(), Some(v));
-        write_validator(&path, None).unwrap();
-        assert!(!path.exists());
-        write_validator(&path, None).unwrap();
+        let (part, sidecar, tied) = tied_part(dir.path(), Some(&v));
+        assert_eq!(tied, Tied::Done);
+        assert_eq!(read_validator(&part, &sidecar).unwrap(), Some(v));
+        // No file of its own: the folder holds the .part only.
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        untie_path(&part);
+        assert_eq!(read_validator(&part, &sidecar).unwrap(), None);
+    }
+
+    #[test]
+    fn an_old_sidecar_is_read_and_never_outlives_a_new_tie() {
+        let dir = tempfile::tempdir().unwrap();
+        let (part, sidecar) = (
+            dir.path().join("a.bin.part"),
+            validator_path(dir.path(), "a.bin").unwrap(),
+        );
+        assert_eq!(sidecar, dir.path().join(".a.bin.part.validator"));
+        // An older run's .part: its validator in the sidecar only.
+        std::fs::write(&part, b"old").unwrap();
+        let old = Validator::ETag("\"1\"".into());
+        write_sidecar(&sidecar, Some(&old)).unwrap();
+        assert_eq!(read_validator(&part, &sidecar).unwrap(), Some(old));
+        // Started over with a server that sends no validator: the sidecar must not speak for it.
+        let (part, sidecar, tied) = tied_part(dir.path(), None);
+        assert_eq!(tied, Tied::SyncFolder);
+        assert!(!sidecar.exists());
+        assert_eq!(read_validator(&part, &sidecar).unwrap(), None);
+    }
+
+    #[test]
+    fn without_attributes_the_validator_goes_to_the_sidecar() {
+        crate::xattr::REFUSE_FOR_TESTS.with(|r| r.set(true));
+        let dir = tempfile::tempdir().unwrap();
+        let v = Validator::LastModified("Tue, 01 Dec 2026 07:00:00 GMT".into());
+        let (part, sidecar, tied) = tied_part(dir.path(), Some(&v));
+        assert_eq!(tied, Tied::Sidecar);
+        write_sidecar(&sidecar, Some(&v)).unwrap();
+        assert_eq!(std::fs::read_to_string(&sidecar).unwrap(), v.encode());
+        assert_eq!(read_validator(&part, &sidecar).unwrap(), Some(v));
+        write_sidecar(&sidecar, None).unwrap();
+        assert!(!sidecar.exists());
+        assert_eq!(read_validator(&part, &sidecar).unwrap(), None);
+        write_sidecar(&sidecar, None).unwrap();
+        untie_path(&part);
     }
 }

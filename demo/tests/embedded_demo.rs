@@ -38,7 +38,7 @@ fn no_argument_run_verifies_every_file_and_prints_the_summary() {
 }
 
 #[test]
-fn output_folder_keeps_the_files_and_a_second_run_does_not_overwrite_them() {
+fn output_folder_keeps_the_files_and_a_second_run_finds_them_complete() {
     let cwd = tempfile::tempdir().unwrap();
     let out = cwd.path().join("out");
     let out_arg = out.to_str().unwrap();
@@ -52,17 +52,30 @@ fn output_folder_keeps_the_files_and_a_second_run_does_not_overwrite_them() {
         16 * 1024
     );
 
-    // Again into the same folder: every name exists, so every download fails, touching nothing.
+    // Again into the same folder: every file is complete (its bytes checked against the
+    // generator again), so nothing is downloaded or rewritten, and the run succeeds.
     let before = std::fs::read(out.join("file-16KiB.bin")).unwrap();
+    let modified = std::fs::metadata(out.join("file-16KiB.bin"))
+        .unwrap()
+        .modified()
+        .unwrap();
     let again = demo(&["--demo-scale", "small", "-o", out_arg], cwd.path());
-    let (_, stderr) = text(&again);
-    assert_eq!(again.status.code(), Some(1), "{stderr}");
+    let (stdout, stderr) = text(&again);
     assert_eq!(
-        stderr.matches("already exists (use --force").count(),
-        8,
-        "{stderr}"
+        again.status.code(),
+        Some(0),
+        "{stdout}
+{stderr}"
+    );
+    assert_eq!(stdout.matches("done   ").count(), 8, "{stdout}");
+    assert_eq!(
+        stdout.matches("already complete, verified").count(),
+        16, // as each ends, and in the summary
+        "{stdout}"
     );
     assert_eq!(std::fs::read(out.join("file-16KiB.bin")).unwrap(), before);
+    let after = std::fs::metadata(out.join("file-16KiB.bin")).unwrap();
+    assert_eq!(after.modified().unwrap(), modified);
 }
 
 #[test]

@@ -106,9 +106,11 @@ fn cacert_trusts_the_certificates_in_the_file_and_no_others() {
         assert!(output.status.success(), "{design:?}: {stdout}\n{stderr}");
         assert!(out.path().join(&name).exists(), "{design:?}: {stdout}");
 
+        // Into another folder: in this one the file is complete, and a rerun asks nothing.
+        let elsewhere = tempfile::tempdir().unwrap();
         let mut args = vec!["--cacert", other.to_str().unwrap(), server.url.as_str()];
         args.extend_from_slice(design);
-        let output = demo(&args, out.path());
+        let output = demo(&args, elsewhere.path());
         let (_, stderr) = text(&output);
         assert_eq!(output.status.code(), Some(1), "{design:?}: {stderr}");
         assert!(

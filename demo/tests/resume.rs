@@ -170,13 +170,56 @@ fn dated(body: &[u8], [etag, modified, date]: [Option<&str>; 3], cut: Option<usi
 /// The second in which both versions of a file were written, in the dated tests.
 const WRITTEN: &str = "Tue, 01 Dec 2026 07:00:00 GMT";
 
-/// A first run cut short after 40 000 bytes of `old` (ETag `"v1"`): it leaves a `.part`.
+/// The extended attribute `user.glass.validator` of the file at `path`, if it has one.
+fn validator_attribute(path: &std::path::Path) -> Option<String> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let mut buf = [0u8; 256];
+    // SAFETY: both names are NUL-terminated and outlive the call; `buf` is writable for its
+    // length, which the kernel does not exceed.
+    let n = unsafe {
+        libc::lgetxattr(
+            path.as_ptr(),
+            c"user.glass.validator".as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    (n >= 0).then(|| String::from_utf8_lossy(&buf[..n as usize]).into_owned())
+}
+
+/// A first run cut short after 40 000 bytes of `old` (ETag `"v1"`): it leaves a `.part`, and on
+/// it, not in a file beside it, the validator (`--retry 0`: a retry would resume it at once).
 fn interrupted_run(server: &TestServer, old: &[u8], dir: &std::path::Path) {
     server.set("/v.bin", version(old, "\"v1\"", true, Some(40_000)));
-    let (code, out) = run(server, "/v.bin", dir, &[]);
+    let (code, out) = run(server, "/v.bin", dir, &["--retry", "0"]);
     assert_eq!(code, 1, "{out}");
     let part = std::fs::metadata(dir.join("v.bin.part")).expect(&out);
     assert_eq!(part.len(), 40_000, "{out}");
+    assert_eq!(
+        validator_attribute(&dir.join("v.bin.part")).as_deref(),
+        Some("etag \"v1\"\n")
+    );
+    let names: Vec<_> = std::fs::read_dir(dir).unwrap().collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+}
+
+#[test]
+fn an_older_runs_sidecar_still_ties_its_part() {
+    // An older demo kept the validator in a file beside the .part; such a .part still resumes.
+    let body = pattern(100_000, 51);
+    let server = TestServer::start(vec![]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("v.bin.part"), &body[..40_000]).unwrap();
+    let sidecar = dir.path().join(".v.bin.part.validator");
+    std::fs::write(&sidecar, "etag \"v1\"\n").unwrap();
+    server.set("/v.bin", version(&body, "\"v1\"", true, None));
+    let (code, out) = run(&server, "/v.bin", dir.path(), &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("resumed at byte 40000"), "{out}");
+    assert_eq!(server.seen()[0].if_range.as_deref(), Some("\"v1\""));
+    assert!(std::fs::read(dir.path().join("v.bin")).unwrap() == body);
+    assert!(!sidecar.exists(), "{out}");
 }
 
 #[test]
@@ -232,6 +275,8 @@ fn the_same_version_is_resumed_with_if_range() {
         assert!(std::fs::read(dir.path().join("v.bin")).unwrap() == body);
         let seen = server.seen();
         assert_eq!(seen.last().unwrap().if_range.as_deref(), Some("\"v1\""));
+        // The finished file does not keep the .part's validator.
+        assert_eq!(validator_attribute(&dir.path().join("v.bin")), None);
         std::fs::remove_file(dir.path().join("v.bin")).unwrap();
         // Nothing is left beside the file once it is complete.
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
@@ -284,7 +329,7 @@ fn a_weak_etag_or_a_date_within_its_second_never_ties_a_part_to_its_version() {
         let server = TestServer::start(vec![]);
         let dir = tempfile::tempdir().unwrap();
         server.set("/v.bin", dated(&old, [etag, modified, date], Some(40_000)));
-        let (code, out) = run(&server, "/v.bin", dir.path(), &[]);
+        let (code, out) = run(&server, "/v.bin", dir.path(), &["--retry", "0"]);
         assert_eq!(code, 1, "{out}");
         let new_etag = etag.map(|_| new_etag);
         server.set("/v.bin", dated(&new, [new_etag, modified, date], None));
@@ -306,7 +351,7 @@ fn a_date_a_second_before_the_response_ties_a_part_with_no_etag() {
     let dir = tempfile::tempdir().unwrap();
     let headers = [None, Some(WRITTEN), Some("Tue, 01 Dec 2026 07:00:01 GMT")];
     server.set("/v.bin", dated(&body, headers, Some(40_000)));
-    let (code, out) = run(&server, "/v.bin", dir.path(), &[]);
+    let (code, out) = run(&server, "/v.bin", dir.path(), &["--retry", "0"]);
     assert_eq!(code, 1, "{out}");
     server.set("/v.bin", dated(&body, headers, None));
     let (code, out) = run(&server, "/v.bin", dir.path(), &[]);

@@ -7,8 +7,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{Reply, TestServer, chrome_trace_events, demo, text};
-use sha2::{Digest, Sha256};
+use common::{Reply, TestServer, chrome_trace_events, demo, sha256_hex, text};
 
 /// The causes the executor gives a wake (`executor`'s docs, "Trace events and warnings").
 const CAUSES: [&str; 6] = ["io", "timer", "task", "self", "thread", "spawn"];
@@ -145,13 +144,6 @@ fn digests(stdout: &str) -> HashMap<String, String> {
             (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
                 .then(|| (name.to_owned(), hex.to_owned()))
         })
-        .collect()
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
         .collect()
 }
 

@@ -7,7 +7,6 @@
 mod common;
 
 use std::io::Write;
-use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -29,18 +28,9 @@ fn wait_for(output: &Mutex<Vec<u8>>, from: usize, needle: &str) -> usize {
 
 #[test]
 fn t_shows_the_task_table_under_the_bars() {
-    let (master, slave) = common::openpty(60, 140);
-    let stdio = || Stdio::from(slave.try_clone().unwrap());
     // The full-size demo: its downloads take about five seconds, time enough to press a key.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
-        .env("TERM", "xterm")
-        .stdin(stdio())
-        .stdout(stdio())
-        .stderr(stdio())
-        .spawn()
-        .expect("the demo runs");
-    drop(slave);
-
+    let cwd = std::env::current_dir().unwrap();
+    let (mut child, master) = common::demo_on_pty(&[], &cwd, 60, 140);
     let (output, reader) = common::read_terminal(&master);
     let mut keys = std::fs::File::from(master);
 

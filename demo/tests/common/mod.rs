@@ -13,6 +13,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -55,6 +56,28 @@ pub enum Reply {
         honours_if_range: bool,
         cut: Option<usize>,
     },
+    /// A version of a file known by `etag`, honouring `Range`, `If-Range` and `If-None-Match`
+    /// (`304`), whose body is sent `piece` bytes at a time with `pause` between pieces: slow
+    /// enough for downloads to overlap, or to be killed half way.
+    Paced {
+        body: Vec<u8>,
+        etag: String,
+        piece: usize,
+        pause: Duration,
+    },
+    /// The first request for the path gets the first reply, the next the second..., and every
+    /// request after the last gets the last.
+    Sequence(Vec<Reply>),
+    /// A bare status with these extra header lines (each ending in `\r\n`) and an empty body.
+    StatusWith { code: u16, headers: String },
+    /// Announces `body`'s full length with this `ETag`, sends the first `sent` bytes, waits a
+    /// little (for the client to read them), then resets the connection (`SO_LINGER` 0: an
+    /// RST, not a FIN).
+    Reset {
+        body: Vec<u8>,
+        etag: String,
+        sent: usize,
+    },
 }
 
 impl Reply {
@@ -77,14 +100,49 @@ pub struct Seen {
     pub range: Option<String>,
     /// The `If-Range` header, if any.
     pub if_range: Option<String>,
+    /// The `If-None-Match` header, if any.
+    pub if_none_match: Option<String>,
+    /// When the request's head had arrived.
+    pub at: Instant,
 }
 
 /// The test server; it lives until the test process ends.
 pub struct TestServer {
     pub addr: SocketAddr,
-    seen: Arc<Mutex<Vec<Seen>>>,
+    shared: Arc<Shared>,
+}
+
+/// What the server's connection threads share.
+#[derive(Default)]
+struct Shared {
     /// Path → reply; [`TestServer::set`] changes one between runs.
-    routes: Arc<Mutex<HashMap<String, Reply>>>,
+    routes: Mutex<HashMap<String, Reply>>,
+    /// Every request so far.
+    seen: Mutex<Vec<Seen>>,
+    /// Requests so far per path, for [`Reply::Sequence`].
+    hits: Mutex<HashMap<String, usize>>,
+    /// Body bytes written to clients, all connections together.
+    body_bytes: AtomicU64,
+    /// Connections being answered now, and the most there ever were at once.
+    open: Mutex<(usize, usize)>,
+}
+
+/// One connection counted in [`Shared::open`] until dropped.
+struct Counted<'a>(&'a Shared);
+
+impl<'a> Counted<'a> {
+    fn new(shared: &'a Shared) -> Self {
+        let mut open = shared.open.lock().unwrap();
+        open.0 += 1;
+        open.1 = open.1.max(open.0);
+        Counted(shared)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.open.lock().unwrap().0 -= 1;
+    }
 }
 
 impl TestServer {
@@ -92,25 +150,42 @@ impl TestServer {
     pub fn start(routes: Vec<(&str, Reply)>) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let routes: Arc<Mutex<HashMap<String, Reply>>> = Arc::new(Mutex::new(
-            routes.into_iter().map(|(p, r)| (p.to_owned(), r)).collect(),
-        ));
-        let served = routes.clone();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
+        let shared = Arc::new(Shared {
+            routes: Mutex::new(routes.into_iter().map(|(p, r)| (p.to_owned(), r)).collect()),
+            ..Shared::default()
+        });
+        let served = shared.clone();
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                let (routes, log) = (served.clone(), log.clone());
-                thread::spawn(move || handle(stream, &routes, &log));
+                let shared = served.clone();
+                thread::spawn(move || {
+                    // Counted from the accept: a connection open and not yet answered counts.
+                    let counted = Counted::new(&shared);
+                    handle(stream, &shared, counted)
+                });
             }
         });
-        TestServer { addr, seen, routes }
+        TestServer { addr, shared }
     }
 
     /// From now on, answers `path` with `reply` (the file changed on the server).
     pub fn set(&self, path: &str, reply: Reply) {
-        self.routes.lock().unwrap().insert(path.to_owned(), reply);
+        self.shared
+            .routes
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), reply);
+    }
+
+    /// Body bytes sent so far, to every client.
+    pub fn body_bytes(&self) -> u64 {
+        self.shared.body_bytes.load(Ordering::SeqCst)
+    }
+
+    /// The most connections that were being answered at once.
+    pub fn max_open(&self) -> usize {
+        self.shared.open.lock().unwrap().1
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -119,11 +194,11 @@ impl TestServer {
 
     /// Every request so far.
     pub fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
+        self.shared.seen.lock().unwrap().clone()
     }
 }
 
-fn handle(mut stream: TcpStream, routes: &Mutex<HashMap<String, Reply>>, log: &Mutex<Vec<Seen>>) {
+fn handle(mut stream: TcpStream, shared: &Shared, counted: Counted<'_>) {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -141,17 +216,30 @@ fn handle(mut stream: TcpStream, routes: &Mutex<HashMap<String, Reply>>, log: &M
         })
     };
     let (range, if_range) = (header("range"), header("if-range"));
-    log.lock().unwrap().push(Seen {
+    let if_none_match = header("if-none-match");
+    shared.seen.lock().unwrap().push(Seen {
         path: path.clone(),
         range: range.clone(),
         if_range: if_range.clone(),
+        if_none_match: if_none_match.clone(),
+        at: Instant::now(),
     });
     let from = range
         .as_deref()
         .and_then(|r| r.strip_prefix("bytes="))
         .and_then(|r| r.strip_suffix('-'))
         .and_then(|n| n.parse::<usize>().ok());
-    let reply = routes.lock().unwrap().get(&path).cloned();
+    let mut reply = shared.routes.lock().unwrap().get(&path).cloned();
+    if let Some(Reply::Sequence(replies)) = &reply {
+        let mut hits = shared.hits.lock().unwrap();
+        let hit = hits.entry(path.clone()).or_default();
+        reply = replies.get(*hit).or(replies.last()).cloned();
+        *hit += 1;
+    }
+    let count = |n: usize| {
+        shared.body_bytes.fetch_add(n as u64, Ordering::SeqCst);
+    };
+    let mut counted = Some(counted);
     let _ = match reply.as_ref() {
         None => write_status(&mut stream, 404),
         Some(Reply::Status(code)) => write_status(&mut stream, *code),
@@ -194,6 +282,7 @@ fn handle(mut stream: TcpStream, routes: &Mutex<HashMap<String, Reply>>, log: &M
             );
             let _ = stream.write_all(head.as_bytes());
             let _ = stream.write_all(&body[..*sent]);
+            count(*sent);
             // Silence until the client gives up and closes (read returns 0 or fails).
             let _ = stream.read(&mut byte);
             Ok(())
@@ -222,6 +311,82 @@ fn handle(mut stream: TcpStream, routes: &Mutex<HashMap<String, Reply>>, log: &M
             None => write_all(&mut stream, "200 OK", "", body),
         },
         Some(Reply::Raw(bytes)) => stream.write_all(bytes),
+        Some(Reply::Sequence(_)) => write_status(&mut stream, 500),
+        Some(Reply::StatusWith { code, headers }) => {
+            write_all(&mut stream, &format!("{code} Whatever"), headers, b"")
+        }
+        Some(Reply::Reset { body, etag, sent }) => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nETag: {etag}\r\nConnection: \
+                 close\r\n\r\n",
+                body.len()
+            );
+            let written = stream
+                .write_all(head.as_bytes())
+                .and_then(|()| stream.write_all(&body[..*sent]));
+            count(*sent);
+            thread::sleep(Duration::from_millis(300));
+            reset(&stream);
+            written
+        }
+        Some(Reply::Paced {
+            body,
+            etag,
+            piece,
+            pause,
+        }) => {
+            let from = match &if_range {
+                Some(v) if v != etag => None,
+                _ => from,
+            };
+            let extra = format!("ETag: {etag}\r\n");
+            if if_none_match.as_ref() == Some(etag) {
+                write_all(&mut stream, "304 Not Modified", &extra, b"")
+            } else {
+                let (status, range) = match from {
+                    Some(from) if from >= body.len() => (
+                        "416 Range Not Satisfiable",
+                        format!("Content-Range: bytes */{}\r\n", body.len()),
+                    ),
+                    Some(from) => (
+                        "206 Partial Content",
+                        format!(
+                            "Content-Range: bytes {from}-{}/{}\r\n",
+                            body.len() - 1,
+                            body.len()
+                        ),
+                    ),
+                    None => ("200 OK", String::new()),
+                };
+                let body = match from {
+                    Some(from) => &body[from.min(body.len())..],
+                    None => &body[..],
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{extra}{range}Connection: \
+                     close\r\n\r\n",
+                    body.len()
+                );
+                let mut written = stream.write_all(head.as_bytes());
+                let pieces = body.chunks(*piece).count();
+                for (i, bytes) in body.chunks(*piece).enumerate() {
+                    if written.is_err() {
+                        break;
+                    }
+                    thread::sleep(*pause);
+                    if i + 1 == pieces {
+                        // No longer counted as open before the last piece: the client cannot
+                        // have read the whole body (and gone on to another connection) before.
+                        counted.take();
+                    }
+                    written = stream.write_all(bytes);
+                    if written.is_ok() {
+                        count(bytes.len());
+                    }
+                }
+                written
+            }
+        }
         Some(Reply::Versioned {
             body,
             etag,
@@ -242,6 +407,10 @@ fn handle(mut stream: TcpStream, routes: &Mutex<HashMap<String, Reply>>, log: &M
             }
             let this_version =
                 |v: &String| Some(v) == etag.as_ref() || Some(v) == last_modified.as_ref();
+            if if_none_match.is_some() && if_none_match == *etag {
+                let _ = write_all(&mut stream, "304 Not Modified", &extra, b"");
+                return finish(shared, counted);
+            }
             let from = match &if_range {
                 Some(v) if *honours_if_range && !this_version(v) => None,
                 _ => from,
@@ -267,14 +436,42 @@ fn handle(mut stream: TcpStream, routes: &Mutex<HashMap<String, Reply>>, log: &M
                         "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
                         body.len()
                     );
-                    stream
+                    let written = stream
                         .write_all(head.as_bytes())
-                        .and_then(|()| stream.write_all(&body[..*cut]))
+                        .and_then(|()| stream.write_all(&body[..*cut]));
+                    count(*cut);
+                    written
                 }
                 None => write_all(&mut stream, status, &extra, body),
             }
         }
     };
+    finish(shared, counted);
+}
+
+/// The connection's end: its bytes added to the total, and no longer counted as open.
+fn finish(shared: &Shared, counted: Option<Counted<'_>>) {
+    let bytes = BODY_BYTES.with(|n| n.replace(0));
+    shared.body_bytes.fetch_add(bytes, Ordering::SeqCst);
+    drop(counted);
+}
+
+/// Makes the close of `stream` an RST: `SO_LINGER` on with a time of 0.
+fn reset(stream: &TcpStream) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: the descriptor is open; `linger` is a valid value of the size given.
+    unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(stream),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
 }
 
 fn write_status(stream: &mut TcpStream, code: u16) -> std::io::Result<()> {
@@ -292,7 +489,15 @@ fn write_all(
         body.len()
     );
     stream.write_all(head.as_bytes())?;
-    stream.write_all(body)
+    stream.write_all(body)?;
+    BODY_BYTES.with(|n| n.set(n.get() + body.len() as u64));
+    Ok(())
+}
+
+thread_local! {
+    /// Body bytes this connection's thread wrote through [`write_all`] and [`write_chunked`],
+    /// added to [`Shared::body_bytes`] when the connection ends.
+    static BODY_BYTES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 fn write_chunked(stream: &mut TcpStream, extra: &str, body: &[u8]) -> std::io::Result<()> {
@@ -303,6 +508,7 @@ fn write_chunked(stream: &mut TcpStream, extra: &str, body: &[u8]) -> std::io::R
     for piece in body.chunks(7_000) {
         stream.write_all(format!("{:x}\r\n", piece.len()).as_bytes())?;
         stream.write_all(piece)?;
+        BODY_BYTES.with(|n| n.set(n.get() + piece.len() as u64));
         stream.write_all(b"\r\n")?;
     }
     stream.write_all(b"0\r\n\r\n")
@@ -312,6 +518,15 @@ fn write_chunked(stream: &mut TcpStream, extra: &str, body: &[u8]) -> std::io::R
 pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[1] ^ seed)
+        .collect()
+}
+
+/// The SHA-256 of `bytes` in lowercase hex, as `sha256sum` and the demo's summary print it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
         .collect()
 }
 
@@ -331,6 +546,19 @@ pub fn spawn_demo(args: &[&str], cwd: &Path) -> Child {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .spawn()
+        .expect("the demo binary runs")
+}
+
+/// Starts the demo with `args` in `cwd` as [`demo`] does, its output thrown away: for a test
+/// that kills it.
+pub fn spawn_demo_quiet(args: &[&str], cwd: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_demo"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .expect("the demo binary runs")
 }
@@ -355,6 +583,26 @@ pub fn demo(args: &[&str], cwd: &Path) -> Output {
         stdout: stdout.join().unwrap(),
         stderr: stderr.join().unwrap(),
     }
+}
+
+/// Runs the demo with `args` in `cwd`, `input` on its standard input, output captured.
+pub fn demo_with_stdin(args: &[&str], cwd: &Path, input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the demo binary runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let output = child.wait_with_output().expect("the demo ends");
+    writer.join().unwrap();
+    output
 }
 
 /// Runs the demo with `args` in `cwd` with its stdout a pipe nobody reads (the read end closed
@@ -441,6 +689,24 @@ pub fn openpty(rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
     assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
     // SAFETY: `openpty` succeeded: both are open descriptors owned by nothing else.
     unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
+}
+
+/// Starts the demo with `args` in `cwd` on a new pseudo-terminal of `rows` by `cols` (its stdin,
+/// stdout and stderr, `TERM=xterm`): the demo draws bars and reads keys. Returns the child and
+/// the master, the test's side of the terminal.
+pub fn demo_on_pty(args: &[&str], cwd: &Path, rows: u16, cols: u16) -> (Child, OwnedFd) {
+    let (master, slave) = openpty(rows, cols);
+    let stdio = || Stdio::from(slave.try_clone().unwrap());
+    let child = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .args(args)
+        .current_dir(cwd)
+        .env("TERM", "xterm")
+        .stdin(stdio())
+        .stdout(stdio())
+        .stderr(stdio())
+        .spawn()
+        .expect("the demo runs");
+    (child, master)
 }
 
 /// Reads everything the terminal behind `master` shows, all along, as a terminal emulator would

@@ -1,0 +1,109 @@
+//! How a rerun knows a file is already complete: the download that finished it left a record on
+//! the file itself, an extended attribute `user.glass.complete` (`xattr.rs`, as the `.part`'s
+//! validator) holding the file's length and the server's validator of the version it is
+//! (`validator.rs`).
+//!
+//! The record is put on the complete `.part` once its digest has passed any check, just before
+//! it joins the group commit (`download.rs`'s `Commit`, `download/commit.rs`). Being in the
+//! inode, it reaches the disk with the file's bytes, by the batch's `fsync` or `syncfs`, before
+//! the rename; and it travels with the file to its final name: a `NAME` that carries it was
+//! complete when renamed. A file whose length is no longer the recorded
+//! one was changed since (by someone else), and is not taken for complete. Files without the
+//! record (the user's own, or on a file system without extended attributes) are treated as
+//! before: never replaced without `--force`.
+//!
+//! What a rerun does with a complete file (`download/resume.rs`): with a validator, it asks the
+//! server with `If-None-Match` (or `If-Modified-Since`), and a `304 Not Modified` says "already
+//! complete" without a byte of the body; without one, it trusts the record and asks nothing.
+
+use std::io;
+use std::path::Path;
+
+use crate::validator::Validator;
+use crate::xattr;
+
+/// The extended attribute's name (the `user.` namespace: any file owner may set it).
+const ATTRIBUTE: &std::ffi::CStr = c"user.glass.complete";
+
+/// What a finished download recorded about its file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// The file's length when it was finished.
+    pub size: u64,
+    /// The server's validator of that version, if it gave one.
+    pub validator: Option<Validator>,
+}
+
+impl Record {
+    /// `SIZE\n`, then the validator's line if any.
+    fn encode(&self) -> String {
+        let validator = self.validator.as_ref().map(Validator::encode);
+        format!("{}\n{}", self.size, validator.unwrap_or_default())
+    }
+
+    /// The inverse of [`encode`](Record::encode); `None` for anything else.
+    fn decode(text: &str) -> Option<Record> {
+        let (size, rest) = text.split_once('\n')?;
+        let size = size
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| size.parse().ok())??;
+        let validator = match rest {
+            "" => None,
+            line => Some(Validator::decode(line)?),
+        };
+        Some(Record { size, validator })
+    }
+}
+
+/// Puts `record` on the file at `path` (not following a symlink). Best effort for the caller:
+/// a file without it is only not recognised as complete by a later run.
+pub fn mark(path: &Path, record: &Record) -> io::Result<()> {
+    xattr::set_path(path, ATTRIBUTE, &record.encode())
+}
+
+/// The record of the complete file at `path`, if it has one that still holds: a regular file
+/// (not a symlink) of the recorded length.
+pub fn read(path: &Path) -> Option<Record> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.file_type().is_file() {
+        return None;
+    }
+    let record = Record::decode(&xattr::get(path, ATTRIBUTE).ok()??)?;
+    (record.size == meta.len()).then_some(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_round_trips_and_must_match_the_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"12345").unwrap();
+        assert_eq!(read(&path), None);
+        let record = Record {
+            size: 5,
+            validator: Some(Validator::ETag("\"v1\"".into())),
+        };
+        if let Err(e) = mark(&path, &record) {
+            // A file system without user extended attributes: nothing to test here.
+            eprintln!("skipped: {e}");
+            return;
+        }
+        assert_eq!(read(&path), Some(record));
+        let bare = Record {
+            size: 5,
+            validator: None,
+        };
+        mark(&path, &bare).unwrap();
+        assert_eq!(read(&path), Some(bare));
+        // Changed since: no longer complete.
+        std::fs::write(&path, b"123456").unwrap();
+        assert_eq!(read(&path), None);
+        for bad in ["", "5", "x\n", "5\nsize 5\n", "-1\n"] {
+            assert_eq!(Record::decode(bad), None, "{bad:?}");
+        }
+    }
+}
