@@ -8,7 +8,7 @@
 //!
 //! The same loop drives both designs: with [`Design::Glass`] each download is a task on this
 //! thread, and the manager awaits its `JoinHandle` beside the mailbox, so a task that panics is
-//! seen to end like any other (issue 9: waiting for a message a dead task never sends hung the
+//! seen to end like any other (waiting for a message a dead task never sends would hang the
 //! run); with [`Design::Threads`] each is an OS thread running blocking code (`threads.rs`),
 //! whose result arrives through the mailbox from that other thread.
 

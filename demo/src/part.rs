@@ -1,7 +1,7 @@
 //! `NAME.part` files and the resume rules: what both download designs (glass tasks in
 //! `download.rs`, OS threads in `threads.rs`) do with the disk, so the two compare like for like.
 //!
-//! ## The rules (issue 5)
+//! ## The rules
 //! - Bytes go to `NAME.part`; `NAME` appears only by a rename once the body has ended where its
 //!   framing says and, when the file's length is known (a `Content-Length`, a `Content-Range`
 //!   total, the embedded file's size), the `.part` has exactly that length. An interrupted
@@ -15,8 +15,8 @@
 //!   unknown total `bytes N-M/*`, whose end need not be the file's) is asked again once, without
 //!   `Range`; any other status fails the download and leaves the `.part` as it was. Nothing else
 //!   is ever appended.
-//! - A `.part` is resumed only if it can be tied to the version of the file the server has now
-//!   (issue 9). The first response's validator (`validator::Validator`: its strong `ETag`, else,
+//! - A `.part` is resumed only if it can be tied to the version of the file the server has now.
+//!   The first response's validator (`validator::Validator`: its strong `ETag`, else,
 //!   with no `ETag` at all, a `Last-Modified` a second or more before its `Date`) is kept as an
 //!   extended attribute of the `.part` (or, where the file system has none, in a sidecar file
 //!   `.NAME.part.validator`), put there before the first body byte; a resume sends it as `If-Range`, so a server whose file changed answers `200` and

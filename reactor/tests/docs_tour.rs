@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 /// The directory of the mio crate the workspace builds with: its version from `Cargo.lock`, its
 /// sources where cargo unpacked them (`$CARGO_HOME/registry/src/<registry>/mio-<version>`). This
 /// test runs after the build of this crate, which depends on mio, so the sources are there; no
-/// other platform's crates need resolving (as `cargo metadata` would, even `--offline`).
+/// other platform's crates need resolving (as `cargo metadata` would, even offline).
 fn mio_dir(root: &Path) -> PathBuf {
     let lock = std::fs::read_to_string(root.join("Cargo.lock")).expect("Cargo.lock");
     let version = lock
