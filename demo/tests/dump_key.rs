@@ -6,45 +6,19 @@
 mod common;
 
 use std::io::Write;
-use std::process::{Command, Stdio};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-/// Waits up to 60 s until the terminal has shown `needle` after byte `from`; returns where.
-fn wait_for(output: &Mutex<Vec<u8>>, from: usize, needle: &str) -> usize {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let shown = String::from_utf8_lossy(&output.lock().unwrap()[from..]).into_owned();
-        if let Some(at) = shown.find(needle) {
-            return from + at;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the terminal never showed {needle:?}; it showed:\n{shown}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use std::time::Duration;
 
 #[test]
 fn d_prints_every_task_and_what_it_waits_on() {
-    let (master, slave) = common::openpty(60, 200);
-    let stdio = || Stdio::from(slave.try_clone().unwrap());
     // The full-size demo: its downloads take seconds, time enough to press a key.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
-        .env("TERM", "xterm")
-        .stdin(stdio())
-        .stdout(stdio())
-        .stderr(stdio())
-        .spawn()
-        .expect("the demo runs");
-    drop(slave);
+    let cwd = std::env::current_dir().unwrap();
+    let (mut child, master) = common::demo_on_pty(&[], &cwd, 60, 200);
 
     let (output, reader) = common::read_terminal(&master);
     let mut keys = std::fs::File::from(master);
 
     // The keyboard is read once the prompt is drawn.
-    let prompt = wait_for(&output, 0, "t shows the tasks");
+    let prompt = common::wait_for_shown(&output, 0, "t shows the tasks");
     let before = String::from_utf8_lossy(&output.lock().unwrap()[..prompt]).into_owned();
     assert!(
         !before.contains("block_on's future"),
@@ -53,10 +27,10 @@ fn d_prints_every_task_and_what_it_waits_on() {
 
     keys.write_all(b"d").unwrap();
     let shown = output.lock().unwrap().len();
-    let dump = wait_for(&output, shown, "after block_on started");
-    wait_for(&output, dump, "task 0 block_on's future");
-    wait_for(&output, dump, "`server: accept loop`");
-    wait_for(&output, dump, "spawned at demo/src/");
+    let dump = common::wait_for_shown(&output, shown, "after block_on started");
+    common::wait_for_shown(&output, dump, "task 0 block_on's future");
+    common::wait_for_shown(&output, dump, "`server: accept loop`");
+    common::wait_for_shown(&output, dump, "spawned at demo/src/");
 
     let status = common::wait_at_most(&mut child, Duration::from_secs(120));
     reader.join().unwrap();

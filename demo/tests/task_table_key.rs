@@ -7,24 +7,7 @@
 mod common;
 
 use std::io::Write;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-/// Waits up to 60 s until the terminal has shown `needle` after byte `from`; returns where.
-fn wait_for(output: &Mutex<Vec<u8>>, from: usize, needle: &str) -> usize {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let shown = String::from_utf8_lossy(&output.lock().unwrap()[from..]).into_owned();
-        if let Some(at) = shown.find(needle) {
-            return from + at;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the terminal never showed {needle:?}; it showed:\n{shown}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use std::time::Duration;
 
 #[test]
 fn t_shows_the_task_table_under_the_bars() {
@@ -35,17 +18,17 @@ fn t_shows_the_task_table_under_the_bars() {
     let mut keys = std::fs::File::from(master);
 
     // The prompt says what `t` does; no table yet.
-    let hint = wait_for(&output, 0, "t shows the tasks");
+    let hint = common::wait_for_shown(&output, 0, "t shows the tasks");
     let before = String::from_utf8_lossy(&output.lock().unwrap()[..hint]).into_owned();
     assert!(!before.contains("runtime:"), "a table before t:\n{before}");
 
     keys.write_all(b"t").unwrap();
     let shown = output.lock().unwrap().len();
-    let header = wait_for(&output, shown, "task name");
+    let header = common::wait_for_shown(&output, shown, "task name");
     // The table's rows and its runtime line, drawn with the bars, and the prompt's new hint.
-    wait_for(&output, header, "download file-64MiB.bin");
-    wait_for(&output, header, "polls/s");
-    wait_for(&output, header, "t hides the tasks");
+    common::wait_for_shown(&output, header, "download file-64MiB.bin");
+    common::wait_for_shown(&output, header, "polls/s");
+    common::wait_for_shown(&output, header, "t hides the tasks");
 
     let status = common::wait_at_most(&mut child, Duration::from_secs(120));
     reader.join().unwrap();

@@ -724,3 +724,20 @@ pub fn read_terminal(master: &OwnedFd) -> (Arc<Mutex<Vec<u8>>>, thread::JoinHand
     });
     (output, reader)
 }
+
+/// Waits up to 60 s until the terminal has shown `needle` after byte `from` of `output` (what
+/// [`read_terminal`] collects); returns where.
+pub fn wait_for_shown(output: &Mutex<Vec<u8>>, from: usize, needle: &str) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let shown = String::from_utf8_lossy(&output.lock().unwrap()[from..]).into_owned();
+        if let Some(at) = shown.find(needle) {
+            return from + at;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the terminal never showed {needle:?}; it showed:\n{shown}"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
