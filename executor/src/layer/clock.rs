@@ -1,12 +1,12 @@
-//! The clock of the time split: nanoseconds since the runtime's clock was made, read once per
-//! poll, so it must be cheap.
+//! The clock of the time split, read once per poll, so it must be cheap: it returns *ticks*, and
+//! only a reader (`metrics`, `tasks()`, a warning) turns them into nanoseconds.
 //!
-//! On x86-64 it counts the CPU's time-stamp counter (`rdtsc`), scaled to nanoseconds by a factor
-//! measured against `Instant` when the clock is made; elsewhere, or where the TSC cannot be
-//! trusted, it is `Instant::now()`. Measured on the 2-vCPU AMD EPYC virtual machine this was
-//! written on: `rdtsc` 40-47 ns a read, `Instant::now()` 121-143 ns (the kernel's vDSO reads the
-//! same counter, then converts and checks it; under this hypervisor that is three times the
-//! cost). The time split reads the clock on every poll, so this is most of what timing costs.
+//! On x86-64 a tick is one of the CPU's time-stamp counter (`rdtsc`): the read is one
+//! instruction, and the conversion, a factor measured against `Instant` when the clock is made,
+//! is left to whoever reads the totals. Elsewhere, or where the TSC cannot be trusted, a tick is
+//! a nanosecond of `Instant`. `rdtsc` costs about a third of `Instant::now()` on the virtual
+//! machine this was written on (figures in `benches/README.md`): the kernel's vDSO reads the same
+//! counter, then converts and checks it.
 //!
 //! The TSC is trusted only when the kernel itself uses it for `CLOCK_MONOTONIC` (the clock source
 //! is `tsc`): Linux picks it only when it ticks at a constant rate, in every power state, in step
@@ -14,18 +14,13 @@
 
 use std::time::{Duration, Instant};
 
-/// A monotonic clock in nanoseconds since it was made.
+/// A monotonic clock in ticks, never 0.
 pub(crate) struct Clock {
     origin: Instant,
+    /// Nanoseconds per TSC tick, as a 32.32 fixed-point factor; `None`: ticks are nanoseconds
+    /// of `Instant` since `origin`.
     #[cfg(target_arch = "x86_64")]
-    tsc: Option<Tsc>,
-}
-
-/// The TSC's reading at the origin, and nanoseconds per tick as a 32.32 fixed-point factor.
-#[cfg(target_arch = "x86_64")]
-struct Tsc {
-    origin: u64,
-    nanos_per_tick: u64,
+    nanos_per_tick: Option<u64>,
 }
 
 impl Clock {
@@ -35,50 +30,71 @@ impl Clock {
         Clock {
             origin: Instant::now(),
             #[cfg(target_arch = "x86_64")]
-            tsc: Tsc::rate().map(|nanos_per_tick| Tsc {
-                origin: read_tsc(),
-                nanos_per_tick,
-            }),
+            nanos_per_tick: tsc_rate(),
         }
     }
 
-    /// Nanoseconds since the clock was made.
+    /// The time now, in ticks.
     #[inline]
     pub(crate) fn now(&self) -> u64 {
         #[cfg(target_arch = "x86_64")]
-        if let Some(tsc) = &self.tsc {
-            let ticks = read_tsc().saturating_sub(tsc.origin);
-            return ((u128::from(ticks) * u128::from(tsc.nanos_per_tick)) >> 32) as u64;
+        if self.nanos_per_tick.is_some() {
+            return read_tsc();
         }
-        self.origin.elapsed().as_nanos() as u64
+        self.origin.elapsed().as_nanos() as u64 + 1
+    }
+
+    /// A number of ticks as nanoseconds.
+    pub(crate) fn nanos(&self, ticks: u64) -> u64 {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(rate) = self.nanos_per_tick {
+            return ((u128::from(ticks) * u128::from(rate)) >> 32) as u64;
+        }
+        ticks
+    }
+
+    /// A number of ticks as a `Duration`.
+    pub(crate) fn duration(&self, ticks: u64) -> Duration {
+        Duration::from_nanos(self.nanos(ticks))
+    }
+
+    /// A `Duration` as a number of ticks (rounded down).
+    pub(crate) fn ticks(&self, duration: Duration) -> u64 {
+        let nanos = duration.as_nanos();
+        #[cfg(target_arch = "x86_64")]
+        if let Some(rate) = self.nanos_per_tick {
+            return u64::try_from((nanos << 32) / u128::from(rate.max(1))).unwrap_or(u64::MAX);
+        }
+        u64::try_from(nanos).unwrap_or(u64::MAX)
     }
 }
 
 #[cfg(target_arch = "x86_64")]
+#[inline]
 fn read_tsc() -> u64 {
     // SAFETY: `rdtsc` exists on every x86-64 processor and only reads a counter.
     unsafe { core::arch::x86_64::_rdtsc() }
 }
 
+/// Nanoseconds per TSC tick (32.32 fixed point), measured once per process; `None` if the TSC
+/// is not to be trusted.
 #[cfg(target_arch = "x86_64")]
-impl Tsc {
-    /// Nanoseconds per tick (32.32 fixed point), measured once per process; `None` if the TSC
-    /// is not to be trusted.
-    fn rate() -> Option<u64> {
-        static RATE: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
-        *RATE.get_or_init(|| {
-            let path = "/sys/devices/system/clocksource/clocksource0/current_clocksource";
-            if std::fs::read_to_string(path).ok()?.trim() != "tsc" {
-                return None;
-            }
-            let (start, start_ticks) = paired_reading();
-            std::thread::sleep(Duration::from_millis(2));
-            let (end, end_ticks) = paired_reading();
-            let nanos = end.duration_since(start).as_nanos();
-            let ticks = u128::from(end_ticks.checked_sub(start_ticks)?).max(1);
-            u64::try_from((nanos << 32) / ticks).ok()
-        })
-    }
+fn tsc_rate() -> Option<u64> {
+    static RATE: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *RATE.get_or_init(|| {
+        let path = "/sys/devices/system/clocksource/clocksource0/current_clocksource";
+        if std::fs::read_to_string(path).ok()?.trim() != "tsc" {
+            return None;
+        }
+        let (start, start_ticks) = paired_reading();
+        std::thread::sleep(Duration::from_millis(2));
+        let (end, end_ticks) = paired_reading();
+        let nanos = end.duration_since(start).as_nanos();
+        let ticks = u128::from(end_ticks.checked_sub(start_ticks)?).max(1);
+        u64::try_from((nanos << 32) / ticks)
+            .ok()
+            .filter(|&rate| rate > 0)
+    })
 }
 
 /// `Instant::now()` and the TSC read at (nearly) the same moment. A thread preempted between two

@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::TaskWatch;
-use crate::runtime::{try_with_current, with_current};
+use crate::runtime::{Runtime, try_with_current, with_current};
 use crate::waker::Header;
 
 /// A snapshot of the executor's counters, from [`crate::metrics`]. Counting costs a cell update per
@@ -102,13 +102,15 @@ pub fn metrics() -> RuntimeMetrics {
 
 /// A task's figures; `now`: the clock, to count the interval in progress (`None`: untimed, or
 /// the task has finished).
-pub(super) fn figures(header: &Header, watch: &TaskWatch, now: Option<u64>) -> TaskMetrics {
+pub(super) fn figures(header: &Header, watch: &TaskWatch, now: Option<Now>) -> TaskMetrics {
     let wakes = &header.watch;
-    let mut times = *watch.times.borrow();
-    if let Some(now) = now {
-        let woken_at = wakes.woken_at.load(Ordering::Relaxed);
-        times = times.at(now, header.scheduled.is_set(), woken_at);
-    }
+    let woken_at = wakes.woken_at.load(Ordering::Relaxed);
+    let (at, poll_started) = now.map_or((0, 0), |now| (now.at, now.poll_started));
+    let times = watch
+        .times
+        .at(at, poll_started, header.scheduled.is_set(), woken_at);
+    let clock = header.shared.watch.clock.get();
+    let duration = |ticks| clock.map_or(Duration::ZERO, |clock| clock.duration(ticks));
     let local = wakes.local_wakes.load(Ordering::Relaxed);
     let remote = wakes.remote_wakes.load(Ordering::Relaxed);
     TaskMetrics {
@@ -116,11 +118,11 @@ pub(super) fn figures(header: &Header, watch: &TaskWatch, now: Option<u64>) -> T
         wakes: 1 + local + remote,
         self_wakes: wakes.self_wakes.load(Ordering::Relaxed),
         remote_wakes: remote,
-        busy: Duration::from_nanos(times.busy),
-        scheduled: Duration::from_nanos(times.scheduled),
-        idle: Duration::from_nanos(times.idle),
-        first_poll_delay: times.first_poll_delay.map(Duration::from_nanos),
-        max_poll: Duration::from_nanos(times.max_poll),
+        busy: duration(times.busy),
+        scheduled: duration(times.scheduled),
+        idle: duration(times.idle),
+        first_poll_delay: times.first_poll_delay.map(duration),
+        max_poll: duration(times.max_poll),
         slow_polls: times.slow_polls,
     }
 }
@@ -129,7 +131,26 @@ pub(super) fn figures(header: &Header, watch: &TaskWatch, now: Option<u64>) -> T
 pub(crate) fn task_metrics(header: &Header, watch: &TaskWatch, finished: bool) -> TaskMetrics {
     let now = try_with_current(|rt| {
         let own = std::sync::Arc::ptr_eq(&rt.shared, &header.shared);
-        (own && rt.watch.timing.get() && !finished).then(|| rt.shared.watch.now())
+        (own && !finished).then(|| Now::of(rt, header)).flatten()
     });
     figures(header, watch, now.flatten())
+}
+
+/// Where a reader counts the interval in progress to: the clock now, and when the task's poll
+/// started if it is the one running (0 if not).
+pub(super) struct Now {
+    at: u64,
+    poll_started: u64,
+}
+
+impl Now {
+    /// For a task of `rt`; `None` while timing is off.
+    pub(super) fn of(rt: &Runtime, header: &Header) -> Option<Now> {
+        let watch = &rt.watch;
+        let running = watch.running.get() == header.id.seq;
+        watch.timing.get().then(|| Now {
+            at: rt.shared.watch.now(),
+            poll_started: if running { watch.poll_start.get() } else { 0 },
+        })
+    }
 }

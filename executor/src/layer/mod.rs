@@ -91,6 +91,9 @@ pub(crate) struct Watch {
     clock: Cell<u64>,
     /// When the poll in progress started (0: not timed).
     poll_start: Cell<u64>,
+    /// The slow-poll threshold in the clock's ticks, and in nanoseconds (to see it change).
+    slow_ticks: Cell<u64>,
+    slow_nanos: Cell<u64>,
     /// When the loop last came back from the reactor: the clock of the states' durations in
     /// `dump()`, read once a turn, not once a poll (after a sleep, the reactor's own reading:
     /// `reactor::woke_at`). A task has been scheduled or running since then at most.
@@ -140,7 +143,7 @@ pub(crate) struct TaskWatch {
     blocking: bool,
     /// The `Watch::awake_since` of its last poll (or its spawn): since when it is idle, at most.
     since: Cell<Instant>,
-    times: std::cell::RefCell<TaskTimes>,
+    times: TaskTimes,
     /// The value of `polls` when a lost-waker warning was last given (`u64::MAX`: never).
     lost_warned: Cell<u64>,
 }
@@ -172,6 +175,8 @@ impl Watch {
             reader_until: Cell::new(None),
             clock: Cell::new(0),
             poll_start: Cell::new(0),
+            slow_ticks: Cell::new(u64::MAX),
+            slow_nanos: Cell::new(0),
             awake_since: Cell::new(Instant::now()),
             stall: stall::StallWatch::default(),
         };
@@ -194,7 +199,9 @@ impl Watch {
             keeps
         });
         let timing = timing::task_timing() || reader;
-        let changed = timing != self.timing.get() || warnings != self.slow.get();
+        let changed = timing != self.timing.get()
+            || warnings != self.slow.get()
+            || timing::slow_poll_nanos() != self.slow_nanos.get();
         let traced = trace::enabled();
         self.timing.set(timing);
         self.slow.set(warnings);
@@ -224,7 +231,7 @@ impl Watch {
             site: origin.site,
             blocking: origin.blocking,
             since: Cell::new(self.awake_since.get()),
-            times: std::cell::RefCell::new(TaskTimes::default()),
+            times: TaskTimes::default(),
             lost_warned: Cell::new(u64::MAX),
         }
     }
@@ -253,9 +260,10 @@ impl SharedWatch {
         }
     }
 
-    /// Nanoseconds on this runtime's clock, never 0; 0 if timing never came on.
+    /// The time in ticks of this runtime's clock, never 0; 0 if timing never came on.
+    #[inline]
     fn now(&self) -> u64 {
-        self.clock.get().map_or(0, |c| c.now().max(1))
+        self.clock.get().map_or(0, Clock::now)
     }
 }
 
@@ -307,13 +315,19 @@ pub(crate) fn on_turn(rt: &Runtime) {
     }
 }
 
-/// Timing or the slow-poll check came on or off: the clock is made the first time it is needed,
-/// and wakers on other threads learn whether to note their time.
+/// Timing, the slow-poll check or its threshold changed: the clock is made the first time it is
+/// needed, the threshold is converted to its ticks, and wakers on other threads learn whether to
+/// note their time.
 #[cold]
 fn switches_changed(rt: &Runtime) {
     let timing = rt.watch.timing.get();
     if timing || rt.watch.slow.get() {
-        rt.shared.watch.clock.get_or_init(Clock::new);
+        let clock = rt.shared.watch.clock.get_or_init(Clock::new);
+        let nanos = timing::slow_poll_nanos();
+        rt.watch.slow_nanos.set(nanos);
+        rt.watch
+            .slow_ticks
+            .set(clock.ticks(Duration::from_nanos(nanos)));
     }
     rt.shared.watch.timing.store(timing, Ordering::Relaxed);
 }
@@ -347,7 +361,7 @@ fn stamp_spawn(rt: &Runtime, task: &dyn Runnable) {
             0 => rt.watch.now(&rt.shared.watch),
             in_poll => in_poll,
         };
-        task.watch().times.borrow_mut().spawned_at = at;
+        task.watch().times.spawned(at);
     }
 }
 
@@ -418,10 +432,9 @@ pub(crate) fn before_poll(rt: &Runtime, task: &dyn Runnable) -> u64 {
     }
 }
 
-#[inline(never)]
+#[inline]
 fn poll_starts(rt: &Runtime, task: &dyn Runnable) -> u64 {
     let watch = &rt.watch;
-    let header = task.header();
     if watch.timing.get() || watch.slow.get() {
         let start = match watch.clock.replace(0) {
             0 => rt.shared.watch.now(),
@@ -429,17 +442,24 @@ fn poll_starts(rt: &Runtime, task: &dyn Runnable) -> u64 {
         };
         watch.poll_start.set(start);
         if watch.timing.get() {
-            let woken_at = header.watch.woken_at.load(Ordering::Relaxed);
-            task.watch().times.borrow_mut().poll_starts(start, woken_at);
+            let woken_at = task.header().watch.woken_at.load(Ordering::Relaxed);
+            let first = task.watch().polls.get() == 1;
+            task.watch().times.poll_starts(start, woken_at, first);
         }
     }
     if watch.traced.get() {
-        // So that the reactor's `dropped` events can name the task.
-        reactor::set_current_task(Some(header.id.seq));
-        header.watch.wake_id.load(Ordering::Relaxed)
+        trace_poll_starts(task)
     } else {
         0
     }
+}
+
+#[cold]
+fn trace_poll_starts(task: &dyn Runnable) -> u64 {
+    let header = task.header();
+    // So that the reactor's `dropped` events can name the task.
+    reactor::set_current_task(Some(header.id.seq));
+    header.watch.wake_id.load(Ordering::Relaxed)
 }
 
 /// After a poll; `woken_by`: what `before_poll` returned.
@@ -452,41 +472,58 @@ pub(crate) fn after_poll(rt: &Runtime, task: &dyn Runnable, woken_by: u64, ready
     }
 }
 
-#[inline(never)]
+/// The poll's second clock read ends it, and starts whatever comes next (`Watch::clock`).
+#[inline]
 fn poll_ends(rt: &Runtime, task: &dyn Runnable, woken_by: u64, ready: bool) {
     let watch = &rt.watch;
     let start = watch.poll_start.replace(0);
-    let mut took = None;
+    let mut took = 0;
     if start != 0 {
         let end = rt.shared.watch.now();
         watch.clock.set(end);
-        let nanos = end.saturating_sub(start);
-        let slow = nanos > timing::slow_poll_nanos();
-        if watch.timing.get() || slow {
-            let mut times = task.watch().times.borrow_mut();
-            if watch.timing.get() {
-                times.poll_ends(end, nanos);
-            }
-            times.slow_polls += u64::from(slow);
+        took = end - start;
+        if watch.timing.get() {
+            task.watch().times.poll_ends(end, took);
         }
-        if slow && watch.slow.get() {
-            trace::slow_poll(task, Duration::from_nanos(nanos));
+        if took > watch.slow_ticks.get() {
+            slow_poll(rt, task, took);
         }
-        took = Some(nanos);
     }
-    if watch.traced.get() {
+    if watch.traced.get() || (!ready && task.header().watch.counted) {
+        poll_ended(rt, task, woken_by, ready, took);
+    }
+}
+
+/// The rest of `poll_ends`: the trace event, the lost-waker check. `took`: the poll's ticks (0:
+/// untimed).
+#[cold]
+fn poll_ended(rt: &Runtime, task: &dyn Runnable, woken_by: u64, ready: bool, took: u64) {
+    if rt.watch.traced.get() {
         reactor::set_current_task(None);
         let queued = rt.local.borrow().len();
-        trace::poll(
-            task,
-            ready,
-            took.map(Duration::from_nanos),
-            woken_by,
-            queued,
-        );
+        let clock = rt.shared.watch.clock.get().filter(|_| took != 0);
+        let took = clock.map(|clock| clock.duration(took));
+        trace::poll(task, ready, took, woken_by, queued);
     }
     if !ready && task.header().watch.counted {
         lost_waker::check_after_poll(rt, task);
+    }
+}
+
+/// A poll took longer than the threshold: counted, and warned of if a subscriber listens.
+#[cold]
+fn slow_poll(rt: &Runtime, task: &dyn Runnable, ticks: u64) {
+    let Some(clock) = rt.shared.watch.clock.get() else {
+        return;
+    };
+    // The threshold in ticks is converted once a turn; a raise during this turn counts at once.
+    let took = clock.duration(ticks);
+    if took.as_nanos() <= u128::from(timing::slow_poll_nanos()) {
+        return;
+    }
+    task.watch().times.slow_poll();
+    if rt.watch.slow.get() {
+        trace::slow_poll(task, took);
     }
 }
 

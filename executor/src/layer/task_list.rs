@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use std::time::{Duration, Instant};
 
-use super::metrics::{TaskMetrics, figures};
+use super::metrics::{Now, TaskMetrics, figures};
 use crate::join_handle::JoinHandle;
 use crate::runtime::{self, with_current};
 
@@ -109,7 +109,6 @@ pub fn tasks() -> Vec<TaskInfo> {
             .reader_until
             .set(Some(Instant::now() + READER_KEEPS_TIMING));
         super::on_turn(rt);
-        let now = watch.timing.get().then(|| rt.shared.watch.now());
         let running = watch.running.get();
         let tasks = rt.tasks.borrow();
         tasks
@@ -127,7 +126,7 @@ pub fn tasks() -> Vec<TaskInfo> {
                     id: *seq,
                     name: task.watch().name().cloned(),
                     state,
-                    metrics: figures(header, task.watch(), now),
+                    metrics: figures(header, task.watch(), Now::of(rt, header)),
                 }
             })
             .collect()

@@ -25,6 +25,7 @@
 //! subscriber that listens to `glass::executor` warnings gets the slow-poll warning: the poll's
 //! two clock reads, without the split.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -67,7 +68,9 @@ pub fn task_timing() -> bool {
     TASK_TIMING.load(Ordering::Relaxed)
 }
 
-/// Sets the slow-poll threshold (default [`DEFAULT_SLOW_POLL_THRESHOLD`]) for every runtime.
+/// Sets the slow-poll threshold (default [`DEFAULT_SLOW_POLL_THRESHOLD`]) for every runtime. A
+/// higher threshold applies at once; a lower one from the next turn of a runtime's loop (when it
+/// converts the threshold to its clock's ticks).
 ///
 /// ```
 /// use std::time::Duration;
@@ -105,71 +108,99 @@ pub(crate) fn slow_poll_nanos() -> u64 {
     SLOW_POLL_NANOS.load(Ordering::Relaxed)
 }
 
-/// One task's time, in nanoseconds on its runtime's clock. 0 in a time stamp means "not known"
-/// (timing was off then). Only the executor's thread touches it.
-#[derive(Clone, Copy, Debug, Default)]
+/// One task's time, in ticks of its runtime's clock (`clock.rs`). 0 in a time stamp means "not
+/// known" (timing was off then). Only the executor's thread touches it: cells, updated in place,
+/// so that a poll's bookkeeping is a few loads and stores.
+#[derive(Debug, Default)]
 pub(crate) struct TaskTimes {
-    /// When the task was spawned (the main future: when `block_on` started).
-    pub(crate) spawned_at: u64,
-    /// When its last poll ended; 0 before the first.
-    pub(crate) last_poll_end: u64,
-    /// When the poll in progress started; 0 when it is not being polled.
-    pub(crate) poll_started: u64,
+    /// When its current wait began: the end of its last poll, or its spawn.
+    wait_began: Cell<u64>,
+    busy: Cell<u64>,
+    scheduled: Cell<u64>,
+    idle: Cell<u64>,
+    /// From the spawn to the start of the first poll; 0 until then (or if untimed).
+    first_poll_delay: Cell<u64>,
+    max_poll: Cell<u64>,
+    slow_polls: Cell<u64>,
+}
+
+/// A task's totals, in ticks, as a reader sees them.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Totals {
     pub(crate) busy: u64,
     pub(crate) scheduled: u64,
     pub(crate) idle: u64,
-    /// From the spawn to the start of the first poll; `None` until then (or if untimed).
     pub(crate) first_poll_delay: Option<u64>,
     pub(crate) max_poll: u64,
     pub(crate) slow_polls: u64,
 }
 
 impl TaskTimes {
-    /// Where the wait that ends at `now` began (the end of the last poll, or the spawn), and when
-    /// within it the task was woken (`woken_at`; 0: during its last poll, so at its end). `None`
-    /// when the wait's start was not timed.
+    /// The task was spawned at `at`: its first wait begins.
+    pub(crate) fn spawned(&self, at: u64) {
+        self.wait_began.set(at);
+    }
+
+    /// Where the wait that ends at `now` began, and when within it the task was woken
+    /// (`woken_at`; 0: during its last poll, so at its end). `None` when its start was not timed.
     fn wait(&self, woken_at: u64, now: u64) -> Option<(u64, u64)> {
-        let began = if self.last_poll_end != 0 {
-            self.last_poll_end
-        } else {
-            self.spawned_at
-        };
+        let began = self.wait_began.get();
         // A wake may be dated a hair after the read that starts the poll (a remote wake, or a
         // wake dated at the start of a poll that began before the wait did): clamp.
         (began != 0).then(|| (began, woken_at.clamp(began, now.max(began))))
     }
 
-    /// The poll starting at `start` ends a wait: splits it into idle and scheduled.
-    pub(crate) fn poll_starts(&mut self, start: u64, woken_at: u64) {
-        if self.first_poll_delay.is_none() && self.last_poll_end == 0 && self.spawned_at != 0 {
-            self.first_poll_delay = Some(start.saturating_sub(self.spawned_at));
-        }
+    /// The poll starting at `start` ends a wait: splits it into idle and scheduled. `first`: the
+    /// task's first poll, whose wait began at its spawn.
+    #[inline]
+    pub(crate) fn poll_starts(&self, start: u64, woken_at: u64, first: bool) {
         if let Some((began, woke)) = self.wait(woken_at, start) {
-            self.idle += woke - began;
-            self.scheduled += start.saturating_sub(woke);
+            add(&self.idle, woke - began);
+            add(&self.scheduled, start.saturating_sub(woke));
+            if first {
+                self.first_poll_delay
+                    .set(start.saturating_sub(began).max(1));
+            }
         }
-        self.poll_started = start;
     }
 
     /// The poll ends at `end`, having taken `took`.
-    pub(crate) fn poll_ends(&mut self, end: u64, took: u64) {
-        if self.poll_started != 0 {
-            self.busy += took;
-            self.max_poll = self.max_poll.max(took);
-        }
-        self.last_poll_end = end;
-        self.poll_started = 0;
+    #[inline]
+    pub(crate) fn poll_ends(&self, end: u64, took: u64) {
+        add(&self.busy, took);
+        self.max_poll.set(self.max_poll.get().max(took));
+        self.wait_began.set(end);
     }
+
+    pub(crate) fn slow_poll(&self) {
+        add(&self.slow_polls, 1);
+    }
+
     /// The totals as they stand at `now`, with the interval in progress counted: a running
-    /// task's poll so far, a queued task's wait since its wake, an idle task's since its poll.
-    pub(crate) fn at(&self, now: u64, scheduled: bool, woken_at: u64) -> TaskTimes {
-        let mut times = *self;
-        if times.poll_started != 0 {
-            times.busy += now.saturating_sub(times.poll_started);
-        } else if let Some((began, woke)) = self.wait(if scheduled { woken_at } else { now }, now) {
-            times.idle += woke - began;
-            times.scheduled += now.saturating_sub(woke);
+    /// task's poll so far (`poll_started`, 0 if it is not running), a queued task's wait since
+    /// its wake, an idle task's since its poll. `now` 0: only the totals.
+    pub(crate) fn at(&self, now: u64, poll_started: u64, scheduled: bool, woken_at: u64) -> Totals {
+        let mut totals = Totals {
+            busy: self.busy.get(),
+            scheduled: self.scheduled.get(),
+            idle: self.idle.get(),
+            first_poll_delay: Some(self.first_poll_delay.get()).filter(|&d| d != 0),
+            max_poll: self.max_poll.get(),
+            slow_polls: self.slow_polls.get(),
+        };
+        if now == 0 {
+            return totals;
         }
-        times
+        if poll_started != 0 {
+            totals.busy += now.saturating_sub(poll_started);
+        } else if let Some((began, woke)) = self.wait(if scheduled { woken_at } else { now }, now) {
+            totals.idle += woke - began;
+            totals.scheduled += now.saturating_sub(woke);
+        }
+        totals
     }
+}
+
+fn add(cell: &Cell<u64>, n: u64) {
+    cell.set(cell.get() + n);
 }
