@@ -34,9 +34,9 @@ use slab::Slab;
 
 use crate::join_error::JoinError;
 use crate::join_handle::JoinHandle;
-use crate::layer;
+use crate::layer::{self, Origin};
 use crate::state::{Parking, Scheduled};
-use crate::task::{Runnable, Task};
+use crate::task::{Runnable, Stage, Task};
 use crate::waker::{Header, Refs, Shared, TaskId};
 
 /// How many tasks the loop polls before it checks the reactor without sleeping. tokio uses 61; the
@@ -148,7 +148,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         watch: watch.wake_watch(),
     };
     let rt = Rc::new(Runtime {
-        main: Task::new(main, watch.task_watch(layer::Origin::new(None)), None),
+        main: Task::new(main, watch.task_watch(Origin::new(None)), Stage::Consumed),
         shared,
         local: RefCell::new(VecDeque::from([TaskId::MAIN])),
         remote,
@@ -246,13 +246,10 @@ impl Runtime {
         layer::after_cancel(self, task);
     }
 
-    fn spawn<F: Future + 'static>(
-        &self,
-        future: F,
-        origin: layer::Origin,
-    ) -> JoinHandle<F::Output> {
+    fn spawn<F: Future + 'static>(&self, future: F, origin: Origin) -> JoinHandle<F::Output> {
         let header = self.new_header(&Task::<F>::REFS);
-        let task = Task::new(header, self.watch.task_watch(origin), Some(future));
+        let watch = self.watch.task_watch(origin);
+        let task = Task::new(header, watch, Stage::Running(future));
         let mut tasks = self.tasks.borrow_mut();
         let seq = task.header.id.seq;
         debug_assert_eq!(task.header.id.index, tasks.vacant_key());
@@ -282,7 +279,7 @@ impl Runtime {
     /// id, but never enters the slab or the queue.
     fn spawn_failed<T: 'static>(&self, error: JoinError) -> JoinHandle<T> {
         let header = self.new_header(&Task::<Pending<T>>::REFS);
-        let watch = self.watch.task_watch(layer::Origin::new(None));
+        let watch = self.watch.task_watch(Origin::new(None));
         JoinHandle::new(Task::<Pending<T>>::failed(header, watch, error))
     }
 
@@ -370,11 +367,11 @@ impl Drop for Teardown {
 /// If called outside `block_on`.
 #[track_caller]
 pub fn spawn<F: Future + 'static>(future: F) -> JoinHandle<F::Output> {
-    spawn_with(future, layer::Origin::new(None))
+    spawn_with(future, Origin::new(None))
 }
 
 /// [`spawn`], with what [`Builder`](crate::Builder) says of the task.
-pub(crate) fn spawn_with<F>(future: F, origin: layer::Origin) -> JoinHandle<F::Output>
+pub(crate) fn spawn_with<F>(future: F, origin: Origin) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
 {

@@ -77,7 +77,7 @@ pub(crate) trait Runnable {
 }
 
 impl<F: Future> Task<F> {
-    pub(crate) fn new(header: Header, watch: TaskWatch, stage: Option<F>) -> Arc<Task<F>> {
+    pub(crate) fn new(header: Header, watch: TaskWatch, stage: Stage<F>) -> Arc<Task<F>> {
         Arc::new(Task {
             base: TaskBase {
                 header,
@@ -86,15 +86,13 @@ impl<F: Future> Task<F> {
                 has_handle: Cell::new(true),
                 watch,
             },
-            stage: RefCell::new(stage.map_or(Stage::Consumed, Stage::Running)),
+            stage: RefCell::new(stage),
         })
     }
 
     /// A task that could not start: finished from the outset.
     pub(crate) fn failed(header: Header, watch: TaskWatch, error: JoinError) -> Arc<Task<F>> {
-        let task = Task::new(header, watch, None);
-        *task.stage.borrow_mut() = Stage::Finished(Err(error));
-        task
+        Task::new(header, watch, Stage::Finished(Err(error)))
     }
 
     /// A waker for this task that borrows the caller's `Arc` instead of owning a count of it.
