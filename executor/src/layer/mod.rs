@@ -11,8 +11,8 @@
 //! | `Task` | [`TaskWatch`] | polls, the name, the time split, the last lost-waker warning |
 //!
 //! The hooks, in the order a task meets them (each `#[inline]`: the always-on counters are a few
-//! cell updates; whatever needs a clock, a trace event or a warning is behind one flag, `on`, and
-//! out of line):
+//! cell updates; whatever needs a clock, a trace event or a warning is behind one flag, `on`; the
+//! timed poll's clock read and sums stay inline, trace events and warnings are out of line):
 //!
 //! | hook | called by the core | the layer |
 //! |---|---|---|
@@ -481,7 +481,7 @@ fn poll_ends(rt: &Runtime, task: &dyn Runnable, woken_by: u64, ready: bool) {
     if start != 0 {
         let end = rt.shared.watch.now();
         watch.clock.set(end);
-        took = end - start;
+        took = end.saturating_sub(start);
         if watch.timing.get() {
             task.watch().times.poll_ends(end, took);
         }
