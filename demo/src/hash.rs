@@ -454,6 +454,18 @@ mod tests {
     }
 
     #[test]
+    fn a_file_smaller_than_a_gathering_is_hashed_off_the_asking_thread() {
+        // No job runs while its bytes arrive: the one that hashes them is started at the end.
+        let feed = HashFeed::start(None, 0, None);
+        feed.push(Bytes::from_static(b"ab"));
+        feed.push(Bytes::from_static(b"c"));
+        assert_eq!(
+            hex(&finished(feed).unwrap()),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
     fn a_prefix_that_is_not_there_fails_the_digest() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
