@@ -41,8 +41,10 @@ pub struct Commit {
     pub(super) part: PathBuf,
     /// The hash of its bytes as they were written, if it was computed that way.
     pub(super) hashing: Option<Hashing>,
-    /// Its validator's sidecar, if the file system needed one.
-    pub(super) sidecar: PathBuf,
+    /// Where its validator's sidecar would be, if one may speak for it (an older run's, or a
+    /// file system without attributes); `None` when its validator is an attribute of the
+    /// fresh `.part` (read before any sidecar), which spares a failing `unlink` per file.
+    pub(super) sidecar: Option<PathBuf>,
     /// `dir/NAME`.
     pub(super) final_path: PathBuf,
     /// Whether an existing `NAME` may be replaced.
@@ -137,7 +139,9 @@ impl Commit {
             && expected != digest
         {
             let _ = std::fs::remove_file(&self.part);
-            validator::remove_sidecar(&self.sidecar);
+            if let Some(sidecar) = &self.sidecar {
+                validator::remove_sidecar(sidecar);
+            }
             return Err(DownloadError::Checksum {
                 url: self.url,
                 expected,
@@ -171,7 +175,9 @@ impl Commit {
         // by a later run, which needs the validator. Best effort: it describes nothing any more
         // (the record of the finished file names the version).
         validator::untie_path(&self.final_path);
-        validator::remove_sidecar(&self.sidecar);
+        if let Some(sidecar) = &self.sidecar {
+            validator::remove_sidecar(sidecar);
+        }
         Ok(self.done)
     }
 }
@@ -371,7 +377,7 @@ mod tests {
             url: "http://h/a.bin".into(),
             part,
             hashing: None,
-            sidecar,
+            sidecar: Some(sidecar),
             final_path: dir.join("a.bin"),
             force: false,
             done: Done {
@@ -465,7 +471,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let v = Some(Validator::ETag("\"v1\"".into()));
             let commit = commit_of(dir.path(), b"bytes", v, Some([7; 32]));
-            let sidecar = commit.sidecar.clone();
+            let sidecar = commit.sidecar.clone().unwrap();
             assert_eq!(sidecar.exists(), !attributes);
             let err = commit.run_and_hash().unwrap_err();
             assert!(

@@ -481,7 +481,7 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
             url: url.clone(),
             part: start.part.clone(),
             hashing: None,
-            sidecar: start.sidecar.clone(),
+            sidecar: Some(start.sidecar.clone()),
             final_path,
             force: start.settings.force,
             done: Done {
@@ -523,6 +523,7 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
         resumed_from: have,
         sidecar: start.sidecar.clone(),
         validator,
+        tied_as_attribute: false,
         version,
         expected_sha256: start.job.sha256,
         remark: start.remark,
