@@ -62,20 +62,45 @@ pub fn mark(path: &Path, record: &Record) -> io::Result<()> {
     xattr::set_path(path, ATTRIBUTE, &record.encode())
 }
 
-/// The record of the complete file at `path`, if it has one that still holds: a regular file
-/// (not a symlink) of the recorded length.
-pub fn read(path: &Path) -> Option<Record> {
-    let meta = std::fs::symlink_metadata(path).ok()?;
-    if !meta.file_type().is_file() {
-        return None;
-    }
-    let record = Record::decode(&xattr::get(path, ATTRIBUTE).ok()??)?;
-    (record.size == meta.len()).then_some(record)
+/// What is at a download's final name.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AtName {
+    /// Nothing (or nothing that could be looked at).
+    Nothing,
+    /// A file an earlier run completed, with its record, which still holds: a regular file (not
+    /// a symlink) of the recorded length.
+    Complete(Record),
+    /// Something else.
+    Other,
+}
+
+/// What is at `path`: a complete file's record, or whether the name is free.
+pub fn look(path: &Path) -> AtName {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return AtName::Nothing,
+        Err(_) => return AtName::Other,
+    };
+    let record = meta
+        .file_type()
+        .is_file()
+        .then(|| Record::decode(&xattr::get(path, ATTRIBUTE).ok()??))
+        .flatten()
+        .filter(|record| record.size == meta.len());
+    record.map_or(AtName::Other, AtName::Complete)
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// The record of a complete file at `path`.
+    pub(crate) fn read(path: &Path) -> Option<Record> {
+        match look(path) {
+            AtName::Complete(record) => Some(record),
+            AtName::Nothing | AtName::Other => None,
+        }
+    }
 
     #[test]
     fn a_record_round_trips_and_must_match_the_length() {
@@ -83,6 +108,8 @@ mod tests {
         let path = dir.path().join("f");
         std::fs::write(&path, b"12345").unwrap();
         assert_eq!(read(&path), None);
+        assert_eq!(look(&path), AtName::Other);
+        assert_eq!(look(&dir.path().join("none")), AtName::Nothing);
         let record = Record {
             size: 5,
             validator: Some(Validator::ETag("\"v1\"".into())),

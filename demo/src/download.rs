@@ -114,6 +114,9 @@ pub struct Sink<'a> {
     /// This response's validator, still to be tied to a fresh `.part` before its first byte;
     /// `None` once tied, or on a resume (the validator on disk is the one it matched).
     validator: Option<PendingValidator>,
+    /// Whether the validator was tied as an attribute of a fresh `.part`: then no sidecar
+    /// speaks for it, and none need be removed once it is complete.
+    tied_as_attribute: bool,
     /// The validator of the version being written, recorded on the file once complete.
     version: Option<Validator>,
     /// The SHA-256 the file must have before it may get its name (`-i`).
@@ -179,6 +182,7 @@ impl Sink<'_> {
     pub fn write(&mut self, data: &Bytes) -> Result<(), DownloadError> {
         if let Some(pending) = self.validator.take() {
             let tied = pending.tie(self.file.file(), &self.url)?;
+            self.tied_as_attribute = tied != validator::Tied::Sidecar;
             pending.finish_tie(tied, &self.url)?;
         }
         if let Some(expected) = &self.expected
@@ -227,7 +231,7 @@ impl Sink<'_> {
             url: self.url,
             part,
             hashing: self.hashing,
-            sidecar: self.sidecar,
+            sidecar: (!self.tied_as_attribute).then_some(self.sidecar),
             final_path: self.final_path,
             force: self.force,
             done: Done {
@@ -322,6 +326,7 @@ impl Sink<'_> {
             return Ok(());
         };
         let tied = pending.tie(self.file.file(), &self.url)?;
+        self.tied_as_attribute = tied != validator::Tied::Sidecar;
         if tied == validator::Tied::Done {
             return Ok(());
         }

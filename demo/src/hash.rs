@@ -58,8 +58,8 @@ const CHUNK: usize = 64 << 10;
 const BEHIND_AT_MOST: usize = 8 << 20;
 
 /// How many bytes wait before a pool job is started for them (the rest wait for the body's end,
-/// [`HashFeed::finish`]): a job per 64 KiB chunk would cost a thread's wake-up per chunk, more
-/// than hashing it; a small file costs one job at its end.
+/// [`HashFeed::finish_then`]): a job per 64 KiB chunk would cost a thread's wake-up per chunk,
+/// more than hashing it; a small file costs one job at its end.
 const GATHER: usize = 256 << 10;
 
 /// The SHA-256 of the file at `path`, read in chunks. Blocks the calling thread until done.
@@ -161,11 +161,18 @@ struct Feed {
     running: bool,
     /// Reading the prefix failed, or no thread could be started: the digest cannot be had.
     failed: Option<io::Error>,
-    /// The download's wait for the digest, once the body has ended.
-    done: Option<oneshot::Sender<()>>,
+    /// What to do with the digest once the body has ended and every byte is hashed
+    /// ([`HashFeed::finish_then`]): run by the pool job that hashed the last bytes.
+    then: Option<Then>,
     /// The download's wait for `queued` to shrink ([`HashFeed::room`]).
     room: Option<oneshot::Sender<()>>,
 }
+
+/// What [`HashFeed::finish_then`] runs with the digest, on the pool.
+type Then = Box<dyn FnOnce(io::Result<Digest>) + Send>;
+
+/// A job that hashes what is left of a file, then runs what [`HashFeed::finish_then`] was given.
+pub type Job = Box<dyn FnOnce() + Send>;
 
 /// A SHA-256 computed on the blocking pool from the chunks handed to it ([`HashFeed::push`]), in
 /// order, while the download goes on. One pool job at a time per file runs once [`GATHER`]
@@ -201,7 +208,7 @@ impl HashFeed {
                 queued: 0,
                 running: false,
                 failed: None,
-                done: None,
+                then: None,
                 room: None,
             })),
         };
@@ -258,32 +265,46 @@ impl HashFeed {
         let _ = wait.await;
     }
 
-    /// The digest of everything pushed, once the pool has hashed it all.
-    pub async fn finish(self) -> io::Result<Digest> {
-        let wait = {
-            let mut feed = self.lock();
-            if !feed.chunks.is_empty() {
-                self.wake_worker(&mut feed);
-            }
-            if feed.running {
-                let (tx, rx) = oneshot::channel();
-                feed.done = Some(tx);
-                Some(rx)
-            } else {
-                None
-            }
-        };
-        if let Some(wait) = wait {
-            let _ = wait.await;
-        }
+    /// Once everything pushed is hashed, runs `then` with the digest, off this thread: on the
+    /// pool job that is hashing, if one is, when it runs out of chunks; otherwise in a job that
+    /// hashes what is left, given to `run` to start (the glass design hands it to the group
+    /// commit, whose thread is usually busy already: no thread to wake). If `run` cannot start
+    /// it, `then` gets that error here.
+    pub fn finish_then(
+        self,
+        then: impl FnOnce(io::Result<Digest>) + Send + 'static,
+        run: impl FnOnce(Job) -> io::Result<()>,
+    ) {
         let mut feed = self.lock();
-        if let Some(e) = feed.failed.take() {
-            return Err(e);
+        feed.then = Some(Box::new(then));
+        if feed.running {
+            return;
         }
-        match feed.worker.take() {
-            Some(worker) => Ok(worker.hasher.finalize().into()),
-            None => Err(io::Error::other("the hashing job was lost")),
+        feed.running = true;
+        drop(feed);
+        let shared = self.feed.clone();
+        if let Err(e) = run(Box::new(move || work(&shared))) {
+            let mut feed = self.lock();
+            feed.running = false;
+            feed.chunks.clear();
+            feed.failed = Some(e);
+            let (then, digest) = (feed.then.take(), digest_of(&mut feed));
+            drop(feed);
+            if let Some(then) = then {
+                then(digest);
+            }
         }
+    }
+}
+
+/// The digest of a feed whose bytes are all hashed (or the error that stopped it).
+fn digest_of(feed: &mut Feed) -> io::Result<Digest> {
+    if let Some(e) = feed.failed.take() {
+        return Err(e);
+    }
+    match feed.worker.take() {
+        Some(worker) => Ok(worker.hasher.finalize().into()),
+        None => Err(io::Error::other("the hashing job was lost")),
     }
 }
 
@@ -292,7 +313,7 @@ fn lock(feed: &Mutex<Feed>) -> MutexGuard<'_, Feed> {
 }
 
 /// The pool job: hashes what is waiting, round after round, until nothing is; then tells whoever
-/// waits for the digest or for room.
+/// waits for room, and, once the body has ended, runs what comes after the digest.
 fn work(shared: &Mutex<Feed>) {
     let mut feed = lock(shared);
     loop {
@@ -302,10 +323,15 @@ fn work(shared: &Mutex<Feed>) {
             idle => {
                 feed.worker = idle;
                 feed.running = false;
-                for wait in [feed.done.take(), feed.room.take()].into_iter().flatten() {
-                    let _ = wait.send(());
+                if let Some(room) = feed.room.take() {
+                    let _ = room.send(());
                 }
-                return;
+                let Some(then) = feed.then.take() else {
+                    return;
+                };
+                let digest = digest_of(&mut feed);
+                drop(feed);
+                return then(digest);
             }
         };
         let chunks = std::mem::take(&mut feed.chunks);
@@ -379,6 +405,21 @@ mod tests {
         assert_eq!(sha256_file(&path).unwrap(), expected);
     }
 
+    /// The digest [`HashFeed::finish_then`] gives, and whether it came on another thread.
+    fn finished(feed: HashFeed) -> io::Result<Digest> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let here = std::thread::current().id();
+        feed.finish_then(
+            move |digest| {
+                let _ = tx.send((digest, std::thread::current().id()));
+            },
+            |job| reactor::blocking::unblock(job).map(drop),
+        );
+        let (digest, on) = rx.recv().unwrap();
+        assert_ne!(on, here, "the digest came on the thread that asked for it");
+        digest
+    }
+
     #[test]
     fn a_feed_hashes_the_prefix_then_the_chunks_in_order() {
         let dir = tempfile::tempdir().unwrap();
@@ -397,7 +438,7 @@ mod tests {
         for piece in whole[have..].chunks(1000) {
             feed.push(Bytes::copy_from_slice(piece));
         }
-        let digest = futures::executor::block_on(feed.finish()).unwrap();
+        let digest = finished(feed).unwrap();
         assert_eq!(hex(&digest), hex(&expected));
         // Told after each round, in order, ending at the whole length.
         let told = told.lock().unwrap();
@@ -413,13 +454,25 @@ mod tests {
     }
 
     #[test]
+    fn a_file_smaller_than_a_gathering_is_hashed_off_the_asking_thread() {
+        // No job runs while its bytes arrive: the one that hashes them is started at the end.
+        let feed = HashFeed::start(None, 0, None);
+        feed.push(Bytes::from_static(b"ab"));
+        feed.push(Bytes::from_static(b"c"));
+        assert_eq!(
+            hex(&finished(feed).unwrap()),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
     fn a_prefix_that_is_not_there_fails_the_digest() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         std::fs::write(&path, b"short").unwrap();
         let feed = HashFeed::start(Some(File::open(&path).unwrap()), 100, None);
         feed.push(Bytes::from_static(b"more"));
-        assert!(futures::executor::block_on(feed.finish()).is_err());
+        assert!(finished(feed).is_err());
         assert!(Hashing::inline(&File::open(&path).unwrap(), 100).is_err());
     }
 

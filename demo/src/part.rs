@@ -93,7 +93,11 @@ impl PartFile {
             options.append(true);
         }
         let file = options.open(path)?;
-        let len = file.metadata()?.len();
+        // Emptied by the open itself, or to be appended to: then its length is checked.
+        let len = match have {
+            0 => 0,
+            _ => file.metadata()?.len(),
+        };
         if len != have {
             // The file changed between the look and the open; appending would misplace bytes.
             return Err(io::Error::other(format!(

@@ -164,7 +164,8 @@ pub fn read_validator(part: &Path, sidecar: &Path) -> io::Result<Option<Validato
 /// Where a fresh `.part`'s validator was put by [`tie`].
 #[derive(Debug, PartialEq, Eq)]
 pub enum Tied {
-    /// On the `.part`, and no sidecar is left to contradict it: nothing more to do.
+    /// On the `.part` (which is read before any sidecar), or the `.part` has none and no sidecar
+    /// is left to speak for it: nothing more to do.
     Done,
     /// On the `.part`, but an old sidecar was just removed: that removal must reach the disk (an
     /// `fsync` of the folder, [`sync_folder_of`]) before the first byte, or a crash could bring
@@ -183,12 +184,16 @@ pub fn tie(part: &File, sidecar: &Path, version: Option<&Validator>) -> io::Resu
         None => xattr::remove(part, ATTRIBUTE),
     };
     match set {
+        // Read before any sidecar: an old one beside it says nothing, and goes once the file is
+        // complete (`remove_sidecar`). Not looking for one here saves a failing `unlink`, a
+        // lookup in the folder, per download.
+        Ok(()) if version.is_some() => return Ok(Tied::Done),
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => return Ok(Tied::Sidecar),
         Err(e) => return Err(e),
     }
-    // Attributes are read first, but a `.part` that gets none (no validator) must not fall back
-    // on an old sidecar. Almost always there is none: the `unlink` fails, having cost a lookup.
+    // But a `.part` that gets no validator must not fall back on an old sidecar. Almost always
+    // there is none: the `unlink` fails, having cost a lookup.
     match std::fs::remove_file(sidecar) {
         Ok(()) => Ok(Tied::SyncFolder),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Tied::Done),
@@ -345,6 +350,11 @@ mod tests {
         let old = Validator::ETag("\"1\"".into());
         write_sidecar(&sidecar, Some(&old)).unwrap();
         assert_eq!(read_validator(&part, &sidecar).unwrap(), Some(old));
+        // Started over with a new version: its attribute speaks for it, whatever the sidecar says.
+        let new = Validator::ETag("\"2\"".into());
+        let (part, sidecar, tied) = tied_part(dir.path(), Some(&new));
+        assert_eq!(tied, Tied::Done);
+        assert_eq!(read_validator(&part, &sidecar).unwrap(), Some(new));
         // Started over with a server that sends no validator: the sidecar must not speak for it.
         let (part, sidecar, tied) = tied_part(dir.path(), None);
         assert_eq!(tied, Tied::SyncFolder);

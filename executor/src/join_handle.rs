@@ -32,13 +32,16 @@ impl<F: Future> JoinTarget<F::Output> for Task<F> {
         // A task awaiting its own handle finds the stage borrowed by its own poll: it waits for
         // ever, as it would on tokio.
         let mut stage = self.stage.try_borrow_mut().ok()?;
+        // Looked at before anything moves: a running future can be kilobytes, and a handle is
+        // polled each time its owner wakes.
+        match &*stage {
+            Stage::Finished(_) => {}
+            Stage::Consumed => panic!("JoinHandle polled after it returned its result"),
+            Stage::Running(_) => return None,
+        }
         match std::mem::replace(&mut *stage, Stage::Consumed) {
             Stage::Finished(result) => Some(result),
-            Stage::Consumed => panic!("JoinHandle polled after it returned its result"),
-            running => {
-                *stage = running;
-                None
-            }
+            _ => unreachable!("the stage was just seen finished"),
         }
     }
 

@@ -41,8 +41,10 @@ pub struct Commit {
     pub(super) part: PathBuf,
     /// The hash of its bytes as they were written, if it was computed that way.
     pub(super) hashing: Option<Hashing>,
-    /// Its validator's sidecar, if the file system needed one.
-    pub(super) sidecar: PathBuf,
+    /// Where its validator's sidecar would be, if one may speak for it (an older run's, or a
+    /// file system without attributes); `None` when its validator is an attribute of the
+    /// fresh `.part` (read before any sidecar), which spares a failing `unlink` per file.
+    pub(super) sidecar: Option<PathBuf>,
     /// `dir/NAME`.
     pub(super) final_path: PathBuf,
     /// Whether an existing `NAME` may be replaced.
@@ -71,26 +73,61 @@ impl Commit {
 
     /// The digest, then the commit, off the event loop (except the digest with `--hash-on-loop`:
     /// `on`), showing "hashing" meanwhile.
+    ///
+    /// A file hashed on the pool as it arrived is finished there in one go: the pool thread
+    /// that hashes its last bytes checks the digest, records the file as complete and joins the
+    /// group commit ([`join`]), and the download hears once, when its file has its name. Once
+    /// the body has ended, the file is finished even if the download is cancelled: its bytes are
+    /// all there.
     pub(super) async fn run_off_loop(
         mut self,
         progress: &Progress,
         on: HashOn,
     ) -> Result<Done, DownloadError> {
         progress.hashing();
-        let digest = match self.hashing.take() {
-            Some(Hashing::Pool(feed)) => {
-                feed.finish().await.map_err(|source| DownloadError::File {
-                    url: self.url.clone(),
-                    path: self.part.clone(),
-                    source,
-                })?
-            }
-            // Nothing was downloaded (the .part was complete), or `--hash-on-loop`.
-            _ => read_back_where(&self.part, &self.url, on).await?,
-        };
+        if let Some(Hashing::Pool(feed)) = self.hashing.take() {
+            let url = self.url.clone();
+            let (tx, rx) = oneshot::channel();
+            feed.finish_then(move |digest| self.finish_on_pool(digest, tx), before_round);
+            return rx.await.unwrap_or_else(|_| {
+                Err(DownloadError::Panicked {
+                    url,
+                    what: "the job finishing the file stopped".into(),
+                })
+            });
+        }
+        // Nothing was downloaded (the .part was complete), or `--hash-on-loop`.
+        let digest = read_back_where(&self.part, &self.url, on).await?;
         let commit = self.checked(digest)?;
         let finished = finish(commit.finishing()).await;
         commit.finished(finished)
+    }
+
+    /// [`Commit::run_off_loop`]'s pool side, with the digest of all the bytes: the download's
+    /// result goes to `tx` once the file has its name (or has failed).
+    fn finish_on_pool(
+        self,
+        digest: io::Result<Digest>,
+        tx: oneshot::Sender<Result<Done, DownloadError>>,
+    ) {
+        let checked = digest
+            .map_err(|source| DownloadError::File {
+                url: self.url.clone(),
+                path: self.part.clone(),
+                source,
+            })
+            .and_then(|digest| self.checked(digest));
+        match checked {
+            Ok(commit) => join(
+                commit.finishing(),
+                Box::new(move |finished| {
+                    let _ = tx.send(commit.finished(finished));
+                }),
+            ),
+            Err(e) => {
+                let _ = tx.send(Err(e));
+            }
+        }
     }
 
     /// The `.part`'s bytes are all hashed: a file that must have another SHA-256 (`-i`) never
@@ -102,7 +139,9 @@ impl Commit {
             && expected != digest
         {
             let _ = std::fs::remove_file(&self.part);
-            validator::remove_sidecar(&self.sidecar);
+            if let Some(sidecar) = &self.sidecar {
+                validator::remove_sidecar(sidecar);
+            }
             return Err(DownloadError::Checksum {
                 url: self.url,
                 expected,
@@ -136,21 +175,29 @@ impl Commit {
         // by a later run, which needs the validator. Best effort: it describes nothing any more
         // (the record of the finished file names the version).
         validator::untie_path(&self.final_path);
-        validator::remove_sidecar(&self.sidecar);
+        if let Some(sidecar) = &self.sidecar {
+            validator::remove_sidecar(sidecar);
+        }
         Ok(self.done)
     }
 }
 
+/// What is told a file's commit result, on the thread that committed it.
+type Told = Box<dyn FnOnce(io::Result<()>) + Send>;
+
 /// What waits to be committed, and whether a job is at it.
 struct Queue {
-    /// Each file, and where its result goes.
-    waiting: Vec<(Finishing, oneshot::Sender<io::Result<()>>)>,
+    /// Each file, and who is told its result.
+    waiting: Vec<(Finishing, Told)>,
+    /// Jobs to run before the next round: the end of a file's hash, which then joins `waiting`.
+    before: Vec<hash::Job>,
     /// Whether a pool job is committing (and so will take what is waiting).
     committing: bool,
 }
 
 static QUEUE: Mutex<Queue> = Mutex::new(Queue {
     waiting: Vec::new(),
+    before: Vec::new(),
     committing: false,
 });
 
@@ -163,21 +210,64 @@ fn queue() -> MutexGuard<'static, Queue> {
 /// if this future is dropped (a cancelled download): it is complete, and only its result is lost.
 pub async fn finish(item: Finishing) -> io::Result<()> {
     let (tx, rx) = oneshot::channel();
-    let start_job = {
-        let mut queue = queue();
-        queue.waiting.push((item, tx));
-        !std::mem::replace(&mut queue.committing, true)
-    };
-    if start_job && let Err(e) = reactor::blocking::unblock(commit_rounds) {
-        // No thread to commit on: fail what waits (nobody else would take it).
-        let mut queue = queue();
-        queue.committing = false;
-        for (_, tx) in queue.waiting.drain(..) {
-            let _ = tx.send(Err(io::Error::new(e.kind(), e.to_string())));
-        }
+    let told: Told = Box::new(move |result| {
+        let _ = tx.send(result);
+    });
+    if enqueue(item, told) {
+        let _ = start_committing();
     }
     rx.await
         .unwrap_or_else(|_| Err(io::Error::other("the commit job stopped before this file")))
+}
+
+/// Runs `job` (what is left of a file's hash: [`hash::HashFeed::finish_then`]) on the
+/// committing thread before its next round, starting a commit job if none is running. With
+/// files finishing one after another, one is nearly always running: the file costs no thread's
+/// wake-up, where a job of its own would cost one.
+fn before_round(job: hash::Job) -> io::Result<()> {
+    let start = {
+        let mut queue = queue();
+        queue.before.push(job);
+        !std::mem::replace(&mut queue.committing, true)
+    };
+    if start { start_committing() } else { Ok(()) }
+}
+
+/// Starts the commit job. With no thread to commit on, fails what waits (nobody else would take
+/// it) and says why.
+fn start_committing() -> io::Result<()> {
+    let Err(e) = reactor::blocking::unblock(commit_rounds) else {
+        return Ok(());
+    };
+    let mut queue = queue();
+    queue.committing = false;
+    let (waiting, before) = (
+        std::mem::take(&mut queue.waiting),
+        std::mem::take(&mut queue.before),
+    );
+    drop(queue);
+    // A job dropped unrun drops its file's result: its download hears that the job stopped.
+    drop(before);
+    for (_, told) in waiting {
+        told(Err(io::Error::new(e.kind(), e.to_string())));
+    }
+    Err(e)
+}
+
+/// [`finish`] from a blocking-pool thread, without waiting: `item` joins the queue, and `told`
+/// gets its result. If no job is committing, this thread becomes the one that does (it never
+/// waits for another pool job, which might be queued behind it).
+fn join(item: Finishing, told: Told) {
+    if enqueue(item, told) {
+        commit_rounds();
+    }
+}
+
+/// Queues `item`; true if no job is committing, and the caller must start one.
+fn enqueue(item: Finishing, told: Told) -> bool {
+    let mut queue = queue();
+    queue.waiting.push((item, told));
+    !std::mem::replace(&mut queue.committing, true)
 }
 
 /// [`finish`], blocking the calling thread (the `--threads` design).
@@ -185,27 +275,37 @@ pub fn finish_blocking(item: Finishing) -> io::Result<()> {
     futures::executor::block_on(finish(item))
 }
 
-/// The pool job: commits what waits, round after round, until nothing does.
+/// The pool job: commits what waits, round after round, until nothing does. Each round first
+/// runs the jobs waiting to run before it (the ends of hashes, which add their files).
 fn commit_rounds() {
     loop {
+        let before = std::mem::take(&mut queue().before);
+        for job in before {
+            // A panic fails that file (its result is dropped), not the others.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+        }
         let batch = {
             let mut queue = queue();
             if queue.waiting.is_empty() {
-                queue.committing = false;
-                return;
+                if queue.before.is_empty() {
+                    queue.committing = false;
+                    return;
+                }
+                continue;
             }
             std::mem::take(&mut queue.waiting)
         };
-        let (items, results): (Vec<Finishing>, Vec<_>) = batch.into_iter().unzip();
+        let (items, told): (Vec<Finishing>, Vec<Told>) = batch.into_iter().unzip();
         let done = std::panic::catch_unwind(|| part::finish_batch(&items));
         match done {
             Ok(done) => {
-                for (tx, result) in results.into_iter().zip(done) {
-                    let _ = tx.send(result);
+                for (told, result) in told.into_iter().zip(done) {
+                    // One file's report panicking must not lose the others'.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| told(result)));
                 }
             }
-            // Dropping the senders fails each wait; the next round goes on.
-            Err(_) => drop(results),
+            // Dropping what would be told fails each wait; the next round goes on.
+            Err(_) => drop(told),
         }
     }
 }
@@ -277,7 +377,7 @@ mod tests {
             url: "http://h/a.bin".into(),
             part,
             hashing: None,
-            sidecar,
+            sidecar: Some(sidecar),
             final_path: dir.join("a.bin"),
             force: false,
             done: Done {
@@ -294,6 +394,52 @@ mod tests {
     }
 
     #[test]
+    fn files_hashed_on_the_pool_are_checked_and_named_from_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        for i in 0..24 {
+            // Each in a folder of its own, so that a round syncs several.
+            let folder = dir.path().join(format!("{i}"));
+            std::fs::create_dir(&folder).unwrap();
+            let bytes = format!("file {i} ").repeat(5000).into_bytes();
+            let digest: Digest = <sha2::Sha256 as sha2::Digest>::digest(&bytes).into();
+            // The last one must have another hash.
+            let expected = if i == 23 { [7; 32] } else { digest };
+            let mut commit = commit_of(&folder, b"", None, Some(expected));
+            std::fs::write(&commit.part, &bytes).unwrap();
+            let feed = hash::HashFeed::start(None, 0, None);
+            for chunk in bytes.chunks(7000) {
+                feed.push(bytes::Bytes::copy_from_slice(chunk));
+            }
+            commit.hashing = Some(Hashing::Pool(feed));
+            commit.done.size = bytes.len() as u64;
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let progress = Progress::new("http://h/a.bin", "a.bin");
+                let done = futures::executor::block_on(
+                    commit.run_off_loop(&progress, HashOn::BlockingPool),
+                );
+                let _ = tx.send((i, folder, bytes, digest, done));
+            });
+        }
+        for _ in 0..24 {
+            let (i, folder, bytes, digest, done) = rx
+                .recv_timeout(std::time::Duration::from_secs(120))
+                .unwrap();
+            let part = folder.join("a.bin.part");
+            if i == 23 {
+                let err = done.unwrap_err();
+                assert!(matches!(err, DownloadError::Checksum { .. }), "{err}");
+                assert!(!part.exists() && !folder.join("a.bin").exists());
+                continue;
+            }
+            assert_eq!(done.unwrap().sha256, Some(digest), "file {i}");
+            assert_eq!(std::fs::read(folder.join("a.bin")).unwrap(), bytes);
+            assert!(!part.exists());
+        }
+    }
+
+    #[test]
     fn a_checked_part_carries_its_record_before_its_rename() {
         let dir = tempfile::tempdir().unwrap();
         let v = Validator::ETag("\"v1\"".into());
@@ -306,11 +452,11 @@ mod tests {
             size: 5,
             validator: Some(v),
         };
-        assert_eq!(complete::read(&part), Some(record.clone()));
+        assert_eq!(complete::tests::read(&part), Some(record.clone()));
         let finished = finish_blocking(commit.finishing());
         let done = commit.finished(finished).unwrap();
         assert_eq!(done.sha256, Some(digest));
-        assert_eq!(complete::read(&to), Some(record));
+        assert_eq!(complete::tests::read(&to), Some(record));
         // The finished file keeps the record, not the .part's validator.
         assert_eq!(
             validator::read_validator(&to, Path::new("/none")).unwrap(),
@@ -325,7 +471,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let v = Some(Validator::ETag("\"v1\"".into()));
             let commit = commit_of(dir.path(), b"bytes", v, Some([7; 32]));
-            let sidecar = commit.sidecar.clone();
+            let sidecar = commit.sidecar.clone().unwrap();
             assert_eq!(sidecar.exists(), !attributes);
             let err = commit.run_and_hash().unwrap_err();
             assert!(

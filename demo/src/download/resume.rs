@@ -27,7 +27,7 @@ use super::{
 };
 use crate::catalog::GeneratedFile;
 use crate::claims::Claim;
-use crate::complete::{self, Record};
+use crate::complete::{self, AtName, Record};
 use crate::hash::{Digest, HashOn};
 use crate::names;
 use crate::part::{self, Decision, PartFile};
@@ -63,6 +63,9 @@ pub struct Start<'a> {
     /// A complete `NAME` from an earlier run, with no `.part` beside it: the next request asks
     /// whether the server's version is still the recorded one (`complete.rs`).
     complete: Option<Finished>,
+    /// Whether the look for that found nothing at all at `NAME` (the URL's name), so that
+    /// [`on_head`] need not look again before downloading into it.
+    name_free: bool,
 }
 
 /// A file an earlier run finished, found at its final name with its record.
@@ -154,6 +157,7 @@ pub fn begin<'a>(
         have: 0,
         restarted: false,
         complete: None,
+        name_free: false,
     };
     start.inspect()?;
     Ok(start)
@@ -171,6 +175,7 @@ impl<'a> Start<'a> {
         };
         self.validator = None;
         self.complete = None;
+        self.name_free = false;
         let on_disk = part::existing_len(&self.part).map_err(|e| file_error(&self.part, e))?;
         self.have = on_disk.unwrap_or(0);
         // With --force, a file that must have a given SHA-256 is downloaded again rather than
@@ -179,7 +184,11 @@ impl<'a> Start<'a> {
         if on_disk.is_none() && !recheck {
             let path = part::final_path(&settings.dir, &self.url_name)
                 .map_err(|e| file_error(&settings.dir, e))?;
-            self.complete = complete::read(&path).map(|record| Finished { path, record });
+            match complete::look(&path) {
+                AtName::Complete(record) => self.complete = Some(Finished { path, record }),
+                AtName::Nothing => self.name_free = true,
+                AtName::Other => {}
+            }
         }
         if let Some(expected) = &job.expected {
             let have = self.have;
@@ -450,7 +459,10 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
             path: start.settings.dir.clone(),
             source,
         })?;
-    if !start.settings.force && final_path.symlink_metadata().is_ok() {
+    // Only to spare a download that could not be named: the final rename never replaces a file
+    // anyway. Under the URL's name, `inspect` has just looked.
+    let looked = name == start.url_name && start.name_free;
+    if !start.settings.force && !looked && final_path.symlink_metadata().is_ok() {
         return Err(DownloadError::Exists {
             url: url.clone(),
             path: final_path,
@@ -469,7 +481,7 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
             url: url.clone(),
             part: start.part.clone(),
             hashing: None,
-            sidecar: start.sidecar.clone(),
+            sidecar: Some(start.sidecar.clone()),
             final_path,
             force: start.settings.force,
             done: Done {
@@ -511,6 +523,7 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
         resumed_from: have,
         sidecar: start.sidecar.clone(),
         validator,
+        tied_as_attribute: false,
         version,
         expected_sha256: start.job.sha256,
         remark: start.remark,
