@@ -199,10 +199,13 @@ impl Watch {
             keeps
         });
         let timing = timing::task_timing() || reader;
+        let timed = timing || warnings;
         let changed = timing != self.timing.get()
             || warnings != self.slow.get()
-            || timing::slow_poll_nanos() != self.slow_nanos.get();
-        let traced = trace::enabled();
+            || (timed && timing::slow_poll_nanos() != self.slow_nanos.get());
+        // A subscriber that takes TRACE events takes WARN ones: with no subscriber listening, one
+        // look at the callsites per turn.
+        let traced = warnings && trace::enabled();
         self.timing.set(timing);
         self.slow.set(warnings);
         self.traced.set(traced);
