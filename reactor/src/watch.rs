@@ -176,6 +176,7 @@ pub fn waiting() -> Vec<(WaitingFor, Waker)> {
 /// When this thread's reactor came back from its last `epoll_wait`, if that was a sleep (`None`
 /// after a mere look with a zero timeout): a clock read the reactor makes anyway to time the
 /// sleep, which the executor's dump uses as its clock instead of reading one of its own.
+#[inline]
 pub fn woke_at() -> Option<Instant> {
     with_reactor(|r| r.watch.woke_at.get())
 }

@@ -202,6 +202,9 @@ impl Watch {
         });
         let timing = timing::task_timing() || reader;
         let timed = timing || warnings;
+        if !timed && !self.on.get() {
+            return false; // Nothing watches, nor did: nothing to store.
+        }
         let changed = timing != self.timing.get()
             || warnings != self.slow.get()
             || (timed && timing::slow_poll_nanos() != self.slow_nanos.get());
