@@ -6,7 +6,6 @@
 mod common;
 
 use std::io::Write;
-use std::time::Duration;
 
 #[test]
 fn d_prints_every_task_and_what_it_waits_on() {
@@ -32,13 +31,6 @@ fn d_prints_every_task_and_what_it_waits_on() {
     common::wait_for_shown(&output, dump, "`server: accept loop`");
     common::wait_for_shown(&output, dump, "spawned at demo/src/");
 
-    let status = common::wait_at_most(&mut child, Duration::from_secs(120));
-    reader.join().unwrap();
-    let output = String::from_utf8_lossy(&output.lock().unwrap()).into_owned();
-    assert!(status.success(), "{status}\n{output}");
-    assert!(
-        output.contains("verified byte for byte: 8 of 8 files"),
-        "{output}"
-    );
+    common::wait_for_embedded_success(&mut child, reader, &output);
     drop(keys);
 }

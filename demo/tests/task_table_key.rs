@@ -7,7 +7,6 @@
 mod common;
 
 use std::io::Write;
-use std::time::Duration;
 
 #[test]
 fn t_shows_the_task_table_under_the_bars() {
@@ -30,13 +29,6 @@ fn t_shows_the_task_table_under_the_bars() {
     common::wait_for_shown(&output, header, "polls/s");
     common::wait_for_shown(&output, header, "t hides the tasks");
 
-    let status = common::wait_at_most(&mut child, Duration::from_secs(120));
-    reader.join().unwrap();
-    let output = String::from_utf8_lossy(&output.lock().unwrap()).into_owned();
-    assert!(status.success(), "{status}\n{output}");
-    assert!(
-        output.contains("verified byte for byte: 8 of 8 files"),
-        "{output}"
-    );
+    common::wait_for_embedded_success(&mut child, reader, &output);
     drop(keys);
 }

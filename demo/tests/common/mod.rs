@@ -741,3 +741,20 @@ pub fn wait_for_shown(output: &Mutex<Vec<u8>>, from: usize, needle: &str) -> usi
         thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Waits (two minutes at most) for the embedded demo, run on a pseudo-terminal, to exit, then for
+/// its terminal's reader to finish; asserts the run succeeded and verified all eight files.
+pub fn wait_for_embedded_success(
+    child: &mut Child,
+    reader: thread::JoinHandle<()>,
+    output: &Mutex<Vec<u8>>,
+) {
+    let status = wait_at_most(child, Duration::from_secs(120));
+    reader.join().unwrap();
+    let output = String::from_utf8_lossy(&output.lock().unwrap()).into_owned();
+    assert!(status.success(), "{status}\n{output}");
+    assert!(
+        output.contains("verified byte for byte: 8 of 8 files"),
+        "{output}"
+    );
+}
