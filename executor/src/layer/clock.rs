@@ -25,7 +25,7 @@ pub(crate) struct Clock {
 
 impl Clock {
     /// Makes the clock; where it uses the TSC, the first clock of the process measures its rate
-    /// against `Instant` over 2 ms.
+    /// against `Instant` over `CALIBRATION`.
     pub(crate) fn new() -> Clock {
         Clock {
             origin: Instant::now(),
@@ -76,6 +76,13 @@ fn read_tsc() -> u64 {
     unsafe { core::arch::x86_64::_rdtsc() }
 }
 
+/// How long the TSC's rate is measured against `Instant`: the one pause a program pays for the
+/// cheap clock, on the thread that first turns timing or the warnings on. The error is that of
+/// the two paired readings (a few nanoseconds each, see `paired_reading`) over this window: a few
+/// parts in 100,000, so a second of measured time is off by tens of microseconds.
+#[cfg(target_arch = "x86_64")]
+const CALIBRATION: Duration = Duration::from_micros(100);
+
 /// Nanoseconds per TSC tick (32.32 fixed point), measured once per process; `None` if the TSC
 /// is not to be trusted.
 #[cfg(target_arch = "x86_64")]
@@ -87,7 +94,7 @@ fn tsc_rate() -> Option<u64> {
             return None;
         }
         let (start, start_ticks) = paired_reading();
-        std::thread::sleep(Duration::from_millis(2));
+        std::thread::sleep(CALIBRATION);
         let (end, end_ticks) = paired_reading();
         let nanos = end.duration_since(start).as_nanos();
         let ticks = u128::from(end_ticks.checked_sub(start_ticks)?).max(1);
@@ -98,10 +105,11 @@ fn tsc_rate() -> Option<u64> {
 }
 
 /// `Instant::now()` and the TSC read at (nearly) the same moment. A thread preempted between two
-/// reads would pair readings milliseconds apart, and the rate measured over 2 ms would be off by
-/// as much as the preemption lasted (on a loaded machine a preemption lasts tens of milliseconds,
-/// against the 2 ms measured), and every duration of the run with it. So `Instant::now()` is bracketed by two TSC reads, and of a few tries
-/// the one whose brackets are closest is kept: a preempted try shows as a wide bracket.
+/// reads would pair readings milliseconds apart, and the rate measured over `CALIBRATION` would
+/// be off by as much as the preemption lasted (on a loaded machine a preemption lasts tens of
+/// milliseconds), and every duration of the run with it. So `Instant::now()` is bracketed by two
+/// TSC reads, and of a few tries the one whose brackets are closest is kept: a preempted try shows
+/// as a wide bracket.
 #[cfg(target_arch = "x86_64")]
 fn paired_reading() -> (Instant, u64) {
     let read = || {
@@ -118,4 +126,40 @@ fn paired_reading() -> (Instant, u64) {
         }
     }
     (narrowest.1, narrowest.2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The clock's interval, converted, against `Instant`'s over the same sleep: a clock read
+    /// inside two `Instant` reads measures no more than they do, one outside them no less. A
+    /// preemption between reads only widens the outer interval, so this holds on a loaded
+    /// machine; a rate off by more than 0.1% breaks one side.
+    #[test]
+    fn ticks_convert_to_the_nanoseconds_instant_measures() {
+        let clock = Clock::new();
+        let slack = |nanos: u128| nanos / 1000 + 1000;
+        for _ in 0..3 {
+            let outer_start = Instant::now();
+            let ticks_start = clock.now();
+            let inner_start = Instant::now();
+            std::thread::sleep(Duration::from_millis(20));
+            let inner = inner_start.elapsed().as_nanos();
+            let ticks = clock.now() - ticks_start;
+            let outer = outer_start.elapsed().as_nanos();
+            let measured = u128::from(clock.nanos(ticks));
+            assert!(
+                measured + slack(inner) >= inner && measured <= outer + slack(outer),
+                "the clock measured {measured} ns between Instant's {inner} and {outer} ns"
+            );
+        }
+        let second = Duration::from_secs(1);
+        let back = clock.duration(clock.ticks(second));
+        assert!(
+            second - back < Duration::from_micros(1),
+            "1 s became {} ticks, then {back:?}",
+            clock.ticks(second)
+        );
+    }
 }
