@@ -72,6 +72,7 @@ thread_local! {
 }
 
 /// Runs `f` with the current runtime, if this thread is inside `block_on`.
+#[inline]
 pub(crate) fn try_with_current<R>(f: impl FnOnce(&Runtime) -> R) -> Option<R> {
     let current = CURRENT.try_with(Cell::get).ok()?;
     // SAFETY: `block_on` stores a pointer to a runtime it keeps alive (in an `Rc`) until its
