@@ -39,18 +39,20 @@ pub(crate) struct Task<F: Future> {
 /// What wakers share (`header`, first: `waker.rs` relies on it), then what only the executor's
 /// thread touches. First in every `Task<F>` (`repr(C)`), so the executor reaches it from a
 /// `dyn Runnable` without a call.
+/// (The two flags come last, side by side: `repr(C)` keeps the order, and a flag between two
+/// 8-byte fields would cost 7 bytes of padding in every task.)
 #[repr(C)]
 pub(crate) struct TaskBase {
     pub(crate) header: Header,
+    /// The waker of the task awaiting the `JoinHandle`, woken when this one finishes.
+    pub(crate) join_waker: Cell<Option<Waker>>,
+    /// The instrumentation layer's part (polls, name, times).
+    pub(crate) watch: TaskWatch,
     /// Set by `JoinHandle::abort`: the executor drops the future the next time it picks the task
     /// instead of polling it (not in `abort` itself: a task may abort itself mid-poll).
     pub(crate) abort: Cell<bool>,
-    /// The waker of the task awaiting the `JoinHandle`, woken when this one finishes.
-    pub(crate) join_waker: Cell<Option<Waker>>,
     /// Whether the `JoinHandle` still exists; if not, the output is dropped at once.
     pub(crate) has_handle: Cell<bool>,
-    /// The instrumentation layer's part (polls, name, times).
-    pub(crate) watch: TaskWatch,
 }
 
 impl<F: Future> std::ops::Deref for Task<F> {
@@ -81,10 +83,10 @@ impl<F: Future> Task<F> {
         Arc::new(Task {
             base: TaskBase {
                 header,
-                abort: Cell::new(false),
                 join_waker: Cell::new(None),
-                has_handle: Cell::new(true),
                 watch,
+                abort: Cell::new(false),
+                has_handle: Cell::new(true),
             },
             stage: RefCell::new(stage),
         })
