@@ -352,11 +352,21 @@ pub async fn run(
     job: &Job,
     settings: &Settings,
     progress: &Progress,
+    transferred: impl FnOnce(),
 ) -> Result<Done, DownloadError> {
     let mut start = begin(job, settings, progress)?;
     let mut retries = 0;
+    let mut transferred = Some(transferred);
     loop {
-        let error = match attempt(client, job, settings, progress, &mut start).await {
+        let attempted = attempt(
+            client,
+            job,
+            settings,
+            progress,
+            &mut start,
+            &mut transferred,
+        );
+        let error = match attempted.await {
             Err(error) => error,
             done => return done,
         };
@@ -409,6 +419,7 @@ async fn attempt<'a>(
     settings: &Settings,
     progress: &Progress,
     start: &mut Start<'a>,
+    transferred: &mut Option<impl FnOnce()>,
 ) -> Result<Done, DownloadError> {
     if let Some(there) = start.already_complete()? {
         return there.hash_and_check(job, progress, settings.hash_on).await;
@@ -462,6 +473,10 @@ async fn attempt<'a>(
                 }
                 drop((response, connection));
                 let commit = sink.finish()?;
+                // Only the disk is left to wait for: the run may start another download.
+                if let Some(transferred) = transferred.take() {
+                    transferred();
+                }
                 return commit.run_off_loop(progress, settings.hash_on).await;
             }
         }

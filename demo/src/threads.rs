@@ -64,17 +64,20 @@ fn tls_config() -> Result<Arc<rustls::ClientConfig>, TlsFailure> {
 }
 
 /// Does `job` on the calling thread, blocking it until done; a failure worth another attempt
-/// (`retry.rs`) is tried again after a wait, as the glass design does.
+/// (`retry.rs`) is tried again after a wait, as the glass design does. `transferred` is called
+/// once the whole file is received, before its commit, as `download::run` does.
 pub fn fetch(
     job: &Job,
     settings: &Settings,
     progress: &Progress,
     timeouts: Timeouts,
+    transferred: impl FnOnce(),
 ) -> Result<Done, DownloadError> {
     let mut start = download::begin(job, settings, progress)?;
     let mut retries = 0;
+    let mut transferred = Some(transferred);
     loop {
-        let error = match attempt(job, &mut start, timeouts) {
+        let error = match attempt(job, &mut start, timeouts, &mut transferred) {
             Err(error) => error,
             done => return done,
         };
@@ -85,7 +88,12 @@ pub fn fetch(
 }
 
 /// One attempt: asks (again, if the `.part` or the rules say so) and saves what comes.
-fn attempt(job: &Job, start: &mut Start<'_>, timeouts: Timeouts) -> Result<Done, DownloadError> {
+fn attempt(
+    job: &Job,
+    start: &mut Start<'_>,
+    timeouts: Timeouts,
+    transferred: &mut Option<impl FnOnce()>,
+) -> Result<Done, DownloadError> {
     if let Some(there) = start.already_complete()? {
         return there.hash_and_check_here(job);
     }
@@ -117,7 +125,11 @@ fn attempt(job: &Job, start: &mut Start<'_>, timeouts: Timeouts) -> Result<Done,
                     }
                 }
                 drop((response, connection));
-                return sink.finish()?.run_and_hash();
+                let commit = sink.finish()?;
+                if let Some(transferred) = transferred.take() {
+                    transferred();
+                }
+                return commit.run_and_hash();
             }
         }
     }
