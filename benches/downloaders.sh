@@ -21,7 +21,19 @@
 # from GNU time (`/usr/bin/time`); the table gives medians over the rounds, and every run's
 # output is compared byte for byte with what nginx served (`cmp`) before it counts. The tools run
 # in a rotating order, so none always goes first. Everything lives in one temporary folder under
-# /tmp (served files, downloads, nginx's configuration and logs), removed at the end.
+# /tmp (served files, downloads, nginx's configuration and logs) and, with DISK=image, one file
+# system image at a time; all removed at the end.
+#
+# Where the downloads are written, DISK says:
+#   DISK=image (the default) a fresh ext4 file system, with a journal (mkfs.ext4's defaults, as
+#              on most Linux desktops), made for each shape in a file on the real disk
+#              (IMAGE_DIR, default /var/tmp) and mounted through a loop device; needs root.
+#              Each shape starts from the same empty file system, whatever ran before.
+#   DISK=tmp   the folder under /tmp, as it is. Its state carries over from earlier runs: on an
+#              ext4 without a journal (as some virtual machines' are), every new file's inode is
+#              looked for past the inodes deleted in the last minute or so, so each run's
+#              creations get slower with the number of files the runs before it removed, and the
+#              same command can take twice as long a minute later.
 #
 # It installs nothing. nginx and GNU time are required; a missing downloader is left out.
 # On Debian: apt-get install -y nginx curl wget aria2 time
@@ -34,6 +46,11 @@ rounds=${ROUNDS:-3}
 shapes=("$@")
 [ ${#shapes[@]} -gt 0 ] || shapes=(1gib 64x4mib 300x256k 2000x16k)
 read -r -a wanted <<<"${TOOLS:-demo curl wget aria2c floor}"
+disk=${DISK:-image}
+case $disk in
+    image | tmp) ;;
+    *) echo "downloaders.sh: DISK is image or tmp, not $disk" >&2; exit 2 ;;
+esac
 
 # ---- what is there --------------------------------------------------------------------------
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
@@ -49,10 +66,17 @@ for t in "${wanted[@]}"; do
         *) echo "downloaders.sh: unknown tool $t" >&2; exit 2 ;;
     esac
 done
+if [ "$disk" = image ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "downloaders.sh: DISK=image mounts a file system, which needs root (or DISK=tmp)" >&2
+        exit 1
+    fi
+    for t in mkfs.ext4 losetup; do command -v $t >/dev/null || missing+=("$t"); done
+fi
 if [ ${#missing[@]} -gt 0 ]; then
     pkgs=$(printf '%s\n' "${missing[@]}" | sed 's/^aria2c$/aria2/' | tr '\n' ' ')
     echo "downloaders.sh: missing: ${missing[*]}; on Debian: apt-get install -y $pkgs" >&2
-    if [[ " ${missing[*]} " == *" nginx "* || " ${missing[*]} " == *" time "* ]]; then exit 1; fi
+    if [[ " ${missing[*]} " =~ " "(nginx|time|mkfs.ext4|losetup)" " ]]; then exit 1; fi
 fi
 if [[ " ${tools[*]} " == *" demo "* ]]; then
     cargo build --release -q -p demo
@@ -63,8 +87,10 @@ work=$(mktemp -d /tmp/downloaders.XXXXXX)
 # nginx started by root serves as an unprivileged user ("nobody"), which must be able to read it.
 chmod 755 "$work"
 nginx_pid=
+image=
 cleanup() {
     [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
+    unmake_disk
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -125,6 +151,32 @@ make_files() { # shape: random contents, so that a wrong byte anywhere shows
     for i in $(seq 0 $((count - 1))); do echo "http://127.0.0.1:$port/$1/f$i"; done >"$work/$1.urls"
 }
 
+# ---- where the downloads go ---------------------------------------------------------------------
+# make_disk SHAPE: sets `disk_dir`, an empty folder to download into (see DISK above).
+make_disk() {
+    if [ "$disk" = tmp ]; then
+        disk_dir=$work
+        return
+    fi
+    read -r count kib _ <<<"$(shape_of "$1")"
+    # Room for two copies of the shape (a run's and the last one's, until it is removed), and the
+    # journal's and the inode tables' share.
+    local mib=$((2 * count * kib / 1024 + 256))
+    image=$(mktemp "${IMAGE_DIR:-/var/tmp}/downloaders.XXXXXX.ext4")
+    truncate -s "${mib}M" "$image"
+    mkfs.ext4 -q -F "$image"
+    mkdir -p "$work/disk"
+    mount -o loop "$image" "$work/disk"
+    disk_dir=$work/disk
+}
+
+unmake_disk() {
+    [ -n "$image" ] || return 0
+    umount "$work/disk" 2>/dev/null || true
+    rm -f "$image"
+    image=
+}
+
 # ---- one run -----------------------------------------------------------------------------------
 # run TOOL SHAPE OUT: downloads into OUT under GNU time; prints "wall cpu peak_kib"
 run() {
@@ -157,18 +209,20 @@ for shape in "${shapes[@]}"; do
     make_files "$shape"
     sed 's/^/url = /' "$work/$shape.urls" >"$work/$shape.curl"
     : >"$work/$shape.results"
+    make_disk "$shape"
     for round in $(seq 0 $((rounds - 1))); do
         n=${#tools[@]}
         for k in $(seq 0 $((n - 1))); do
             tool=${tools[$(((round + k) % n))]}
-            out="$work/out"
+            out="$disk_dir/out"
             rm -rf "$out"
             # Each run starts with no dirty data of the last one left for it to write out.
-            sync -f "$work"
+            sync -f "$disk_dir"
             if m=$(run "$tool" "$shape" "$out"); then echo "$tool $m" >>"$work/$shape.results"; fi
             rm -rf "$out"
         done
     done
+    unmake_disk
     for tool in "${tools[@]}"; do
         runs=$(grep -c "^$tool " "$work/$shape.results" || true)
         [ "$runs" -gt 0 ] || { printf '%-9s %-7s %s\n' "$shape" "$tool" "no successful run"; continue; }
@@ -188,3 +242,7 @@ for shape in "${shapes[@]}"; do
 done
 echo "medians over $rounds alternated rounds; cpu: user + system; peak RSS: the downloader's (GNU time %M)"
 echo "floor: cp -r of the served files, then sync -f; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+case $disk in
+    image) echo "written to a fresh ext4 (with a journal) on a loop device, one per shape (DISK=image)" ;;
+    tmp) echo "written under /tmp: $(findmnt -no FSTYPE,OPTIONS -T /tmp 2>/dev/null || echo '?') (DISK=tmp)" ;;
+esac

@@ -31,7 +31,8 @@ pub struct Cli {
     /// removed afterwards].
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
-    /// At most this many downloads at once.
+    /// At most this many downloads at once (a file already received, waiting only to be made
+    /// durable and named, no longer counts).
     #[arg(short, long, value_name = "N", default_value_t = 8,
           value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,

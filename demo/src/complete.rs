@@ -1,16 +1,20 @@
 //! How a rerun knows a file is already complete: the download that finished it left a record on
-//! the file itself, an extended attribute `user.glass.complete` (`xattr.rs`, as the `.part`'s
-//! validator) holding the file's length and the server's validator of the version it is
-//! (`validator.rs`).
+//! the file itself, an extended attribute `user.glass.complete` (`xattr.rs`) holding the file's
+//! length and the server's validator of the version it is (`validator.rs`).
 //!
-//! The record is put on the complete `.part` once its digest has passed any check, just before
-//! it joins the group commit (`download.rs`'s `Commit`, `download/commit.rs`). Being in the
-//! inode, it reaches the disk with the file's bytes, by the batch's `fsync` or `syncfs`, before
-//! the rename; and it travels with the file to its final name: a `NAME` that carries it was
-//! complete when renamed. A file whose length is no longer the recorded
-//! one was changed since (by someone else), and is not taken for complete. Files without the
-//! record (the user's own, or on a file system without extended attributes) are treated as
-//! before: never replaced without `--force`.
+//! The record is the `.part`'s one attribute, put there before its first byte with the length
+//! the response announced (`validator::tie`): on a `.part` its validator ties the bytes to their
+//! version (a resume's `If-Range`), and once the file has its final name the same attribute says
+//! it was complete when named. So a fresh download pays one attribute's write, and its commit
+//! none. Where the `.part` could not get it then (a length not announced, a resumed `.part`, one
+//! found complete), [`mark`] puts it there once the digest has passed any check, just before the
+//! file joins the group commit (`download/commit.rs`). Being in the inode, the record reaches the
+//! disk with the file's bytes, by the batch's `fsync` or `syncfs`, before the rename; and it
+//! travels with the file to its final name. Only a complete file gets that name, so a `NAME`
+//! that carries the record was complete when renamed; a file whose length is no longer the
+//! recorded one was changed since (by someone else), and is not taken for complete. Files
+//! without the record (the user's own, or on a file system without extended attributes) are
+//! treated as before: never replaced without `--force`.
 //!
 //! What a rerun does with a complete file (`download/resume.rs`): with a validator, it asks the
 //! server with `If-None-Match` (or `If-Modified-Since`), and a `304 Not Modified` says "already
@@ -23,7 +27,7 @@ use crate::validator::Validator;
 use crate::xattr;
 
 /// The extended attribute's name (the `user.` namespace: any file owner may set it).
-const ATTRIBUTE: &std::ffi::CStr = c"user.glass.complete";
+pub(crate) const ATTRIBUTE: &std::ffi::CStr = c"user.glass.complete";
 
 /// What a finished download recorded about its file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,25 +38,46 @@ pub struct Record {
     pub validator: Option<Validator>,
 }
 
+/// The attribute's text: the length (nothing while it is not known), a newline, then the
+/// validator's line if any.
+pub(crate) fn encode(size: Option<u64>, validator: Option<&Validator>) -> String {
+    let size = size.map(|size| size.to_string());
+    let validator = validator.map(Validator::encode);
+    format!(
+        "{}\n{}",
+        size.unwrap_or_default(),
+        validator.unwrap_or_default()
+    )
+}
+
+/// The length and the validator in an attribute's text; `None` for anything [`encode`] does not
+/// make (a damaged or foreign value ties nothing and records nothing).
+pub(crate) fn decode(text: &str) -> Option<(Option<u64>, Option<Validator>)> {
+    let (size, rest) = text.split_once('\n')?;
+    let size = match size {
+        "" => None,
+        digits if digits.bytes().all(|b| b.is_ascii_digit()) => Some(digits.parse().ok()?),
+        _ => return None,
+    };
+    let validator = match rest {
+        "" => None,
+        line => Some(Validator::decode(line)?),
+    };
+    Some((size, validator))
+}
+
 impl Record {
-    /// `SIZE\n`, then the validator's line if any.
     fn encode(&self) -> String {
-        let validator = self.validator.as_ref().map(Validator::encode);
-        format!("{}\n{}", self.size, validator.unwrap_or_default())
+        encode(Some(self.size), self.validator.as_ref())
     }
 
-    /// The inverse of [`encode`](Record::encode); `None` for anything else.
+    /// The record in an attribute's text: one with a length.
     fn decode(text: &str) -> Option<Record> {
-        let (size, rest) = text.split_once('\n')?;
-        let size = size
-            .bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| size.parse().ok())??;
-        let validator = match rest {
-            "" => None,
-            line => Some(Validator::decode(line)?),
-        };
-        Some(Record { size, validator })
+        let (size, validator) = decode(text)?;
+        Some(Record {
+            size: size?,
+            validator,
+        })
     }
 }
 
@@ -129,8 +154,19 @@ pub(crate) mod tests {
         // Changed since: no longer complete.
         std::fs::write(&path, b"123456").unwrap();
         assert_eq!(read(&path), None);
-        for bad in ["", "5", "x\n", "5\nsize 5\n", "-1\n"] {
+        for bad in [
+            "",
+            "5",
+            "x\n",
+            "5\nsize 5\n",
+            "-1\n",
+            "\n",
+            "\netag \"v1\"\n",
+        ] {
             assert_eq!(Record::decode(bad), None, "{bad:?}");
         }
+        // A .part's, tied before its length was known: its validator, but no record.
+        let v = Validator::ETag("\"v1\"".into());
+        assert_eq!(decode(&encode(None, Some(&v))), Some((None, Some(v))));
     }
 }

@@ -117,6 +117,9 @@ pub struct Sink<'a> {
     /// Whether the validator was tied as an attribute of a fresh `.part`: then no sidecar
     /// speaks for it, and none need be removed once it is complete.
     tied_as_attribute: bool,
+    /// Whether that attribute is already the finished file's record (`complete.rs`): it was
+    /// tied with the file's length, which [`Sink::finish`] checks.
+    recorded: bool,
     /// The validator of the version being written, recorded on the file once complete.
     version: Option<Validator>,
     /// The SHA-256 the file must have before it may get its name (`-i`).
@@ -181,8 +184,7 @@ impl Sink<'_> {
     /// Checks and appends one chunk of the body.
     pub fn write(&mut self, data: &Bytes) -> Result<(), DownloadError> {
         if let Some(pending) = self.validator.take() {
-            let tied = pending.tie(self.file.file(), &self.url)?;
-            self.tied_as_attribute = tied != validator::Tied::Sidecar;
+            let tied = self.tie(&pending)?;
             pending.finish_tie(tied, &self.url)?;
         }
         if let Some(expected) = &self.expected
@@ -232,6 +234,7 @@ impl Sink<'_> {
             part,
             hashing: self.hashing,
             sidecar: (!self.tied_as_attribute).then_some(self.sidecar),
+            recorded: self.recorded,
             final_path: self.final_path,
             force: self.force,
             done: Done {
@@ -286,20 +289,17 @@ pub struct PendingValidator {
     sidecar: PathBuf,
     /// What the response said; `None` ties the `.part` to no version.
     version: Option<Validator>,
+    /// The file's length, if the response said: tied with the validator, it makes the
+    /// attribute the finished file's record as well (`complete.rs`).
+    size: Option<u64>,
 }
 
 impl PendingValidator {
-    /// Ties it to `file` without waiting for the disk; what is left is [`PendingValidator::finish_tie`].
-    fn tie(&self, file: &std::fs::File, url: &str) -> Result<validator::Tied, DownloadError> {
-        validator::tie(file, &self.sidecar, self.version.as_ref()).map_err(|e| self.error(url, e))
-    }
-
-    /// What [`PendingValidator::tie`] left, blocking: a sidecar written and synced, or an old
-    /// one's removal synced. Nothing, almost always.
+    /// What [`Sink::tie`] left, blocking: a sidecar written and synced (a file system without
+    /// attributes). Nothing, almost always.
     fn finish_tie(self, tied: validator::Tied, url: &str) -> Result<(), DownloadError> {
         let done = match tied {
             validator::Tied::Done => Ok(()),
-            validator::Tied::SyncFolder => validator::sync_folder_of(&self.sidecar),
             validator::Tied::Sidecar => {
                 validator::write_sidecar(&self.sidecar, self.version.as_ref())
             }
@@ -317,6 +317,16 @@ impl PendingValidator {
 }
 
 impl Sink<'_> {
+    /// Ties the fresh `.part` to `pending`'s version without waiting for the disk; what is left
+    /// is [`PendingValidator::finish_tie`].
+    fn tie(&mut self, pending: &PendingValidator) -> Result<validator::Tied, DownloadError> {
+        let tied = validator::tie(self.file.file(), pending.size, pending.version.as_ref())
+            .map_err(|e| pending.error(&self.url, e))?;
+        self.tied_as_attribute = tied == validator::Tied::Done;
+        self.recorded = self.tied_as_attribute && pending.size.is_some();
+        Ok(tied)
+    }
+
     /// Ties the `.part` to its version before its first byte ([`PendingValidator`]): on the
     /// event loop, where that costs an attribute's write; on the blocking pool what needs the
     /// disk (a sidecar and its `fsync`, where the file system has no attributes), so that it does
@@ -325,8 +335,7 @@ impl Sink<'_> {
         let Some(pending) = self.validator.take() else {
             return Ok(());
         };
-        let tied = pending.tie(self.file.file(), &self.url)?;
-        self.tied_as_attribute = tied != validator::Tied::Sidecar;
+        let tied = self.tie(&pending)?;
         if tied == validator::Tied::Done {
             return Ok(());
         }
@@ -343,11 +352,21 @@ pub async fn run(
     job: &Job,
     settings: &Settings,
     progress: &Progress,
+    transferred: impl FnOnce(),
 ) -> Result<Done, DownloadError> {
     let mut start = begin(job, settings, progress)?;
     let mut retries = 0;
+    let mut transferred = Some(transferred);
     loop {
-        let error = match attempt(client, job, settings, progress, &mut start).await {
+        let attempted = attempt(
+            client,
+            job,
+            settings,
+            progress,
+            &mut start,
+            &mut transferred,
+        );
+        let error = match attempted.await {
             Err(error) => error,
             done => return done,
         };
@@ -400,6 +419,7 @@ async fn attempt<'a>(
     settings: &Settings,
     progress: &Progress,
     start: &mut Start<'a>,
+    transferred: &mut Option<impl FnOnce()>,
 ) -> Result<Done, DownloadError> {
     if let Some(there) = start.already_complete()? {
         return there.hash_and_check(job, progress, settings.hash_on).await;
@@ -453,6 +473,10 @@ async fn attempt<'a>(
                 }
                 drop((response, connection));
                 let commit = sink.finish()?;
+                // Only the disk is left to wait for: the run may start another download.
+                if let Some(transferred) = transferred.take() {
+                    transferred();
+                }
                 return commit.run_off_loop(progress, settings.hash_on).await;
             }
         }

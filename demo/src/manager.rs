@@ -12,7 +12,7 @@
 //! run); with [`Design::Threads`] each is an OS thread running blocking code (`threads.rs`),
 //! whose result arrives through the mailbox from that other thread.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -38,6 +38,9 @@ pub enum Event {
     Cancel(usize),
     /// `r`: start download number `id` again, if it was cancelled or failed.
     Restart(usize),
+    /// Download number `id` has received its whole file and waits only for it to be made
+    /// durable and named: it no longer counts against `-j`.
+    Transferred(usize),
     /// Download number `id` ended: a `--threads` thread says so through the mailbox, a glass
     /// task by ending (the manager awaits its `JoinHandle`, so a task that panics ends too).
     Finished {
@@ -106,11 +109,12 @@ pub enum Design {
     Glass(Rc<http_client::Client>),
     /// On an OS thread of its own, with blocking sockets.
     Threads(Timeouts),
-    /// Unit tests only: each download is the task this function makes of its job, so a test can
-    /// give the manager a task that panics (no real input makes `download::run` panic; if one
-    /// did, it would be a bug to fix, and the test would lose its trigger).
+    /// Unit tests only: each download is the task this function makes of its job (and of what it
+    /// calls once its file is received, as `download::run` does), so a test can give the manager
+    /// a task that panics (no real input makes `download::run` panic; if one did, it would be a
+    /// bug to fix, and the test would lose its trigger).
     #[cfg(test)]
-    Tasks(fn(Job) -> TestTask),
+    Tasks(fn(Job, Box<dyn FnOnce()>) -> TestTask),
 }
 
 /// One download, as the summary sees it.
@@ -179,21 +183,26 @@ pub async fn run(
                     let client = client.clone();
                     let name = names::for_display(&names::from_url(&job.url));
                     let task = executor::Builder::new().name(format!("download {name}"));
+                    let transferred = move || mailbox.push(Event::Transferred(id));
                     let handle = task.spawn(async move {
-                        download::run(&client, &job, &settings, &progress).await
+                        download::run(&client, &job, &settings, &progress, transferred).await
                     });
                     tasks.push((id, handle));
                 }
                 #[cfg(test)]
                 Design::Tasks(make) => {
-                    tasks.push((id, executor::spawn(make(job))));
+                    let mailbox = mailbox.clone();
+                    let transferred = Box::new(move || mailbox.push(Event::Transferred(id)));
+                    tasks.push((id, executor::spawn(make(job, transferred))));
                 }
                 Design::Threads(timeouts) => {
                     let timeouts = *timeouts;
                     let spawned = std::thread::Builder::new()
                         .name(format!("download-{id}"))
                         .spawn(move || {
-                            let result = threads::fetch(&job, &settings, &progress, timeouts);
+                            let transferred = || mailbox.push(Event::Transferred(id));
+                            let result =
+                                threads::fetch(&job, &settings, &progress, timeouts, transferred);
                             mailbox.push(Event::Finished {
                                 id,
                                 result,
@@ -216,9 +225,9 @@ pub async fn run(
                     }
                 }
             }
-            running.start(&records[id].job, hosts);
+            running.start(id, &records[id].job, hosts);
         }
-        if running.total == 0 && queue.is_empty() {
+        if running.live.is_empty() && queue.is_empty() {
             break false;
         }
         let next = poll_fn(|cx| match mailbox.poll_recv(cx) {
@@ -247,7 +256,7 @@ pub async fn run(
                     // names and the host's connection are given back.
                     let (_, handle) = tasks.swap_remove(at);
                     handle.abort();
-                    running.end(&records[id].job, &settings.hosts);
+                    running.end(id, &records[id].job, &settings.hosts);
                     records[id].metrics = Some(handle.metrics());
                     cancelled(
                         &mut records[id],
@@ -277,13 +286,16 @@ pub async fn run(
                     board.note("r restarts a download that was cancelled or failed");
                 }
             }
-            Event::Cancel(_) | Event::Restart(_) => {}
+            Event::Transferred(id) if id < records.len() => {
+                running.uncount(id, &records[id].job, &settings.hosts);
+            }
+            Event::Cancel(_) | Event::Restart(_) | Event::Transferred(_) => {}
             Event::Finished {
                 id,
                 result: Err(DownloadError::Cancelled { .. }),
                 metrics,
             } => {
-                running.end(&records[id].job, &settings.hosts);
+                running.end(id, &records[id].job, &settings.hosts);
                 records[id].metrics = metrics.map(|m| *m);
                 cancelled(
                     &mut records[id],
@@ -295,7 +307,7 @@ pub async fn run(
                 result,
                 metrics,
             } => {
-                running.end(&records[id].job, &settings.hosts);
+                running.end(id, &records[id].job, &settings.hosts);
                 records[id].metrics = metrics.map(|m| *m);
                 if let Err(e) = &result {
                     board.note(&format!("error: {}", names::for_display(&e.to_string())));
@@ -330,26 +342,45 @@ pub async fn run(
     }
 }
 
-/// The downloads under way: how many, and how many to each host.
+/// The downloads under way: how many, and how many to each host. A download counts from its
+/// start until it ends, or until it has received its whole file and only waits for the disk
+/// (`Event::Transferred`): files waiting for their group commit do not keep the next downloads
+/// from starting. The run goes on until every download has ended.
 #[derive(Debug, Default)]
 struct Running {
-    /// All of them: at most `-j`.
+    /// The counted ones: at most `-j`.
     total: usize,
-    /// Per `host:port` (`PerHost::key`).
+    /// Per `host:port` (`PerHost::key`), the counted ones.
     per_host: HashMap<String, usize>,
+    /// Which downloads are counted.
+    counted: HashSet<usize>,
+    /// Which downloads have started and not ended, counted or not.
+    live: HashSet<usize>,
 }
 
 impl Running {
-    fn start(&mut self, job: &Job, hosts: &PerHost) {
+    fn start(&mut self, id: usize, job: &Job, hosts: &PerHost) {
+        self.live.insert(id);
+        self.counted.insert(id);
         self.total += 1;
         *self.per_host.entry(hosts.key(&job.url)).or_default() += 1;
     }
 
-    fn end(&mut self, job: &Job, hosts: &PerHost) {
+    /// Download `id` no longer counts against the limits (nothing if it did not).
+    fn uncount(&mut self, id: usize, job: &Job, hosts: &PerHost) {
+        if !self.counted.remove(&id) {
+            return;
+        }
         self.total -= 1;
         if let Some(n) = self.per_host.get_mut(&hosts.key(&job.url)) {
             *n -= 1;
         }
+    }
+
+    /// Download `id` has ended.
+    fn end(&mut self, id: usize, job: &Job, hosts: &PerHost) {
+        self.uncount(id, job, hosts);
+        self.live.remove(&id);
     }
 }
 
@@ -458,27 +489,37 @@ mod tests {
         }
     }
 
+    /// A finished download of `size` bytes.
+    fn done(size: u64) -> Done {
+        Done {
+            size,
+            resumed_from: 0,
+            verified: false,
+            remark: None,
+            sha256: None,
+        }
+    }
+
     /// Panics for a URL ending in `/panics`, else succeeds at once.
-    fn task(job: Job) -> TestTask {
+    fn task(job: Job, _transferred: Box<dyn FnOnce()>) -> TestTask {
         Box::pin(async move {
             executor::yield_now().await;
             if job.url.ends_with("/panics") {
                 panic!("a bug in the download of {}", job.url);
             }
-            Ok(Done {
-                size: 0,
-                resumed_from: 0,
-                verified: false,
-                remark: None,
-                sha256: None,
-            })
+            Ok(done(0))
         })
     }
 
-    #[test]
-    fn a_panicking_download_task_is_a_failed_download_not_a_hang() {
+    /// Runs `jobs` with `make`'s tasks, at most `limit` at once, on a thread of its own, so that
+    /// a manager that hangs fails the test instead of hanging it; each download's size, or its
+    /// error's message.
+    fn results(
+        make: fn(Job, Box<dyn FnOnce()>) -> TestTask,
+        jobs: Vec<Job>,
+        limit: usize,
+    ) -> Vec<Option<Result<u64, String>>> {
         let (tx, rx) = std::sync::mpsc::channel();
-        // On its own thread, so that a manager that hangs fails the test instead of hanging it.
         std::thread::spawn(move || {
             let outcome = executor::block_on(async {
                 let settings = Arc::new(Settings {
@@ -493,17 +534,9 @@ mod tests {
                     },
                     hosts: crate::semaphore::PerHost::new(6),
                 });
-                let jobs = vec![job("http://h/panics"), job("http://h/fine")];
                 let board = Board::new(false, false);
-                run(
-                    Design::Tasks(task),
-                    jobs,
-                    settings,
-                    8,
-                    &board,
-                    Arc::default(),
-                )
-                .await
+                let design = Design::Tasks(make);
+                run(design, jobs, settings, limit, &board, Arc::default()).await
             });
             let results: Vec<_> = outcome
                 .records
@@ -513,9 +546,14 @@ mod tests {
                 .collect();
             let _ = tx.send(results);
         });
-        let results = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the manager ended (no hang) within 60 s");
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("the manager ended (no hang) within 60 s")
+    }
+
+    #[test]
+    fn a_panicking_download_task_is_a_failed_download_not_a_hang() {
+        let jobs = vec![job("http://h/panics"), job("http://h/fine")];
+        let results = results(task, jobs, 8);
         match &results[0] {
             Some(Err(message)) => assert!(
                 message.contains("http://h/panics")
@@ -525,5 +563,54 @@ mod tests {
             other => panic!("the panicking download is not a failure: {other:?}"),
         }
         assert_eq!(results[1], Some(Ok(0)));
+    }
+
+    thread_local! {
+        /// The second download's start, which the first one's commit waits for.
+        static SECOND_STARTED: std::cell::RefCell<Option<futures::channel::oneshot::Sender<()>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+
+    /// The first download receives its file, then waits for the second to start before it
+    /// ends, as a file waits for its commit; the second says it started.
+    fn first_waits_for_second(job: Job, transferred: Box<dyn FnOnce()>) -> TestTask {
+        Box::pin(async move {
+            if job.url.ends_with("/second") {
+                if let Some(started) = SECOND_STARTED.with_borrow_mut(Option::take) {
+                    let _ = started.send(());
+                }
+                return Ok(done(2));
+            }
+            let (started, second) = futures::channel::oneshot::channel();
+            SECOND_STARTED.set(Some(started));
+            transferred();
+            let _ = second.await;
+            Ok(done(1))
+        })
+    }
+
+    /// Received, then a few turns of waiting for the disk before it ends.
+    fn commits_after_a_while(_job: Job, transferred: Box<dyn FnOnce()>) -> TestTask {
+        Box::pin(async move {
+            transferred();
+            for _ in 0..10 {
+                executor::yield_now().await;
+            }
+            Ok(done(3))
+        })
+    }
+
+    #[test]
+    fn the_run_waits_for_the_downloads_that_no_longer_count() {
+        let results = results(commits_after_a_while, vec![job("http://h/a")], 8);
+        assert_eq!(results, vec![Some(Ok(3))]);
+    }
+
+    #[test]
+    fn a_download_waiting_only_for_the_disk_leaves_its_place_to_the_next() {
+        // `-j 1`: the second download can start only once the first no longer counts.
+        let jobs = vec![job("http://h/first"), job("http://h/second")];
+        let results = results(first_waits_for_second, jobs, 1);
+        assert_eq!(results, vec![Some(Ok(1)), Some(Ok(2))]);
     }
 }

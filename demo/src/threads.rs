@@ -64,17 +64,20 @@ fn tls_config() -> Result<Arc<rustls::ClientConfig>, TlsFailure> {
 }
 
 /// Does `job` on the calling thread, blocking it until done; a failure worth another attempt
-/// (`retry.rs`) is tried again after a wait, as the glass design does.
+/// (`retry.rs`) is tried again after a wait, as the glass design does. `transferred` is called
+/// once the whole file is received, before its commit, as `download::run` does.
 pub fn fetch(
     job: &Job,
     settings: &Settings,
     progress: &Progress,
     timeouts: Timeouts,
+    transferred: impl FnOnce(),
 ) -> Result<Done, DownloadError> {
     let mut start = download::begin(job, settings, progress)?;
     let mut retries = 0;
+    let mut transferred = Some(transferred);
     loop {
-        let error = match attempt(job, &mut start, timeouts) {
+        let error = match attempt(job, &mut start, timeouts, &mut transferred) {
             Err(error) => error,
             done => return done,
         };
@@ -85,7 +88,12 @@ pub fn fetch(
 }
 
 /// One attempt: asks (again, if the `.part` or the rules say so) and saves what comes.
-fn attempt(job: &Job, start: &mut Start<'_>, timeouts: Timeouts) -> Result<Done, DownloadError> {
+fn attempt(
+    job: &Job,
+    start: &mut Start<'_>,
+    timeouts: Timeouts,
+    transferred: &mut Option<impl FnOnce()>,
+) -> Result<Done, DownloadError> {
     if let Some(there) = start.already_complete()? {
         return there.hash_and_check_here(job);
     }
@@ -117,7 +125,11 @@ fn attempt(job: &Job, start: &mut Start<'_>, timeouts: Timeouts) -> Result<Done,
                     }
                 }
                 drop((response, connection));
-                return sink.finish()?.run_and_hash();
+                let commit = sink.finish()?;
+                if let Some(transferred) = transferred.take() {
+                    transferred();
+                }
+                return commit.run_and_hash();
             }
         }
     }
@@ -141,6 +153,10 @@ struct Connection {
     stream: Socket,
     /// Bytes read and not yet taken by the head parser or the decoder.
     buf: BytesMut,
+    /// Where each read lands before it is copied onto `buf`: zeroed once (safe Rust reads only
+    /// into initialised memory), where zeroing `buf`'s free space would cost it before every
+    /// read, as in `http_client`'s connections.
+    scratch: Box<[u8]>,
     /// For the timeout's error message (the socket enforces it).
     read_timeout: Duration,
 }
@@ -294,6 +310,7 @@ impl Response {
             url: url.to_owned(),
             stream,
             buf: BytesMut::with_capacity(READ_SIZE),
+            scratch: vec![0; READ_SIZE].into_boxed_slice(),
             read_timeout: timeouts.read,
         };
         let (head, decoder) = conn.read_head()?;
@@ -355,20 +372,18 @@ impl Connection {
         }
     }
 
-    /// One read from the socket onto the end of `buf`: the number of bytes, 0 at the end of the
-    /// connection. The buffer is grown, read into and cut back (zeroing it is the price of
-    /// safe Rust), as in `http_client`'s connections.
+    /// One read from the socket onto the end of `buf`, through `scratch`: the number of bytes, 0
+    /// at the end of the connection.
     fn fill(&mut self) -> Result<usize, DownloadError> {
-        let start = self.buf.len();
-        self.buf.resize(start + READ_SIZE, 0);
         let read = loop {
-            match self.stream.read(&mut self.buf[start..]) {
+            match self.stream.read(&mut self.scratch) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 read => break read,
             }
         };
-        self.buf.truncate(start + read.as_ref().map_or(0, |&n| n));
-        read.map_err(|e| self.read_error(e))
+        let n = read.map_err(|e| self.read_error(e))?;
+        self.buf.extend_from_slice(&self.scratch[..n]);
+        Ok(n)
     }
 
     /// Reads the final response head (`proto::take_head` skips interim 1xx ones) and makes the

@@ -1,18 +1,20 @@
 //! What ties a `.part` to one version of a file on the server: its [`Validator`], kept on the
-//! `.part` itself as the extended attribute `user.glass.validator`, or, where the file system
-//! refuses user extended attributes, in a small file beside it (`.NAME.part.validator`, the
-//! "sidecar"; older runs always used one, and it is still read). The rules that use it are in
-//! `part.rs`.
+//! `.part` itself, in the extended attribute that becomes the finished file's record
+//! (`complete.rs`: the file's length and its validator), or, where the file system refuses user
+//! extended attributes, in a small file beside it (`.NAME.part.validator`, the "sidecar"; older
+//! runs always used one, and it is still read, as is the attribute `user.glass.validator` that
+//! held the validator alone after them). The rules that use it are in `part.rs`.
 //!
 //! ## Why an attribute of the `.part`
 //! The validator says which version the `.part`'s bytes are of, so it belongs with them: an
 //! attribute lives in the `.part`'s inode, beside its length, and goes wherever the file goes.
-//! A fresh `.part` is emptied and given its new validator (or stripped of the old one) before its
+//! A fresh `.part` is emptied and given its new validator (or a record without one) before its
 //! first byte, in that one inode; whatever a crash keeps of the inode, a length grown by the new
 //! version's bytes comes with the new version's attribute, never the old one. (A sidecar is a
 //! second file, which needs its own `fsync` before the first byte, and even then the emptying of
 //! the `.part` is not on disk with it.) It also costs no file of its own: no `open`, `fsync` and
-//! `unlink` per download, which on many small files was most of the time spent.
+//! `unlink` per download, which on many small files was most of the time spent. And being the
+//! record too, it is written once per download, not once to tie and again to record.
 
 use std::ffi::CStr;
 use std::fs::{File, OpenOptions};
@@ -20,6 +22,7 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use crate::complete;
 use crate::part::inside;
 use crate::xattr;
 
@@ -145,67 +148,50 @@ pub fn validator_path(dir: &Path, name: &str) -> io::Result<PathBuf> {
     )
 }
 
-/// The extended attribute that holds a `.part`'s validator.
-const ATTRIBUTE: &CStr = c"user.glass.validator";
+/// The extended attribute in which the runs between the sidecar's and the record's kept a
+/// `.part`'s validator alone; read, never written.
+const OLD_ATTRIBUTE: &CStr = c"user.glass.validator";
 
-/// The validator of the `.part` at `part`: its attribute, else (an older run's `.part`, or a file
-/// system without user attributes) the one kept in `sidecar`. `part` is not followed if it is a
-/// symlink (`existing_len` has refused one already).
+/// The validator of the `.part` at `part`: its record's (`complete.rs`), else (an older run's
+/// `.part`, or a file system without user attributes) the one in its old attribute or in
+/// `sidecar`. A record speaks for the `.part` even without a validator: then it has none, whatever
+/// an older sidecar says. `part` is not followed if it is a symlink (`existing_len` has refused
+/// one already).
 pub fn read_validator(part: &Path, sidecar: &Path) -> io::Result<Option<Validator>> {
-    match xattr::get(part, ATTRIBUTE) {
-        Ok(Some(text)) => Ok(Validator::decode(&text)),
-        // No attribute, or no attributes on this file system: a sidecar, if there is one.
-        Ok(None) => read_sidecar(sidecar),
-        Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => read_sidecar(sidecar),
-        Err(e) => Err(e),
+    let attribute = |name| match xattr::get(part, name) {
+        // No attributes on this file system: a sidecar, if there is one.
+        Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => Ok(None),
+        got => got,
+    };
+    if let Some(text) = attribute(complete::ATTRIBUTE)? {
+        return Ok(complete::decode(&text).and_then(|(_, validator)| validator));
+    }
+    match attribute(OLD_ATTRIBUTE)? {
+        Some(text) => Ok(Validator::decode(&text)),
+        None => read_sidecar(sidecar),
     }
 }
 
 /// Where a fresh `.part`'s validator was put by [`tie`].
 #[derive(Debug, PartialEq, Eq)]
 pub enum Tied {
-    /// On the `.part` (which is read before any sidecar), or the `.part` has none and no sidecar
-    /// is left to speak for it: nothing more to do.
+    /// On the `.part`, in its record (which is read before any sidecar): nothing more to do.
     Done,
-    /// On the `.part`, but an old sidecar was just removed: that removal must reach the disk (an
-    /// `fsync` of the folder, [`sync_folder_of`]) before the first byte, or a crash could bring
-    /// the sidecar back beside bytes it does not describe.
-    SyncFolder,
     /// The file system refuses user attributes: [`write_sidecar`] is to keep it instead.
     Sidecar,
 }
 
 /// Ties the just-emptied `.part` open as `part` to `version` (`None`: to no version), without
-/// waiting for the disk; what is left to do, if anything, blocks ([`Tied`]). Called before the
-/// `.part`'s first byte.
-pub fn tie(part: &File, sidecar: &Path, version: Option<&Validator>) -> io::Result<Tied> {
-    let set = match version {
-        Some(v) => xattr::set(part, ATTRIBUTE, &v.encode()),
-        None => xattr::remove(part, ATTRIBUTE),
-    };
-    match set {
-        // Read before any sidecar: an old one beside it says nothing, and goes once the file is
-        // complete (`remove_sidecar`). Not looking for one here saves a failing `unlink`, a
-        // lookup in the folder, per download.
-        Ok(()) if version.is_some() => return Ok(Tied::Done),
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => return Ok(Tied::Sidecar),
-        Err(e) => return Err(e),
-    }
-    // But a `.part` that gets no validator must not fall back on an old sidecar. Almost always
-    // there is none: the `unlink` fails, having cost a lookup.
-    match std::fs::remove_file(sidecar) {
-        Ok(()) => Ok(Tied::SyncFolder),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Tied::Done),
+/// waiting for the disk: it gets its record (`complete.rs`), with the length `size` it will have
+/// once complete, if known. Called before the `.part`'s first byte. A record without a validator
+/// ties the `.part` to no version: an old sidecar beside it is never read (so none need be looked
+/// for here, which spares a failing `unlink` per download).
+pub fn tie(part: &File, size: Option<u64>, version: Option<&Validator>) -> io::Result<Tied> {
+    match xattr::set(part, complete::ATTRIBUTE, &complete::encode(size, version)) {
+        Ok(()) => Ok(Tied::Done),
+        Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => Ok(Tied::Sidecar),
         Err(e) => Err(e),
     }
-}
-
-/// Removes the validator from the file at `path` (a finished download: it describes nothing any
-/// more), not following a symlink. Best effort: a stale attribute on a finished file ties
-/// nothing, since only a `.part`'s is ever read.
-pub fn untie_path(path: &Path) {
-    let _ = xattr::remove_path(path, ATTRIBUTE);
 }
 
 /// The validator kept in the sidecar at `path`, if any (`O_NOFOLLOW`: a symlink there is an error).
@@ -314,31 +300,61 @@ mod tests {
         }
     }
 
-    /// A `.part` with its validator tied by [`tie`], as a fresh download makes one.
+    /// A `.part` with its validator tied by [`tie`], as a fresh download of 3 bytes makes one.
     fn tied_part(dir: &Path, v: Option<&Validator>) -> (PathBuf, PathBuf, Tied) {
         let part = dir.join("a.bin.part");
         let sidecar = validator_path(dir, "a.bin").unwrap();
         let file = File::create(&part).unwrap();
-        let tied = tie(&file, &sidecar, v).unwrap();
+        let tied = tie(&file, Some(3), v).unwrap();
         (part, sidecar, tied)
     }
 
     #[test]
-    fn a_validator_is_an_attribute_of_the_part() {
+    fn a_validator_is_an_attribute_of_the_part_and_its_record_once_complete() {
         let dir = tempfile::tempdir().unwrap();
         let v = Validator::ETag("\"x\"".into());
         let (part, sidecar, tied) = tied_part(dir.path(), Some(&v));
         assert_eq!(tied, Tied::Done);
-        assert_eq!(read_validator(&part, &sidecar).unwrap(), Some(v));
+        assert_eq!(read_validator(&part, &sidecar).unwrap(), Some(v.clone()));
         // No file of its own: the folder holds the .part only.
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "{names:?}");
-        untie_path(&part);
+        // Not a record of a complete file while its bytes fall short of the announced length;
+        // the record, once they are all there.
+        std::fs::write(&part, b"ab").unwrap();
+        assert_eq!(crate::complete::tests::read(&part), None);
+        std::fs::write(&part, b"abc").unwrap();
+        let record = crate::complete::Record {
+            size: 3,
+            validator: Some(v),
+        };
+        assert_eq!(crate::complete::tests::read(&part), Some(record));
+        // Tied before its length was known: a validator, but no record yet.
+        let file = std::fs::OpenOptions::new().write(true).open(&part).unwrap();
+        tie(&file, None, None).unwrap();
+        assert_eq!(crate::complete::tests::read(&part), None);
+    }
+
+    #[test]
+    fn an_older_runs_attribute_still_ties_its_part() {
+        let dir = tempfile::tempdir().unwrap();
+        let (part, sidecar) = (dir.path().join("a.bin.part"), dir.path().join("none"));
+        std::fs::write(&part, b"old").unwrap();
+        let old = Validator::ETag("\"1\"".into());
+        if let Err(e) = xattr::set_path(&part, OLD_ATTRIBUTE, &old.encode()) {
+            // A file system without user extended attributes: nothing to test here.
+            eprintln!("skipped: {e}");
+            return;
+        }
+        assert_eq!(read_validator(&part, &sidecar).unwrap(), Some(old));
+        // Started over with a server that sends no validator: the old attribute must not speak.
+        let file = std::fs::OpenOptions::new().write(true).open(&part).unwrap();
+        tie(&file, Some(3), None).unwrap();
         assert_eq!(read_validator(&part, &sidecar).unwrap(), None);
     }
 
     #[test]
-    fn an_old_sidecar_is_read_and_never_outlives_a_new_tie() {
+    fn an_old_sidecar_is_read_until_a_new_tie_speaks_for_the_part() {
         let dir = tempfile::tempdir().unwrap();
         let (part, sidecar) = (
             dir.path().join("a.bin.part"),
@@ -357,8 +373,8 @@ mod tests {
         assert_eq!(read_validator(&part, &sidecar).unwrap(), Some(new));
         // Started over with a server that sends no validator: the sidecar must not speak for it.
         let (part, sidecar, tied) = tied_part(dir.path(), None);
-        assert_eq!(tied, Tied::SyncFolder);
-        assert!(!sidecar.exists());
+        assert_eq!(tied, Tied::Done);
+        assert!(sidecar.exists());
         assert_eq!(read_validator(&part, &sidecar).unwrap(), None);
     }
 
@@ -376,6 +392,5 @@ mod tests {
         assert!(!sidecar.exists());
         assert_eq!(read_validator(&part, &sidecar).unwrap(), None);
         write_sidecar(&sidecar, None).unwrap();
-        untie_path(&part);
     }
 }

@@ -1,7 +1,7 @@
 //! Extended attributes: the one way the demo keeps a note on a file's inode, beside its length.
-//! Two notes use it: a `.part`'s validator (`validator.rs`: which version its bytes are of) and
-//! a finished file's record (`complete.rs`: that it was complete when named, and of which
-//! version). Being in the inode, a note goes wherever the file goes, needs no file of its own,
+//! One note uses it, with two meanings: on a `.part`, its validator (`validator.rs`: which
+//! version its bytes are of); on a finished file, the same note is its record (`complete.rs`:
+//! that it was complete when named, and of which version). Being in the inode, a note goes wherever the file goes, needs no file of its own,
 //! and is on disk with the file's own `fsync` (or `syncfs`).
 //!
 //! Every call here leaves symlinks alone (`l*` and `f*` calls), and every name is in the `user.`
@@ -79,38 +79,11 @@ pub fn set_path(path: &Path, name: &CStr, value: &str) -> io::Result<()> {
     result(rc)
 }
 
-/// Removes the attribute `name` from the open `file`; its absence is not an error.
-pub fn remove(file: &File, name: &CStr) -> io::Result<()> {
-    refused_for_tests()?;
-    // SAFETY: the fd is open for the whole call; `name` is NUL-terminated.
-    absent_is_ok(result(unsafe {
-        libc::fremovexattr(file.as_raw_fd(), name.as_ptr())
-    }))
-}
-
-/// Removes the attribute `name` from the file at `path` (not following a symlink); its absence
-/// is not an error.
-pub fn remove_path(path: &Path, name: &CStr) -> io::Result<()> {
-    refused_for_tests()?;
-    let path = CString::new(path.as_os_str().as_bytes())?;
-    // SAFETY: `path` and `name` are NUL-terminated and outlive the call, which only reads them.
-    absent_is_ok(result(unsafe {
-        libc::lremovexattr(path.as_ptr(), name.as_ptr())
-    }))
-}
-
 /// `Ok` for a 0 return code, else the call's error.
 fn result(rc: libc::c_int) -> io::Result<()> {
     match rc {
         0 => Ok(()),
         _ => Err(io::Error::last_os_error()),
-    }
-}
-
-fn absent_is_ok(done: io::Result<()>) -> io::Result<()> {
-    match done {
-        Err(e) if e.raw_os_error() == Some(libc::ENODATA) => Ok(()),
-        done => done,
     }
 }
 
@@ -142,13 +115,10 @@ mod tests {
         let file = File::create(&path).unwrap();
         let name = c"user.glass.test";
         assert_eq!(get(&path, name).unwrap(), None);
-        remove(&file, name).unwrap();
         set(&file, name, "one").unwrap();
         assert_eq!(get(&path, name).unwrap().as_deref(), Some("one"));
         set_path(&path, name, "two").unwrap();
         assert_eq!(get(&path, name).unwrap().as_deref(), Some("two"));
-        remove_path(&path, name).unwrap();
-        assert_eq!(get(&path, name).unwrap(), None);
         REFUSE_FOR_TESTS.with(|r| r.set(true));
         let refused = set(&file, name, "x").unwrap_err();
         assert_eq!(refused.raw_os_error(), Some(libc::ENOTSUP));

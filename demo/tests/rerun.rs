@@ -201,3 +201,39 @@ fn threads_mode_skips_a_complete_file_too() {
     assert_eq!(server.seen().len(), 1);
     assert_eq!(server.body_bytes(), before);
 }
+
+#[test]
+fn a_complete_file_is_skipped_whether_or_not_its_length_was_announced() {
+    // With a length, the .part is tied with its record before the first byte; a chunked body
+    // announces none, and its record is put there once the body has ended. Either way a rerun
+    // recognises the file, in either design.
+    let body = pattern(90_000, 74);
+    let reply = |chunked| Reply::File {
+        body: body.clone(),
+        chunked,
+        ranges: false,
+        content_disposition: None,
+    };
+    let server = TestServer::start(vec![("/l.bin", reply(false)), ("/c.bin", reply(true))]);
+    for design in [None, Some("--threads")] {
+        let dir = tempfile::tempdir().unwrap();
+        let (l, c) = (server.url("/l.bin"), server.url("/c.bin"));
+        let mut args = vec![l.as_str(), c.as_str()];
+        args.extend(design);
+        let output = demo(&args, dir.path());
+        assert!(output.status.success(), "{design:?}: {:?}", text(&output));
+        let before = server.body_bytes();
+        let output = demo(&args, dir.path());
+        let (stdout, stderr) = text(&output);
+        assert!(output.status.success(), "{design:?}: {stdout}\n{stderr}");
+        assert_eq!(
+            stdout.matches("already complete").count(),
+            4,
+            "{design:?}: {stdout}"
+        );
+        assert_eq!(server.body_bytes(), before, "{design:?}: {stdout}");
+        for name in ["l.bin", "c.bin"] {
+            assert!(std::fs::read(dir.path().join(name)).unwrap() == body);
+        }
+    }
+}

@@ -170,8 +170,8 @@ fn dated(body: &[u8], [etag, modified, date]: [Option<&str>; 3], cut: Option<usi
 /// The second in which both versions of a file were written, in the dated tests.
 const WRITTEN: &str = "Tue, 01 Dec 2026 07:00:00 GMT";
 
-/// The extended attribute `user.glass.validator` of the file at `path`, if it has one.
-fn validator_attribute(path: &std::path::Path) -> Option<String> {
+/// The extended attribute `name` of the file at `path`, if it has one.
+fn attribute(path: &std::path::Path, name: &std::ffi::CStr) -> Option<String> {
     use std::os::unix::ffi::OsStrExt;
     let path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
     let mut buf = [0u8; 256];
@@ -180,7 +180,7 @@ fn validator_attribute(path: &std::path::Path) -> Option<String> {
     let n = unsafe {
         libc::lgetxattr(
             path.as_ptr(),
-            c"user.glass.validator".as_ptr(),
+            name.as_ptr(),
             buf.as_mut_ptr().cast(),
             buf.len(),
         )
@@ -189,7 +189,8 @@ fn validator_attribute(path: &std::path::Path) -> Option<String> {
 }
 
 /// A first run cut short after 40 000 bytes of `old` (ETag `"v1"`): it leaves a `.part`, and on
-/// it, not in a file beside it, the validator (`--retry 0`: a retry would resume it at once).
+/// it, not in a file beside it, the validator, with the length the file will have: the record it
+/// will carry once complete (`--retry 0`: a retry would resume it at once).
 fn interrupted_run(server: &TestServer, old: &[u8], dir: &std::path::Path) {
     server.set("/v.bin", version(old, "\"v1\"", true, Some(40_000)));
     let (code, out) = run(server, "/v.bin", dir, &["--retry", "0"]);
@@ -197,8 +198,8 @@ fn interrupted_run(server: &TestServer, old: &[u8], dir: &std::path::Path) {
     let part = std::fs::metadata(dir.join("v.bin.part")).expect(&out);
     assert_eq!(part.len(), 40_000, "{out}");
     assert_eq!(
-        validator_attribute(&dir.join("v.bin.part")).as_deref(),
-        Some("etag \"v1\"\n")
+        attribute(&dir.join("v.bin.part"), c"user.glass.complete"),
+        Some(format!("{}\netag \"v1\"\n", old.len()))
     );
     let names: Vec<_> = std::fs::read_dir(dir).unwrap().collect();
     assert_eq!(names.len(), 1, "{names:?}");
@@ -275,8 +276,11 @@ fn the_same_version_is_resumed_with_if_range() {
         assert!(std::fs::read(dir.path().join("v.bin")).unwrap() == body);
         let seen = server.seen();
         assert_eq!(seen.last().unwrap().if_range.as_deref(), Some("\"v1\""));
-        // The finished file does not keep the .part's validator.
-        assert_eq!(validator_attribute(&dir.path().join("v.bin")), None);
+        // The finished file keeps the .part's one attribute, its record now; nothing else.
+        let file = dir.path().join("v.bin");
+        let record = attribute(&file, c"user.glass.complete");
+        assert_eq!(record.as_deref(), Some("100000\netag \"v1\"\n"));
+        assert_eq!(attribute(&file, c"user.glass.validator"), None);
         std::fs::remove_file(dir.path().join("v.bin")).unwrap();
         // Nothing is left beside the file once it is complete.
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();

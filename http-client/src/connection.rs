@@ -6,7 +6,7 @@
 //! from the front. Bytes past the end of one step (the start of the body after the head) simply
 //! stay in the buffer for the next.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::{Future, poll_fn};
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -23,11 +23,19 @@ use crate::tls::TlsStream;
 use crate::trust::Trust;
 use crate::url::{Scheme, Url};
 
-/// The first read asks for this much: enough for most heads and small bodies.
-const MIN_READ: usize = 8 * 1024;
-/// Reads grow (doubling while they come back full) up to this much: big enough that a bulk
-/// download costs few system calls, small enough to stay in cache.
-const MAX_READ: usize = 64 * 1024;
+/// Each read asks for up to this much: big enough that a small response (head and body) comes in
+/// one read and a bulk download costs few system calls, small enough to stay in cache.
+const READ_SIZE: usize = 64 * 1024;
+
+thread_local! {
+    /// Where this thread's connections read into before the bytes are copied onto the end of
+    /// [`Connection::buf`]. Safe Rust reads only into initialised memory, and zeroing the
+    /// buffer's free space before each read would cost as much as the read itself (most reads,
+    /// such as the one right after a request, return little or nothing); this one is zeroed once,
+    /// and a read costs a copy of what it brought instead. One per thread is enough: a
+    /// connection copies out before its read's `poll` returns.
+    static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_SIZE].into_boxed_slice());
+}
 
 /// An open connection to one server.
 pub(crate) struct Connection {
@@ -36,10 +44,6 @@ pub(crate) struct Connection {
     /// Bytes received and not yet consumed by the head parser or a body decoder. Body data leaves
     /// it by `split_to(..).freeze()`, which hands the caller the bytes without copying them.
     pub(crate) buf: BytesMut,
-    /// How many bytes the next read asks for. The buffer is zeroed before each read (safe Rust
-    /// cannot read into uninitialised memory), so a small response should not pay to clear 64 KiB;
-    /// the size doubles while reads fill it and halves when they come back less than half full.
-    read_size: usize,
 }
 
 /// What the bytes travel on.
@@ -97,7 +101,6 @@ impl Connection {
         Ok(Connection {
             stream,
             buf: BytesMut::new(),
-            read_size: MIN_READ,
         })
     }
 
@@ -114,20 +117,14 @@ impl Connection {
         url: &http::Uri,
     ) -> Result<usize, Error> {
         let read = timeouts.guard(Wait::Read, url, self.read_once()).await?;
-        let n = read.map_err(|source| Error::Io {
+        read.map_err(|source| Error::Io {
             url: url.clone(),
             source,
-        })?;
-        if n == self.read_size {
-            self.read_size = (self.read_size * 2).min(MAX_READ);
-        } else if n < self.read_size / 2 {
-            self.read_size = (self.read_size / 2).max(MIN_READ);
-        }
-        Ok(n)
+        })
     }
 
-    /// One read into `buf`'s spare capacity. The buffer is extended, read into and cut back within
-    /// a single `poll`, so a read cancelled between polls never leaves zeroes in it.
+    /// One read onto the end of `buf`, through this thread's [`SCRATCH`]: what a poll reads is
+    /// copied onto `buf` within that poll, so a read cancelled between polls loses nothing.
     ///
     /// Each poll builds a fresh `TcpStream::read` future and drops it when the poll ends. That
     /// loses nothing, because the read future keeps no state of its own: a poll of it tries
@@ -137,19 +134,16 @@ impl Connection {
     /// `read(2)` again.
     fn read_once(&mut self) -> impl Future<Output = io::Result<usize>> + '_ {
         poll_fn(|cx| {
-            let start = self.buf.len();
-            self.buf.resize(start + self.read_size, 0);
-            let buf = &mut self.buf[start..];
-            let poll = match &mut self.stream {
-                Stream::Plain(tcp) => pin!(tcp.read(buf)).poll(cx),
-                Stream::Tls(tls) => tls.poll_read(cx, buf),
-            };
-            let n = match poll {
-                Poll::Ready(Ok(n)) => n,
-                _ => 0,
-            };
-            self.buf.truncate(start + n);
-            poll
+            SCRATCH.with_borrow_mut(|scratch| {
+                let poll = match &mut self.stream {
+                    Stream::Plain(tcp) => pin!(tcp.read(scratch)).poll(cx),
+                    Stream::Tls(tls) => tls.poll_read(cx, scratch),
+                };
+                if let Poll::Ready(Ok(n)) = poll {
+                    self.buf.extend_from_slice(&scratch[..n]);
+                }
+                poll
+            })
         })
     }
 

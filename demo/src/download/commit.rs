@@ -45,6 +45,9 @@ pub struct Commit {
     /// file system without attributes); `None` when its validator is an attribute of the
     /// fresh `.part` (read before any sidecar), which spares a failing `unlink` per file.
     pub(super) sidecar: Option<PathBuf>,
+    /// Whether the `.part` already carries its record (`complete.rs`), tied before its first
+    /// byte with the length it has: then [`Commit::checked`] need not put it there.
+    pub(super) recorded: bool,
     /// `dir/NAME`.
     pub(super) final_path: PathBuf,
     /// Whether an existing `NAME` may be replaced.
@@ -132,8 +135,9 @@ impl Commit {
 
     /// The `.part`'s bytes are all hashed: a file that must have another SHA-256 (`-i`) never
     /// gets its name, and its `.part` is removed (its validator with it, on the `.part` or in
-    /// its sidecar): its bytes are known bad. Otherwise the `.part` is recorded as complete
-    /// (`complete.rs`), before the commit that syncs the record with the bytes and then renames.
+    /// its sidecar): its bytes are known bad. Otherwise the `.part` carries the record of a
+    /// complete file (`complete.rs`; put there now unless it was tied with it), before the commit
+    /// that syncs the record with the bytes and then renames.
     fn checked(mut self, digest: Digest) -> Result<Commit, DownloadError> {
         if let Some(expected) = self.expected_sha256
             && expected != digest
@@ -150,12 +154,14 @@ impl Commit {
             });
         }
         self.done.sha256 = Some(digest);
-        let record = complete::Record {
-            size: self.done.size,
-            validator: self.version.take(),
-        };
-        // Best effort: without it a rerun only fails to recognise the file as complete.
-        let _ = complete::mark(&self.part, &record);
+        if !self.recorded {
+            let record = complete::Record {
+                size: self.done.size,
+                validator: self.version.take(),
+            };
+            // Best effort: without it a rerun only fails to recognise the file as complete.
+            let _ = complete::mark(&self.part, &record);
+        }
         Ok(self)
     }
 
@@ -172,9 +178,7 @@ impl Commit {
     fn finished(self, finished: io::Result<()>) -> Result<Done, DownloadError> {
         finished.map_err(|e| rename_error(&self.url, &self.final_path, e))?;
         // Only now: until the file has its name, its .part may be resumed (or found complete)
-        // by a later run, which needs the validator. Best effort: it describes nothing any more
-        // (the record of the finished file names the version).
-        validator::untie_path(&self.final_path);
+        // by a later run, which needs the validator.
         if let Some(sidecar) = &self.sidecar {
             validator::remove_sidecar(sidecar);
         }
@@ -369,7 +373,7 @@ mod tests {
         let part = dir.join("a.bin.part");
         let sidecar = validator::validator_path(dir, "a.bin").unwrap();
         let file = std::fs::File::create(&part).unwrap();
-        if validator::tie(&file, &sidecar, version.as_ref()).unwrap() == validator::Tied::Sidecar {
+        if validator::tie(&file, None, version.as_ref()).unwrap() == validator::Tied::Sidecar {
             validator::write_sidecar(&sidecar, version.as_ref()).unwrap();
         }
         std::fs::write(&part, bytes).unwrap();
@@ -378,6 +382,7 @@ mod tests {
             part,
             hashing: None,
             sidecar: Some(sidecar),
+            recorded: false,
             final_path: dir.join("a.bin"),
             force: false,
             done: Done {
@@ -457,11 +462,9 @@ mod tests {
         let done = commit.finished(finished).unwrap();
         assert_eq!(done.sha256, Some(digest));
         assert_eq!(complete::tests::read(&to), Some(record));
-        // The finished file keeps the record, not the .part's validator.
-        assert_eq!(
-            validator::read_validator(&to, Path::new("/none")).unwrap(),
-            None
-        );
+        // The record is its one attribute: no validator of the .part's days beside it.
+        let old = crate::xattr::get(&to, c"user.glass.validator").unwrap();
+        assert_eq!(old, None);
     }
 
     #[test]

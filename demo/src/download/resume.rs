@@ -482,6 +482,7 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
             part: start.part.clone(),
             hashing: None,
             sidecar: Some(start.sidecar.clone()),
+            recorded: false,
             final_path,
             force: start.settings.force,
             done: Done {
@@ -511,6 +512,7 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
     let validator = (have == 0).then(|| PendingValidator {
         sidecar: start.sidecar.clone(),
         version: version.clone(),
+        size: shown_size,
     });
     Ok(Next::Body(Sink {
         url: url.clone(),
@@ -524,6 +526,7 @@ pub fn on_head<'a>(start: &mut Start<'a>, head: &Head) -> Result<Next<'a>, Downl
         sidecar: start.sidecar.clone(),
         validator,
         tied_as_attribute: false,
+        recorded: false,
         version,
         expected_sha256: start.job.sha256,
         remark: start.remark,
